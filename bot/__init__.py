@@ -1,0 +1,1 @@
+"""Parley's core: domain, grammar, use cases and the alert engine, free of any platform SDK."""

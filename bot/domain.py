@@ -1,0 +1,207 @@
+"""Domain values of Parley: deadlines, positions, requests, events and alerts.
+
+Everything here is a frozen dataclass or an enum. Instants are timezone-aware
+``datetime`` values in UTC; a deadline also keeps the IANA zone it was set in
+(``Deadline.tz``) for display and for calendar feeds.
+
+Identifiers: ``workspace_id`` is the tenant (Slack team id, Teams tenant id,
+``"local"`` for the shell) prefixed by nothing: adapters make them unique across
+platforms by prefixing (``slack:T123``, ``teams:<tenant>``, ``shell:local``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+TITLE_MAX = 200
+TERMS_MAX = 3000
+PARTY_MAX = 100
+REASON_MAX = 500
+
+DEFAULT_OFFSETS: tuple[timedelta, ...] = (
+    timedelta(days=7),
+    timedelta(days=1),
+    timedelta(hours=4),
+    timedelta(hours=1),
+    timedelta(minutes=15),
+)
+NUDGE_OFFSETS: frozenset[timedelta] = frozenset({timedelta(days=1), timedelta(hours=1)})
+
+
+class Stance(enum.StrEnum):
+    SUPPORT = "support"
+    OPPOSE = "oppose"
+    CONDITIONAL = "conditional"
+    UNDECIDED = "undecided"
+
+
+STANCE_ALIASES: dict[str, Stance] = {
+    "support": Stance.SUPPORT,
+    "accept": Stance.SUPPORT,
+    "yes": Stance.SUPPORT,
+    "agree": Stance.SUPPORT,
+    "oppose": Stance.OPPOSE,
+    "reject": Stance.OPPOSE,
+    "no": Stance.OPPOSE,
+    "conditional": Stance.CONDITIONAL,
+    "undecided": Stance.UNDECIDED,
+    "maybe": Stance.UNDECIDED,
+}
+
+
+class DeadlineStatus(enum.StrEnum):
+    OPEN = "open"
+    MET = "met"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+
+
+class EventKind(enum.StrEnum):
+    CREATED = "created"
+    EXTENDED = "extended"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+    REMINDERS_CHANGED = "reminders_changed"
+    POSITION_RECORDED = "position_recorded"
+    POSITIONS_ASKED = "positions_asked"
+
+
+class AlertStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who typed a command, and where."""
+
+    workspace_id: str
+    channel_id: str
+    user_id: str
+    user_name: str = ""
+    tz: str = "UTC"
+    platform: str = "shell"
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeadline:
+    """A validated deadline about to be stored (it has no number yet)."""
+
+    workspace_id: str
+    channel_id: str
+    platform: str
+    title: str
+    due_at: datetime
+    tz: str
+    owner_id: str
+    reminder_offsets: tuple[timedelta, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    id: int
+    workspace_id: str
+    number: int
+    channel_id: str
+    platform: str
+    title: str
+    due_at: datetime
+    tz: str
+    owner_id: str
+    status: DeadlineStatus
+    reminder_offsets: tuple[timedelta, ...]
+    created_at: datetime
+    updated_at: datetime
+    sequence: int = 0
+    uid: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"D{self.number}"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """The current position of one stakeholder on one deadline.
+
+    ``stakeholder`` is the key: a user id for one's own position, or
+    ``party:<lower-cased name>`` for a position recorded ``as <party>``.
+    """
+
+    deadline_id: int
+    stakeholder: str
+    label: str
+    stance: Stance
+    terms: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRequest:
+    """A person asked for their position on a deadline."""
+
+    deadline_id: int
+    user_id: str
+    asked_by: str
+    asked_at: datetime
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of a deadline's append-only history."""
+
+    deadline_id: int
+    kind: EventKind
+    at: datetime
+    actor_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAlert:
+    """An alert to be written to the outbox: ``offset`` before the due time."""
+
+    offset: timedelta
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A row of the alert outbox, as claimed by the dispatcher."""
+
+    id: int
+    deadline_id: int
+    workspace_id: str
+    offset: timedelta
+    due_at: datetime
+    status: AlertStatus
+    attempts: int = 0
+
+
+def plan_alerts(
+    *, due_at: datetime, offsets: tuple[timedelta, ...], now: datetime
+) -> tuple[PlannedAlert, ...]:
+    """Alerts for a deadline: one per offset still in the future, plus the deadline itself."""
+    wanted = sorted(set(offsets) | {timedelta(0)}, reverse=True)
+    return tuple(
+        PlannedAlert(offset=offset, due_at=due_at - offset)
+        for offset in wanted
+        if due_at - offset > now or offset == timedelta(0)
+    )
+
+
+def format_offset(offset: timedelta) -> str:
+    """``timedelta(days=7)`` -> ``"7d"``; the inverse of the grammar's offset parser."""
+    seconds = int(offset.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 60}m"

@@ -1,0 +1,89 @@
+"""One error tree for Parley.
+
+::
+
+    ParleyError
+     ├── UserError                 a mistake in what someone typed; the message is fit for chat
+     │    ├── GrammarError         the words do not match a command (says what would)
+     │    ├── WhenError            a time that is unparseable, ambiguous or in the past
+     │    ├── NotFound             an unknown deadline reference
+     │    ├── AmbiguousReference   a title prefix that matches several deadlines
+     │    └── InvalidInput         too long, wrong state, not allowed ...
+     ├── StorageUnavailable        the database cannot be reached right now
+     ├── ConfigurationError        a setting that cannot work (caught at start)
+     └── DeliveryError             a platform refused or failed to take a message
+          ├── RateLimited          try again after ``retry_after`` seconds
+          ├── TransientDelivery    5xx, timeouts: back off and retry
+          └── PermanentDelivery    channel gone, bot removed: do not retry
+
+Adapters translate platform exceptions into this tree; the core raises only these.
+"""
+
+from __future__ import annotations
+
+
+class ParleyError(Exception):
+    """Root of every error Parley raises on purpose."""
+
+
+class UserError(ParleyError):
+    """Something the user typed cannot be done; ``str(error)`` is shown to them.
+
+    ``hint`` says how to fix the input (usually a usage line).
+    """
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class GrammarError(UserError):
+    """The text does not match any command form."""
+
+
+class WhenError(UserError):
+    """A due time that cannot be used: unparseable, ambiguous, or in the past."""
+
+
+class NotFound(UserError):
+    """No deadline matches the reference in this workspace."""
+
+
+class AmbiguousReference(UserError):
+    """A title prefix matches more than one deadline."""
+
+
+class InvalidInput(UserError):
+    """Input that parses but breaks a rule (length, state, ordering)."""
+
+
+class StorageUnavailable(ParleyError):
+    """The database cannot be reached; the request may be retried later."""
+
+
+class ConfigurationError(ParleyError):
+    """A configuration value that cannot work; raised at start with one clear line."""
+
+
+class DeliveryError(ParleyError):
+    """A chat platform did not accept a message."""
+
+
+class RateLimited(DeliveryError):
+    """The platform asked us to slow down for ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientDelivery(DeliveryError):
+    """A failure that may pass (server error, timeout, connection reset)."""
+
+
+class PermanentDelivery(DeliveryError):
+    """A failure that retrying will not fix (channel gone, bot removed, bad token)."""

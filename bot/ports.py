@@ -1,0 +1,133 @@
+"""The ports the core needs from the outside world: storage, chat delivery and time.
+
+Adapters and ``storage/`` implement these Protocols; the core only ever sees them.
+Every repository call is scoped to one workspace: no query crosses workspaces.
+Each mutating call is one transaction: it either writes everything it names
+(row, history event, alert outbox changes) or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain import (
+    Alert,
+    Deadline,
+    DeadlineStatus,
+    Event,
+    NewDeadline,
+    PlannedAlert,
+    Position,
+    PositionRequest,
+)
+from bot.messages import Message
+
+
+class Repository(Protocol):
+    # --- deadlines -------------------------------------------------------
+    async def create_deadline(
+        self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
+    ) -> Deadline:
+        """Store a deadline with the next per-workspace number, a random uid,
+        its CREATED event (``event.deadline_id`` is filled in) and its alerts."""
+        ...
+
+    async def get_deadline(self, *, workspace_id: str, number: int) -> Deadline | None: ...
+
+    async def get_deadline_by_id(self, *, workspace_id: str, deadline_id: int) -> Deadline | None: ...
+
+    async def find_deadlines_by_title(self, *, workspace_id: str, prefix: str) -> list[Deadline]:
+        """Deadlines whose title starts with ``prefix``, case-insensitively."""
+        ...
+
+    async def list_deadlines(
+        self,
+        *,
+        workspace_id: str,
+        channel_id: str | None = None,
+        statuses: frozenset[DeadlineStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Deadline]:
+        """Deadlines ordered by due time (then number); ``None`` filters nothing."""
+        ...
+
+    async def update_deadline(
+        self, *, deadline: Deadline, event: Event, alerts: Sequence[PlannedAlert] | None
+    ) -> Deadline:
+        """Write ``deadline``'s mutable fields (due_at, tz, status, reminder_offsets,
+        updated_at), raise its sequence by one, append ``event``. When ``alerts`` is
+        not None, replace the deadline's pending alerts with them (empty: drop all)."""
+        ...
+
+    # --- positions -------------------------------------------------------
+    async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
+        """Make ``position`` the current one for its stakeholder, append ``event``,
+        and mark an open request of that stakeholder (a user id) answered."""
+        ...
+
+    async def list_positions(self, *, workspace_id: str, deadline_id: int) -> list[Position]: ...
+
+    async def add_position_requests(
+        self, *, workspace_id: str, requests: Sequence[PositionRequest], event: Event
+    ) -> None:
+        """Add requests (a user already asked keeps the first request) and the event."""
+        ...
+
+    async def list_position_requests(
+        self, *, workspace_id: str, deadline_id: int
+    ) -> list[PositionRequest]: ...
+
+    async def list_events(self, *, workspace_id: str, deadline_id: int) -> list[Event]: ...
+
+    # --- alert outbox (used by bot.scheduler) ----------------------------
+    async def next_alert_due(self) -> datetime | None:
+        """The earliest due instant of a pending alert, across workspaces."""
+        ...
+
+    async def claim_due_alerts(self, *, now: datetime, lease_seconds: float, limit: int) -> list[Alert]:
+        """Claim pending alerts due at or before ``now`` whose lease is free or
+        expired, setting a lease; commit before returning."""
+        ...
+
+    async def mark_alert_sent(self, *, alert_id: int, sent_at: datetime) -> None: ...
+
+    async def mark_alert_failed(self, *, alert_id: int, error: str) -> None: ...
+
+    async def release_alert(self, *, alert_id: int, retry_at: datetime, error: str) -> None:
+        """Give a claimed alert back to be retried at ``retry_at`` (attempts + 1)."""
+        ...
+
+    # --- whole database --------------------------------------------------
+    async def export_all(self) -> dict[str, Any]:
+        """Every row as JSON-able data (see storage for the format)."""
+        ...
+
+    async def import_all(self, data: dict[str, Any]) -> None:
+        """Restore an export into an empty database."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise ``StorageUnavailable`` when the database cannot be reached."""
+        ...
+
+
+class ChatGateway(Protocol):
+    """Delivers a message to a platform outside a request (alerts, nudges).
+
+    Raises ``RateLimited``, ``TransientDelivery`` or ``PermanentDelivery``.
+    Returns the platform's id for the posted message, when it has one.
+    """
+
+    async def send(self, *, workspace_id: str, channel_id: str, message: Message) -> str | None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time (a test clock waits to be advanced)."""
+        ...

@@ -8,7 +8,8 @@
      │    ├── WhenError            a time that is unparseable, ambiguous or in the past
      │    ├── NotFound             an unknown deadline reference
      │    ├── AmbiguousReference   a title prefix that matches several deadlines
-     │    └── InvalidInput         too long, wrong state, not allowed ...
+     │    ├── InvalidInput         too long, wrong state, not allowed ...
+     │    └── FormError            a submitted form with per-field messages
      ├── StorageUnavailable        the database cannot be reached right now
      ├── ConfigurationError        a setting that cannot work (caught at start)
      └── DeliveryError             a platform refused or failed to take a message
@@ -59,6 +60,14 @@ class AmbiguousReference(UserError):
 
 class InvalidInput(UserError):
     """Input that parses but breaks a rule (length, state, ordering)."""
+
+
+class FormError(UserError):
+    """A submitted form is invalid; ``errors`` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
 
 
 class StorageUnavailable(ParleyError):

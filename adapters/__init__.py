@@ -1,0 +1,1 @@
+"""Platform adapters: each parses its platform's input into core calls and renders core messages."""

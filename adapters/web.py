@@ -1,0 +1,66 @@
+"""The aiohttp application: one server for Slack, Teams, calendar feeds, health and metrics.
+
+``create_app(runtime)`` builds it (tests call it too); ``serve`` runs it until
+SIGINT/SIGTERM. Everything started here is stopped here (``cleanup_ctx``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.errors import StorageUnavailable
+
+if TYPE_CHECKING:
+    from bot.main import Runtime
+
+log = logging.getLogger("parley.web")
+
+RUNTIME = web.AppKey("runtime", object)
+
+
+def runtime_of(request: web.Request) -> Runtime:
+    return request.app[RUNTIME]  # type: ignore[return-value]
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await runtime_of(request).repository.ping()
+    except StorageUnavailable:
+        return web.json_response({"status": "database unreachable"}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+def create_app(runtime: Runtime) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool = True) -> None:
+    """Run the server until SIGINT or SIGTERM, then drain and stop."""
+    app = create_app(runtime)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=20.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    log.info("Parley listening on http://%s:%s", host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("Parley stopping")
+        await runner.cleanup()

@@ -1,0 +1,82 @@
+"""Configuration from the environment (and an optional ``.env`` file).
+
+Every setting is checked at start; a value that cannot work raises
+``ConfigurationError`` with one line saying which and why.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///parley.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str = "http://localhost:3000"
+    host: str = "127.0.0.1"
+    port: int = 3000
+    slack_signing_secret: str = ""
+    slack_bot_token: str = ""
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    microsoft_app_id: str = ""
+    microsoft_app_password: str = ""
+    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_tenant_id: str = ""
+    teams_enabled: bool = True
+    log_level: str = "INFO"
+    log_format: str = "text"
+    default_timezone: str = "UTC"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_signing_secret)
+
+    @property
+    def slack_oauth(self) -> bool:
+        return bool(self.slack_client_id)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and check the settings; ``overrides`` win over the environment."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "setting"
+        raise ConfigurationError(f"{name}: {first['msg']}") from None
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    url = settings.database_url
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        raise ConfigurationError(
+            f"DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (got {scheme or url!r})"
+        )
+    public = urlparse(settings.public_url)
+    if public.scheme not in ("http", "https") or not public.netloc:
+        raise ConfigurationError(
+            f"PUBLIC_URL must be an absolute http(s) URL, like https://parley.example.com (got {settings.public_url!r})"
+        )
+    if settings.slack_client_id and not settings.slack_client_secret:
+        raise ConfigurationError("SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not; set both for OAuth install")
+    if settings.slack_client_secret and not settings.slack_client_id:
+        raise ConfigurationError("SLACK_CLIENT_SECRET is set but SLACK_CLIENT_ID is not; set both for OAuth install")
+    if (settings.slack_bot_token or settings.slack_client_id) and not settings.slack_signing_secret:
+        raise ConfigurationError("Slack credentials are set but SLACK_SIGNING_SECRET is not; Slack needs it to verify requests")
+    if settings.microsoft_app_id and not settings.microsoft_app_password:
+        raise ConfigurationError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigurationError(f"LOG_FORMAT must be text or json (got {settings.log_format!r})")

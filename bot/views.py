@@ -1,0 +1,413 @@
+"""Compose the core's replies and alerts as neutral ``Message`` values.
+
+Pure functions from domain values to messages; every adapter renders the
+result. Users are written as ``<@id>`` mentions, which each renderer turns
+into its platform's form. Lists are cut to ``LIST_LIMIT`` entries with an
+"and N more" line so every platform's size limits hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.domain import (
+    Deadline,
+    DeadlineStatus,
+    Event,
+    EventKind,
+    Position,
+    PositionRequest,
+    Stance,
+    format_offset,
+)
+from bot.messages import (
+    Actions,
+    Audience,
+    Block,
+    Button,
+    Choice,
+    Countdown,
+    Divider,
+    Facts,
+    Field,
+    Form,
+    Message,
+    Role,
+    Text,
+    Tone,
+    format_local,
+    time_left,
+)
+
+LIST_LIMIT = 20
+HISTORY_LIMIT = 15
+MATRIX_LIMIT = 40
+
+ACTION_STANCE = "parley_stance"  # value: "<deadline id>|<stance>"
+ACTION_OPEN_FORM = "parley_position_form"  # value: "<deadline id>"
+FORM_POSITION = "parley_position"  # form value: "<deadline id>"
+
+STANCE_MARK = {
+    Stance.SUPPORT: "support",
+    Stance.OPPOSE: "oppose",
+    Stance.CONDITIONAL: "conditional",
+    Stance.UNDECIDED: "undecided",
+}
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def shown_status(deadline: Deadline, now: datetime) -> DeadlineStatus:
+    """An open deadline whose time has passed reads as missed even before the
+    alert engine records it."""
+    if deadline.status is DeadlineStatus.OPEN and deadline.due_at <= now:
+        return DeadlineStatus.MISSED
+    return deadline.status
+
+
+def _due_line(deadline: Deadline, now: datetime) -> str:
+    return f"{format_local(deadline.due_at, deadline.tz)} ({time_left(deadline.due_at, now)})"
+
+
+def deadline_summary(deadline: Deadline, now: datetime) -> str:
+    status = shown_status(deadline, now)
+    suffix = "" if status is DeadlineStatus.OPEN else f" [{status.value}]"
+    return f"*{deadline.ref}* {deadline.title}{suffix}"
+
+
+def position_buttons(deadline: Deadline) -> Actions:
+    return Actions(
+        (
+            Button("Support", ACTION_STANCE, f"{deadline.id}|support", Tone.PRIMARY),
+            Button("Oppose", ACTION_STANCE, f"{deadline.id}|oppose", Tone.DANGER),
+            Button("Conditional", ACTION_STANCE, f"{deadline.id}|conditional"),
+            Button("Undecided", ACTION_STANCE, f"{deadline.id}|undecided"),
+            Button("Add terms", ACTION_OPEN_FORM, str(deadline.id)),
+        )
+    )
+
+
+def deadline_card(
+    deadline: Deadline,
+    *,
+    now: datetime,
+    headline: str,
+    audience: Audience = Audience.CHANNEL,
+    user_id: str | None = None,
+    extra: Sequence[Block] = (),
+    calendar_url: str | None = None,
+) -> Message:
+    """The standard picture of one deadline: headline, due time, time left, buttons."""
+    status = shown_status(deadline, now)
+    blocks: list[Block] = [
+        Text(headline, Role.HEADING),
+        Text(deadline_summary(deadline, now)),
+        Countdown(deadline.due_at, deadline.tz),
+        *extra,
+    ]
+    if status is DeadlineStatus.OPEN:
+        blocks.append(position_buttons(deadline))
+    if calendar_url:
+        blocks.append(Actions((Button("Add to calendar", "parley_ics", "", url=calendar_url),)))
+    fallback = f"{headline}: {deadline.ref} {deadline.title}, due {_due_line(deadline, now)}"
+    return Message(fallback=fallback, blocks=tuple(blocks), audience=audience, user_id=user_id)
+
+
+def deadline_list(
+    deadlines: Sequence[Deadline], *, now: datetime, include_closed: bool, user_id: str
+) -> Message:
+    if not deadlines:
+        what = "deadlines" if include_closed else "open deadlines"
+        body = f"No {what} in this channel. Add one with `/deadline add <title> due <when>`."
+        return Message(fallback=body, blocks=(Text(body),), user_id=user_id)
+    heading = "All deadlines" if include_closed else "Open deadlines"
+    blocks: list[Block] = [Text(f"{heading} ({len(deadlines)})", Role.HEADING)]
+    lines = [heading + ":"]
+    for deadline in deadlines[:LIST_LIMIT]:
+        blocks.append(Text(deadline_summary(deadline, now)))
+        blocks.append(Countdown(deadline.due_at, deadline.tz))
+        lines.append(f"{deadline.ref} {deadline.title} — due {_due_line(deadline, now)}")
+    hidden = len(deadlines) - LIST_LIMIT
+    if hidden > 0:
+        more = f"… and {hidden} more. Use `/deadline show <ref>` for any of them."
+        blocks.append(Text(more, Role.MUTED))
+        lines.append(more)
+    return Message(fallback="\n".join(lines), blocks=tuple(blocks), user_id=user_id)
+
+
+def _event_line(event: Event) -> str:
+    when = event.at.strftime("%Y-%m-%d %H:%M UTC")
+    who = mention(event.actor_id)
+    data = event.data
+    match event.kind:
+        case EventKind.CREATED:
+            text = f"created by {who}, due {data.get('due_local', '')}"
+        case EventKind.EXTENDED:
+            reason = f" because {data['reason']}" if data.get("reason") else ""
+            text = f"extended by {who} from {data.get('from_local', '')} to {data.get('to_local', '')}{reason}"
+        case EventKind.COMPLETED:
+            text = f"marked done (met) by {who}"
+        case EventKind.CANCELLED:
+            text = f"cancelled by {who}"
+        case EventKind.MISSED:
+            text = "passed without being marked done (missed)"
+        case EventKind.REMINDERS_CHANGED:
+            text = f"reminders set to {data.get('offsets', '')} by {who}"
+        case EventKind.POSITION_RECORDED:
+            text = f"{data.get('label', '')}: {data.get('stance', '')} (recorded by {who})"
+        case EventKind.POSITIONS_ASKED:
+            asked = ", ".join(mention(u) for u in data.get("user_ids", []))
+            text = f"{who} asked {asked} for positions"
+    return f"{when} — {text}"
+
+
+def deadline_details(
+    deadline: Deadline,
+    *,
+    now: datetime,
+    events: Sequence[Event],
+    positions: Sequence[Position],
+    requests: Sequence[PositionRequest],
+    user_id: str,
+) -> Message:
+    status = shown_status(deadline, now)
+    offsets = ", ".join(format_offset(o) for o in deadline.reminder_offsets) or "none"
+    facts = Facts(
+        (
+            ("Status", status.value),
+            ("Due", format_local(deadline.due_at, deadline.tz) + f" ({deadline.tz})"),
+            ("Owner", mention(deadline.owner_id)),
+            ("Reminders", offsets),
+            ("Positions", position_tally(positions, requests)),
+        )
+    )
+    shown = list(events)[-HISTORY_LIMIT:]
+    history = [_event_line(e) for e in shown]
+    if len(events) > len(shown):
+        history.insert(0, f"… {len(events) - len(shown)} earlier entries")
+    blocks: list[Block] = [
+        Text(deadline_summary(deadline, now), Role.HEADING),
+        Countdown(deadline.due_at, deadline.tz),
+        facts,
+        Divider(),
+        Text("*History*\n" + "\n".join(history)),
+    ]
+    fallback = "\n".join(
+        [
+            f"{deadline.ref} {deadline.title}",
+            f"Status: {status.value}",
+            f"Due: {_due_line(deadline, now)} ({deadline.tz})",
+            f"Owner: {mention(deadline.owner_id)}",
+            f"Reminders: {offsets}",
+            f"Positions: {position_tally(positions, requests)}",
+            "History:",
+            *history,
+        ]
+    )
+    return Message(fallback=fallback, blocks=tuple(blocks), user_id=user_id)
+
+
+def position_tally(positions: Sequence[Position], requests: Sequence[PositionRequest]) -> str:
+    counts: dict[Stance, int] = {}
+    for position in positions:
+        counts[position.stance] = counts.get(position.stance, 0) + 1
+    parts = [f"{counts[s]} {STANCE_MARK[s]}" for s in Stance if s in counts] or ["none yet"]
+    text = ", ".join(parts)
+    if requests:
+        answered = sum(1 for r in requests if r.answered_at is not None)
+        text += f"; {answered} of {len(requests)} asked have answered"
+    return text
+
+
+def waiting_for(requests: Sequence[PositionRequest]) -> list[str]:
+    return [r.user_id for r in requests if r.answered_at is None]
+
+
+def position_matrix(
+    deadline: Deadline,
+    *,
+    now: datetime,
+    positions: Sequence[Position],
+    requests: Sequence[PositionRequest],
+    audience: Audience = Audience.EPHEMERAL,
+    user_id: str | None = None,
+    headline: str | None = None,
+) -> Message:
+    heading = headline or f"Positions on {deadline.ref} {deadline.title}"
+    blocks: list[Block] = [Text(heading, Role.HEADING), Countdown(deadline.due_at, deadline.tz)]
+    lines = [heading, f"Due {_due_line(deadline, now)}"]
+    if positions:
+        rows: list[tuple[str, str]] = []
+        for position in positions[:MATRIX_LIMIT]:
+            value = STANCE_MARK[position.stance]
+            if position.terms:
+                value += f" — {position.terms}"
+            rows.append((position.label, value))
+            lines.append(f"{position.label}: {value}")
+        # Facts are shown ten rows to a block (the Block Kit field limit).
+        for start in range(0, len(rows), 10):
+            blocks.append(Facts(tuple(rows[start : start + 10])))
+        if len(positions) > MATRIX_LIMIT:
+            more = f"… and {len(positions) - MATRIX_LIMIT} more positions"
+            blocks.append(Text(more, Role.MUTED))
+            lines.append(more)
+    else:
+        none = "No positions yet. Record one with `/position <ref> <stance> [as <party>] [<terms>]`."
+        blocks.append(Text(none, Role.MUTED))
+        lines.append(none)
+    pending = waiting_for(requests)
+    if requests:
+        answered = len(requests) - len(pending)
+        status = f"{answered} of {len(requests)} asked have answered"
+        if pending:
+            status += "; waiting for " + ", ".join(mention(u) for u in pending)
+        blocks.append(Text(status, Role.MUTED))
+        lines.append(status)
+    if shown_status(deadline, now) is DeadlineStatus.OPEN:
+        blocks.append(position_buttons(deadline))
+    return Message(
+        fallback="\n".join(lines), blocks=tuple(blocks), audience=audience, user_id=user_id
+    )
+
+
+def position_form(deadline: Deadline, *, user_id: str, current: Position | None = None) -> Message:
+    form = Form(
+        form_id=FORM_POSITION,
+        title=f"Position on {deadline.ref}"[:24],
+        submit_label="Record",
+        value=str(deadline.id),
+        fields=(
+            Field(
+                name="stance",
+                label="Stance",
+                kind="choice",
+                required=True,
+                initial=current.stance.value if current else "",
+                choices=tuple(Choice(s.value.capitalize(), s.value) for s in Stance),
+            ),
+            Field(
+                name="party",
+                label="On behalf of (leave empty for yourself)",
+                kind="text",
+                placeholder="e.g. Department of Defense",
+                max_length=100,
+            ),
+            Field(
+                name="terms",
+                label="Terms and red lines",
+                kind="multiline",
+                initial=current.terms if current else "",
+                placeholder="What you accept, and what you will not",
+                max_length=3000,
+            ),
+        ),
+    )
+    text = f"Record a position on {deadline.ref} {deadline.title}"
+    return Message(
+        fallback=text,
+        blocks=(Text(text, Role.HEADING), Countdown(deadline.due_at, deadline.tz), form),
+        user_id=user_id,
+    )
+
+
+def ask_direct_message(deadline: Deadline, *, user_id: str, asked_by: str, now: datetime) -> Message:
+    text = f"{mention(asked_by)} asks for your position on {deadline.ref} {deadline.title}"
+    return Message(
+        fallback=f"{text}, due {_due_line(deadline, now)}",
+        blocks=(
+            Text(text, Role.HEADING),
+            Countdown(deadline.due_at, deadline.tz),
+            Text("Pick a stance, or add your terms and red lines:", Role.MUTED),
+            position_buttons(deadline),
+        ),
+        audience=Audience.DIRECT,
+        user_id=user_id,
+    )
+
+
+def nudge_message(deadline: Deadline, *, user_id: str, now: datetime) -> Message:
+    text = f"Reminder: your position on {deadline.ref} {deadline.title} is still missing"
+    return Message(
+        fallback=f"{text}; due {_due_line(deadline, now)}",
+        blocks=(
+            Text(text, Role.HEADING),
+            Countdown(deadline.due_at, deadline.tz),
+            position_buttons(deadline),
+        ),
+        audience=Audience.DIRECT,
+        user_id=user_id,
+    )
+
+
+def countdown_alert(
+    deadline: Deadline,
+    *,
+    now: datetime,
+    offset: timedelta,
+    positions: Sequence[Position],
+    requests: Sequence[PositionRequest],
+) -> Message:
+    """The channel alert ``offset`` before the deadline."""
+    pending = waiting_for(requests)
+    summary = "Positions: " + position_tally(positions, requests)
+    if pending:
+        summary += "; waiting for " + ", ".join(mention(u) for u in pending)
+    headline = f"⏰ {time_left(deadline.due_at, now).replace(' left', '')} until {deadline.ref} is due"
+    message = deadline_card(deadline, now=now, headline=headline, extra=(Text(summary, Role.MUTED),))
+    return Message(
+        fallback=f"{message.fallback}. {summary}",
+        blocks=message.blocks,
+        audience=Audience.CHANNEL,
+    )
+
+
+def deadline_reached(
+    deadline: Deadline,
+    *,
+    now: datetime,
+    positions: Sequence[Position],
+    requests: Sequence[PositionRequest],
+) -> Message:
+    return position_matrix(
+        deadline,
+        now=now,
+        positions=positions,
+        requests=requests,
+        audience=Audience.CHANNEL,
+        headline=f"🔔 Deadline reached: {deadline.ref} {deadline.title}",
+    )
+
+
+def catch_up_alert(
+    deadline: Deadline,
+    *,
+    now: datetime,
+    missed: Sequence[timedelta],
+    positions: Sequence[Position],
+    requests: Sequence[PositionRequest],
+) -> Message:
+    """One message standing for several alerts missed while Parley was down."""
+    labels = ", ".join(format_offset(o) if o else "due" for o in missed)
+    note = Text(f"Catching up after downtime: {len(missed)} missed alerts ({labels}).", Role.MUTED)
+    if deadline.due_at <= now:
+        base = deadline_reached(deadline, now=now, positions=positions, requests=requests)
+    else:
+        base = countdown_alert(
+            deadline, now=now, offset=min(missed), positions=positions, requests=requests
+        )
+    return Message(
+        fallback=f"{base.fallback} ({note.body})",
+        blocks=(*base.blocks, note),
+        audience=Audience.CHANNEL,
+    )
+
+
+def error_message(text: str, *, user_id: str) -> Message:
+    return Message(fallback=text, blocks=(Text(text),), user_id=user_id)
+
+
+def info_message(text: str, *, user_id: str | None, audience: Audience = Audience.EPHEMERAL) -> Message:
+    return Message(fallback=text, blocks=(Text(text),), audience=audience, user_id=user_id)

@@ -47,9 +47,16 @@ def create_app(runtime: Runtime) -> web.Application:
     return app
 
 
+async def register_gateways(runtime: Runtime) -> None:
+    """Give the alert engine a gateway for every platform that is configured."""
+
+
 async def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool = True) -> None:
     """Run the server until SIGINT or SIGTERM, then drain and stop."""
+    from bot.main import running_dispatcher
+
     app = create_app(runtime)
+    await register_gateways(runtime)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=20.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -60,7 +67,11 @@ async def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool = Tru
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        if scheduler:
+            async with running_dispatcher(runtime):
+                await stop.wait()
+        else:
+            await stop.wait()
     finally:
         log.info("Parley stopping")
         await runner.cleanup()

@@ -42,8 +42,18 @@ class ManualClock:
     def advance(self, delta: timedelta) -> None:
         self.set(self._now + delta)
 
+    @property
+    def sleepers(self) -> int:
+        """How many tasks are waiting for this clock to move."""
+        return len(self._sleepers)
+
     def set(self, moment: datetime) -> None:
         self._now = moment.astimezone(UTC)
+        still_waiting = []
         for wake_at, future in self._sleepers:
-            if wake_at <= self._now and not future.done():
-                future.set_result(None)
+            if wake_at <= self._now:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                still_waiting.append((wake_at, future))
+        self._sleepers = still_waiting

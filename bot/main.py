@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from bot.clock import SystemClock
 from bot.config import Settings, load_settings
 from bot.domain import Context
 from bot.errors import ConfigurationError, ParleyError
-from bot.ports import Clock
+from bot.ports import ChatGateway, Clock
+from bot.scheduler import Dispatcher
 from bot.service import Parley
 from bot.when import warm_up
 
@@ -48,6 +50,7 @@ class Runtime:
     repository: Any  # storage.repository.SqlRepository
     service: Parley
     wakeups: list[Callable[[], None]] = field(default_factory=list)
+    gateways: dict[str, ChatGateway] = field(default_factory=dict)
 
     def changed(self) -> None:
         """A deadline changed: wake whoever waits on the alert schedule."""
@@ -82,6 +85,23 @@ async def open_runtime(
         await repository.close()
 
 
+@contextlib.asynccontextmanager
+async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
+    """Run the alert dispatcher in the background for the duration of the block."""
+    dispatcher = Dispatcher(
+        repository=runtime.repository, gateways=runtime.gateways, clock=runtime.clock
+    )
+    runtime.wakeups.append(dispatcher.wake)
+    task = asyncio.create_task(dispatcher.run(), name="parley-dispatcher")
+    try:
+        yield dispatcher
+    finally:
+        runtime.wakeups.remove(dispatcher.wake)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def local_timezone() -> str:
     """The machine's IANA zone (TZ, /etc/timezone or /etc/localtime), else UTC."""
     if os.environ.get("TZ", "").count("/"):
@@ -99,11 +119,13 @@ def local_timezone() -> str:
 
 # --- commands --------------------------------------------------------------
 async def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
-    from adapters.shell.console import run_shell
+    from adapters.shell.console import ShellGateway, run_shell
 
     warm_up()
     async with open_runtime(settings) as runtime:
-        await run_shell(service=runtime.service, channel=args.channel, user=args.user, tz=args.tz)
+        runtime.gateways["shell"] = ShellGateway(out=sys.stdout, clock=runtime.clock)
+        async with running_dispatcher(runtime):
+            await run_shell(service=runtime.service, channel=args.channel, user=args.user, tz=args.tz)
     return 0
 
 
@@ -178,6 +200,21 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.web import register_gateways
+
+    async with open_runtime(settings) as runtime:
+        await register_gateways(runtime)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with running_dispatcher(runtime):
+            log.info("Parley worker dispatching alerts")
+            await stop.wait()
+    return 0
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parley", description="Negotiation deadlines and positions in Slack and Teams.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,6 +229,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="load the example negotiation")
     demo.add_argument("--tz", default=local_timezone())
     sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("worker", help="only the alert dispatcher (no HTTP server)")
     export = sub.add_parser("export", help="write all data as JSON")
     export.add_argument("-o", "--output", default="-")
     restore = sub.add_parser("import", help="restore a JSON export into an empty database")
@@ -206,6 +244,7 @@ COMMANDS = {
     "migrate": cmd_migrate,
     "export": cmd_export,
     "import": cmd_import,
+    "worker": cmd_worker,
 }
 
 

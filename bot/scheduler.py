@@ -1,0 +1,300 @@
+"""The alert engine: posts each deadline's countdown alerts exactly once.
+
+Each deadline's reminder offsets are rows in an alert outbox (written by the
+service in the same transaction as the change). The ``Dispatcher``:
+
+1. sleeps until the earliest pending alert is due, or until ``wake()`` is
+   called after a change (and at most ``poll_seconds``, so alerts written by
+   another replica are seen);
+2. claims due alerts in a short transaction with a lease and commits
+   (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite ``BEGIN IMMEDIATE``), so
+   no lock is held while talking to a platform and a crashed replica's claims
+   expire and are taken again;
+3. sends, then marks each alert sent. Rate limits honour ``retry_after``;
+   transient failures back off exponentially with jitter for a bounded number
+   of attempts; permanent failures mark the alert failed and tell the
+   deadline's owner once.
+
+Alerts missed while no process ran (several of one deadline due long ago)
+collapse into one catch-up message. Posts to one channel are paced by the
+platform's allowance. At the deadline itself an open deadline becomes missed
+and the channel sees the final position matrix; at the 1d and 1h offsets the
+people asked for a position who have not answered get a direct message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from bot import views
+from bot.domain import NUDGE_OFFSETS, Alert, Deadline, DeadlineStatus, Event, EventKind
+from bot.errors import (
+    DeliveryError,
+    PermanentDelivery,
+    RateLimited,
+    StorageUnavailable,
+    TransientDelivery,
+)
+from bot.messages import Message
+from bot.ports import ChatGateway, Clock, Repository
+
+log = logging.getLogger("parley.scheduler")
+
+# Seconds between two posts to one conversation, by platform.
+DEFAULT_PACING: Mapping[str, float] = {"slack": 1.0, "teams": 1 / 7, "shell": 0.0}
+
+
+@dataclass
+class DispatchStats:
+    """Counters for metrics and tests."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    collapsed: int = 0
+    lateness: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    lease_seconds: float = 300.0
+    batch_size: int = 200
+    poll_seconds: float = 30.0
+    max_attempts: int = 8
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    # An alert more than this late when claimed is part of a catch-up.
+    catch_up_after: timedelta = timedelta(minutes=10)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        repository: Repository,
+        gateways: Mapping[str, ChatGateway],
+        clock: Clock,
+        policy: DispatchPolicy | None = None,
+        pacing: Mapping[str, float] = DEFAULT_PACING,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.repository = repository
+        self.gateways = gateways
+        self.clock = clock
+        self.policy = policy or DispatchPolicy()
+        self.pacing = pacing
+        self.stats = DispatchStats()
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._last_post: dict[str, datetime] = {}
+        self._told_owner: set[int] = set()
+        self._paused = False
+
+    # --- loop ------------------------------------------------------------
+    def wake(self) -> None:
+        """Something changed: look at the schedule again now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Dispatch until cancelled."""
+        while True:
+            try:
+                while await self.run_once():
+                    pass
+                delay = await self._seconds_until_next()
+                self._paused = False
+            except StorageUnavailable:
+                # The database is away: pause and look again shortly; nothing is lost,
+                # because claims that were not marked sent expire and are taken again.
+                if not self._paused:
+                    log.warning("database unreachable; alert dispatch paused")
+                self._paused = True
+                delay = min(5.0, self.policy.poll_seconds)
+            await self._sleep_or_wake(delay)
+
+    async def _seconds_until_next(self) -> float:
+        next_due = await self.repository.next_alert_due()
+        if next_due is None:
+            return self.policy.poll_seconds
+        wait = (next_due - self.clock.now()).total_seconds()
+        return max(0.0, min(wait, self.policy.poll_seconds))
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self._wake.clear()
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            for task in (sleeper, waker):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def run_once(self) -> int:
+        """Claim the alerts due now and send them; return how many were claimed."""
+        now = self.clock.now()
+        claimed = await self.repository.claim_due_alerts(
+            now=now, lease_seconds=self.policy.lease_seconds, limit=self.policy.batch_size
+        )
+        if not claimed:
+            return 0
+        by_deadline: dict[int, list[Alert]] = defaultdict(list)
+        for alert in claimed:
+            by_deadline[alert.deadline_id].append(alert)
+        jobs = await self._load_jobs(by_deadline.values())
+        by_channel: dict[str, list[_Job]] = defaultdict(list)
+        for job in jobs:
+            by_channel[f"{job.deadline.workspace_id}/{job.deadline.channel_id}"].append(job)
+        await asyncio.gather(*(self._run_channel(key, items) for key, items in by_channel.items()))
+        return len(claimed)
+
+    async def _load_jobs(self, groups: Iterable[list[Alert]]) -> list[_Job]:
+        jobs: list[_Job] = []
+        for alerts in groups:
+            first = alerts[0]
+            deadline = await self.repository.get_deadline_by_id(
+                workspace_id=first.workspace_id, deadline_id=first.deadline_id
+            )
+            if deadline is None or deadline.status in (DeadlineStatus.MET, DeadlineStatus.CANCELLED):
+                # Closed after the claim: its alerts are no longer wanted.
+                for alert in alerts:
+                    await self.repository.mark_alert_failed(alert_id=alert.id, error="deadline closed")
+                continue
+            jobs.append(_Job(deadline=deadline, alerts=sorted(alerts, key=lambda a: a.due_at)))
+        return jobs
+
+    async def _run_channel(self, key: str, jobs: list[_Job]) -> None:
+        for job in sorted(jobs, key=lambda j: j.alerts[0].due_at):
+            await self._pace(key, job.deadline.platform)
+            await self._deliver(job)
+
+    async def _pace(self, key: str, platform: str) -> None:
+        interval = self.pacing.get(platform, 1.0)
+        last = self._last_post.get(key)
+        if last is not None and interval > 0:
+            wait = (last + timedelta(seconds=interval) - self.clock.now()).total_seconds()
+            if wait > 0:
+                await self.clock.sleep(wait)
+        self._last_post[key] = self.clock.now()
+
+    # --- one deadline's due alerts ------------------------------------------
+    async def _deliver(self, job: _Job) -> None:
+        deadline, alerts = job.deadline, job.alerts
+        now = self.clock.now()
+        late = [a for a in alerts if now - a.due_at > self.policy.catch_up_after]
+        workspace = deadline.workspace_id
+        positions = await self.repository.list_positions(workspace_id=workspace, deadline_id=deadline.id)
+        requests = await self.repository.list_position_requests(
+            workspace_id=workspace, deadline_id=deadline.id
+        )
+        if len(alerts) > 1 and late:
+            message = views.catch_up_alert(
+                deadline, now=now, missed=[a.offset for a in alerts], positions=positions, requests=requests
+            )
+            self.stats.collapsed += len(alerts) - 1
+        elif alerts[-1].offset == timedelta(0):
+            message = views.deadline_reached(deadline, now=now, positions=positions, requests=requests)
+        else:
+            message = views.countdown_alert(
+                deadline, now=now, offset=alerts[-1].offset, positions=positions, requests=requests
+            )
+        gateway = self.gateways.get(deadline.platform)
+        if gateway is None:
+            for alert in alerts:
+                await self.repository.mark_alert_failed(
+                    alert_id=alert.id, error=f"no gateway for {deadline.platform}"
+                )
+            self.stats.failed += len(alerts)
+            return
+        try:
+            await gateway.send(workspace_id=workspace, channel_id=deadline.channel_id, message=message)
+        except DeliveryError as error:
+            await self._failed(deadline, alerts, error, gateway)
+            return
+        sent_at = self.clock.now()
+        for alert in alerts:
+            await self.repository.mark_alert_sent(alert_id=alert.id, sent_at=sent_at)
+            self.stats.lateness.append((sent_at - alert.due_at).total_seconds())
+        self.stats.sent += len(alerts)
+        if any(a.offset == timedelta(0) for a in alerts) and deadline.status is DeadlineStatus.OPEN:
+            await self._mark_missed(deadline, sent_at)
+        if any(a.offset in NUDGE_OFFSETS for a in alerts) and deadline.due_at > sent_at:
+            await self._nudge(deadline, gateway, [r.user_id for r in requests if r.answered_at is None])
+
+    async def _mark_missed(self, deadline: Deadline, now: datetime) -> None:
+        event = Event(deadline_id=deadline.id, kind=EventKind.MISSED, at=now, actor_id="parley")
+        missed = replace(deadline, status=DeadlineStatus.MISSED, updated_at=now)
+        await self.repository.update_deadline(deadline=missed, event=event, alerts=None)
+
+    async def _nudge(self, deadline: Deadline, gateway: ChatGateway, user_ids: list[str]) -> None:
+        for user_id in user_ids:
+            message = views.nudge_message(deadline, user_id=user_id, now=self.clock.now())
+            await self._send_best_effort(gateway, deadline, message)
+
+    async def _send_best_effort(self, gateway: ChatGateway, deadline: Deadline, message: Message) -> None:
+        """Follow-ups (nudges, failure notices) get a few quick tries; the channel alert
+        they follow is already sent, so they must not make it be sent again."""
+        for attempt in range(3):
+            try:
+                await gateway.send(
+                    workspace_id=deadline.workspace_id, channel_id=deadline.channel_id, message=message
+                )
+                return
+            except RateLimited as error:
+                await self.clock.sleep(min(error.retry_after, 30.0))
+            except TransientDelivery:
+                await self.clock.sleep(self.policy.backoff_base ** attempt)
+            except PermanentDelivery as error:
+                log.warning("follow-up for deadline %s not delivered: %s", deadline.id, error)
+                return
+        log.warning("follow-up for deadline %s not delivered after retries", deadline.id)
+
+    async def _failed(
+        self, deadline: Deadline, alerts: list[Alert], error: DeliveryError, gateway: ChatGateway
+    ) -> None:
+        now = self.clock.now()
+        attempts = max(a.attempts for a in alerts) + 1
+        if isinstance(error, RateLimited):
+            retry_at = now + timedelta(seconds=max(error.retry_after, 0.0))
+        elif isinstance(error, TransientDelivery) and attempts < self.policy.max_attempts:
+            delay = min(self.policy.backoff_cap, self.policy.backoff_base**attempts)
+            retry_at = now + timedelta(seconds=delay * self._rng.uniform(0.5, 1.5))
+        else:
+            for alert in alerts:
+                await self.repository.mark_alert_failed(alert_id=alert.id, error=str(error)[:500])
+            self.stats.failed += len(alerts)
+            log.warning("alert for deadline %s failed permanently: %s", deadline.id, error)
+            await self._tell_owner(deadline, error, gateway)
+            return
+        for alert in alerts:
+            await self.repository.release_alert(alert_id=alert.id, retry_at=retry_at, error=str(error)[:500])
+        self.stats.retried += len(alerts)
+        self.wake()
+
+    async def _tell_owner(self, deadline: Deadline, error: DeliveryError, gateway: ChatGateway) -> None:
+        if deadline.id in self._told_owner:
+            return
+        self._told_owner.add(deadline.id)
+        text = (
+            f"Parley could not post the alert for {deadline.ref} {deadline.title} in its channel "
+            f"({error}). Invite Parley back to the channel, or move the deadline to another one."
+        )
+        notice = views.info_message(text, user_id=deadline.owner_id, audience=views.Audience.DIRECT)
+        await self._send_best_effort(gateway, deadline, notice)
+
+
+@dataclass(frozen=True)
+class _Job:
+    deadline: Deadline
+    alerts: list[Alert]

@@ -1,0 +1,243 @@
+"""The alert engine with a controllable clock: what the channel sees, and when."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+
+from adapters.shell.render import render_message
+from bot.clock import ManualClock
+from bot.errors import DeliveryError, PermanentDelivery, RateLimited, TransientDelivery
+from bot.messages import Audience, Message
+from bot.scheduler import Dispatcher, DispatchPolicy
+from tests.conftest import Chat
+
+FRIDAY_5PM_ET = datetime.fromisoformat("2026-11-27T22:00:00+00:00")
+
+
+@dataclass
+class Post:
+    at: datetime
+    channel_id: str
+    message: Message
+
+    @property
+    def text(self) -> str:
+        return render_message(self.message, now=self.at)
+
+
+@dataclass
+class RecordingGateway:
+    """A platform that records posts; ``failures`` are raised first, one per send."""
+
+    clock: ManualClock
+    posts: list[Post] = field(default_factory=list)
+    failures: list[DeliveryError] = field(default_factory=list)
+
+    async def send(self, *, workspace_id: str, channel_id: str, message: Message) -> str | None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.posts.append(Post(self.clock.now(), channel_id, message))
+        return None
+
+    def channel_texts(self) -> list[str]:
+        return [p.text for p in self.posts if p.message.audience is Audience.CHANNEL]
+
+
+@pytest.fixture
+def gateway(clock: ManualClock) -> RecordingGateway:
+    return RecordingGateway(clock)
+
+
+@pytest.fixture
+def dispatcher(chat: Chat, gateway: RecordingGateway, clock: ManualClock) -> Dispatcher:
+    return Dispatcher(
+        repository=chat.runtime.repository,
+        gateways={"shell": gateway},
+        clock=clock,
+        pacing={"shell": 0.0},
+        rng=random.Random(7),
+    )
+
+
+async def run_until(dispatcher: Dispatcher, clock: ManualClock, moment: datetime) -> None:
+    """Advance the clock to ``moment``, sending whatever falls due on the way, in order."""
+    while True:
+        next_due = await dispatcher.repository.next_alert_due()
+        if next_due is None or next_due > moment:
+            break
+        clock.set(max(next_due, clock.now()))
+        await dispatcher.run_once()
+    clock.set(moment)
+    await dispatcher.run_once()
+
+
+async def test_offsets_fire_in_order_each_once(
+    chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
+    await run_until(dispatcher, clock, FRIDAY_5PM_ET + timedelta(hours=1))
+    times = [p.at for p in gateway.posts]
+    # 7d and 1d are already past when the deadline is set on Thursday noon.
+    assert times == [
+        FRIDAY_5PM_ET - timedelta(hours=4),
+        FRIDAY_5PM_ET - timedelta(hours=1),
+        FRIDAY_5PM_ET - timedelta(minutes=15),
+        FRIDAY_5PM_ET,
+    ]
+    texts = gateway.channel_texts()
+    assert "4 hours until D1 is due" in texts[0]
+    assert "15 minutes until D1 is due" in texts[2]
+    assert "Deadline reached: D1 Signed usage agreement" in texts[3]
+    assert await dispatcher.run_once() == 0
+    assert "[missed]" in await chat.say("/deadline list all")
+
+
+async def test_countdown_carries_the_position_summary(
+    chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
+    await chat.say("/position D1 oppose as Anthropic No mass surveillance")
+    await chat.say("/position ask D1 @legal @policy")
+    await chat.say("/position D1 support", user="legal")
+    await run_until(dispatcher, clock, FRIDAY_5PM_ET - timedelta(hours=4))
+    text = gateway.channel_texts()[0]
+    assert "1 oppose" in text and "1 support" in text
+    assert "1 of 2 asked have answered; waiting for @policy" in text
+
+
+async def test_extend_moves_alerts_and_done_cancel_drop_them(
+    chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
+    await chat.say("/deadline add Side letter due Friday 12:00 America/New_York")
+    await chat.say("/deadline extend D1 to Monday 09:00 America/New_York")
+    await chat.say("/deadline cancel D2")
+    await run_until(dispatcher, clock, FRIDAY_5PM_ET + timedelta(minutes=1))
+    assert gateway.posts == []
+    monday_9am = datetime.fromisoformat("2026-11-30T14:00:00+00:00")
+    await run_until(dispatcher, clock, monday_9am)
+    assert [p.at for p in gateway.posts] == [
+        monday_9am - timedelta(days=1),
+        monday_9am - timedelta(hours=4),
+        monday_9am - timedelta(hours=1),
+        monday_9am - timedelta(minutes=15),
+        monday_9am,
+    ]
+    await chat.say("/deadline add Next round due Tuesday 12:00 America/New_York")
+    await chat.say("/deadline done D3")
+    await run_until(dispatcher, clock, monday_9am + timedelta(days=3))
+    assert len(gateway.posts) == 5
+
+
+async def test_alerts_missed_during_downtime_collapse_into_one(
+    chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
+    # Nobody ran between Thursday noon and Friday 16:50: the 4h and 1h alerts were missed.
+    clock.set(FRIDAY_5PM_ET - timedelta(minutes=10))
+    assert await dispatcher.run_once() == 3  # 4h, 1h and 15m are all due
+    assert len(gateway.posts) == 1
+    assert "Catching up after downtime: 3 missed alerts (4h, 1h, 15m)" in gateway.posts[0].text
+    assert dispatcher.stats.collapsed == 2
+
+
+async def test_nudges_go_only_to_those_who_have_not_answered(
+    chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await chat.say("/deadline add Counter-offer due Monday 09:00 America/New_York")
+    await chat.say("/position ask D1 @legal @policy @finance")
+    await chat.say("/position D1 support", user="legal")
+    monday_9am = datetime.fromisoformat("2026-11-30T14:00:00+00:00")
+    await run_until(dispatcher, clock, monday_9am - timedelta(days=1))
+    directs = [p.message for p in gateway.posts if p.message.audience is Audience.DIRECT]
+    assert sorted(m.user_id or "" for m in directs) == ["finance", "policy"]
+    await chat.say("/position D1 oppose", user="policy")
+    await run_until(dispatcher, clock, monday_9am - timedelta(hours=1))
+    directs = [p.message for p in gateway.posts if p.message.audience is Audience.DIRECT]
+    assert sorted(m.user_id or "" for m in directs) == ["finance", "finance", "policy"]
+    # The 4h alert nudges nobody.
+    assert len(gateway.channel_texts()) == 3
+
+
+async def test_rate_limit_is_honoured_and_nothing_is_sent_twice(
+    chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
+    due = FRIDAY_5PM_ET - timedelta(hours=4)
+    gateway.failures = [RateLimited("ratelimited", retry_after=30), TransientDelivery("500")]
+    clock.set(due)
+    await dispatcher.run_once()
+    assert gateway.posts == []
+    clock.set(due + timedelta(seconds=29))
+    assert await dispatcher.run_once() == 0  # Retry-After not yet over
+    clock.set(due + timedelta(seconds=30))
+    await dispatcher.run_once()  # the 500
+    assert gateway.posts == []
+    clock.set(due + timedelta(seconds=40))  # backoff 2**2 s with jitter is at most 6 s
+    await dispatcher.run_once()
+    assert len(gateway.posts) == 1
+    assert dispatcher.stats.retried == 2
+    clock.set(due + timedelta(minutes=5))
+    assert await dispatcher.run_once() == 0
+
+
+async def test_permanent_failure_marks_failed_and_tells_the_owner_once(
+    chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
+    gateway.failures = [PermanentDelivery("channel_not_found")]
+    clock.set(FRIDAY_5PM_ET - timedelta(hours=4))
+    await dispatcher.run_once()
+    gateway.failures = [PermanentDelivery("channel_not_found")]
+    clock.set(FRIDAY_5PM_ET - timedelta(hours=1))
+    await dispatcher.run_once()
+    notices = [p for p in gateway.posts if p.message.audience is Audience.DIRECT]
+    assert len(notices) == 1 and notices[0].message.user_id == "alex"
+    assert "could not post the alert for D1" in notices[0].text
+    alerts = (await chat.runtime.repository.export_all())["alerts"]
+    assert sorted(a["status"] for a in alerts) == ["failed", "failed", "pending", "pending"]
+
+
+async def test_transient_failures_give_up_after_the_attempt_limit(
+    chat: Chat, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    dispatcher = Dispatcher(
+        repository=chat.runtime.repository,
+        gateways={"shell": gateway},
+        clock=clock,
+        policy=DispatchPolicy(max_attempts=3),
+        pacing={"shell": 0.0},
+    )
+    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York remind 4h")
+    gateway.failures = [TransientDelivery("timeout")] * 3
+    clock.set(FRIDAY_5PM_ET - timedelta(hours=4))
+    for _ in range(3):
+        await dispatcher.run_once()
+        clock.advance(timedelta(minutes=5))
+    alerts = (await chat.runtime.repository.export_all())["alerts"]
+    four_hours = [a for a in alerts if a["due_at"] == "2026-11-27T18:00:00+00:00"]
+    assert [a["status"] for a in four_hours] == ["failed"]
+
+
+async def test_posts_to_one_channel_are_paced(
+    chat: Chat, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    dispatcher = Dispatcher(
+        repository=chat.runtime.repository, gateways={"shell": gateway}, clock=clock, pacing={"shell": 1.0}
+    )
+    for n in range(3):
+        await chat.say(f"/deadline add Item {n} due Friday 17:00 America/New_York remind 4h")
+    clock.set(FRIDAY_5PM_ET - timedelta(hours=4))
+    run = asyncio.create_task(dispatcher.run_once())
+    while not run.done():
+        await asyncio.sleep(0)
+        if clock.sleepers:
+            clock.advance(timedelta(milliseconds=250))
+    await run
+    gaps = [(b.at - a.at).total_seconds() for a, b in zip(gateway.posts, gateway.posts[1:], strict=False)]
+    assert gaps == [1.0, 1.0]

@@ -1,0 +1,586 @@
+"""The chat grammar: the text after ``/deadline`` or ``/position`` -> a ``Command``, and help text.
+
+One grammar serves every adapter: Slack sends the slash command and its text,
+Teams and the shell send a line that starts with the command word
+(``parse_line``). Parsing is pure and never raises anything but
+``GrammarError``, whose message says what was understood and what is wrong,
+and whose ``hint`` is the usage line of the command the user was after.
+
+What the words mean (times, stances, deadline numbers) is checked here only as
+far as the shape goes: ``when`` stays text for ``bot.when`` to read in the
+user's zone, references are resolved by the service, lengths are limited by
+the service.
+
+Forms (see ``HELP_DEADLINE`` and ``HELP_POSITION``)::
+
+    deadline add <title> due <when> [remind <offsets>]    the LAST " due " ends the title
+    deadline list [all]
+    deadline show|done|cancel <ref>                       <ref> may be several words here
+    deadline extend <ref> to <when> [because <reason>]    "to" may be left out after D<n>
+    deadline remind <ref> <offsets>
+    deadline feed [mine|revoke]
+    position <ref> <stance> [as <party>] [<terms>]
+    position <ref>
+    position list <ref>
+    position ask <ref> <@user> [<@user> ...]
+    deadline help | position help | (nothing)
+
+A ``<ref>`` is ``D3``, ``d3`` or ``3`` (a deadline number), or else the start
+of a title; quote it (``"Signed usage"``, curly quotes too) where more words
+follow it, or to make ``"2027"`` a title rather than a number.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal, TypeAlias
+
+from bot.domain import STANCE_ALIASES, Stance
+from bot.errors import GrammarError
+
+MAX_OFFSET = timedelta(weeks=8)
+MAX_OFFSETS = 10  # distinct reminders per deadline; each becomes an alert row
+MAX_NUMBER_DIGITS = 9  # deadline numbers fit every database's integer column
+
+# --- commands ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A deadline reference: ``number`` for ``D3``/``3``, else a title ``prefix``."""
+
+    number: int | None
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddDeadline:
+    title: str
+    when: str
+    offsets: tuple[timedelta, ...] | None  # None: the default reminders
+
+
+@dataclass(frozen=True, slots=True)
+class ListDeadlines:
+    include_closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ShowDeadline:
+    ref: Ref
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendDeadline:
+    ref: Ref
+    when: str
+    reason: str  # "" when no reason was given
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteDeadline:
+    ref: Ref
+
+
+@dataclass(frozen=True, slots=True)
+class CancelDeadline:
+    ref: Ref
+
+
+@dataclass(frozen=True, slots=True)
+class SetReminders:
+    ref: Ref
+    offsets: tuple[timedelta, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRequest:
+    scope: Literal["channel", "mine", "revoke"]
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    topic: Literal["deadline", "position"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPosition:
+    ref: Ref
+    stance: Stance
+    party: str | None  # None: the typing user's own position
+    terms: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPositionForm:
+    ref: Ref
+
+
+@dataclass(frozen=True, slots=True)
+class ListPositions:
+    ref: Ref
+
+
+@dataclass(frozen=True, slots=True)
+class AskPositions:
+    ref: Ref
+    user_ids: tuple[str, ...]
+
+
+Command: TypeAlias = (
+    AddDeadline
+    | ListDeadlines
+    | ShowDeadline
+    | ExtendDeadline
+    | CompleteDeadline
+    | CancelDeadline
+    | SetReminders
+    | FeedRequest
+    | Help
+    | RecordPosition
+    | OpenPositionForm
+    | ListPositions
+    | AskPositions
+)
+
+# --- usage and help ---------------------------------------------------------
+
+_DEADLINE_FORMS: dict[str, tuple[str, str]] = {
+    "add": (
+        "/deadline add <title> due <when> [remind <offsets>]",
+        "/deadline add Signed usage agreement due Friday 17:00 America/New_York",
+    ),
+    "list": ("/deadline list [all]", "/deadline list all"),
+    "show": ("/deadline show <ref>", "/deadline show D1"),
+    "extend": (
+        "/deadline extend <ref> to <when> [because <reason>]",
+        "/deadline extend D1 to Monday 09:00 America/New_York because the offer is under review",
+    ),
+    "done": ("/deadline done <ref>", "/deadline done D1"),
+    "cancel": ("/deadline cancel <ref>", "/deadline cancel D1"),
+    "remind": ("/deadline remind <ref> <offsets>", "/deadline remind D1 7d,2d,1d,4h,1h,15m"),
+    "feed": ("/deadline feed [mine|revoke]", "/deadline feed mine"),
+    "help": ("/deadline help", "/deadline help"),
+}
+_POSITION_FORMS: dict[str, tuple[str, str]] = {
+    "record": (
+        "/position <ref> <stance> [as <party>] [<terms>]",
+        '/position D1 support as "Department of Defense" License for all lawful use',
+    ),
+    "form": ("/position <ref>", "/position D1"),
+    "list": ("/position list <ref>", "/position list D1"),
+    "ask": ("/position ask <ref> <@user> [<@user> ...]", "/position ask D1 @legal @policy"),
+    "help": ("/position help", "/position help"),
+}
+
+
+def _usage(form: tuple[str, str]) -> str:
+    return f"Usage: {form[0]}  e.g. {form[1]}"
+
+
+def _help_line(form: tuple[str, str]) -> str:
+    usage, example = form
+    return usage if usage == example else f"{usage}\n    e.g. {example}"
+
+
+def _stances_text() -> str:
+    aliases: dict[Stance, list[str]] = {stance: [] for stance in Stance}
+    for word, stance in STANCE_ALIASES.items():
+        if word != stance.value:
+            aliases[stance].append(word)
+    return ", ".join(
+        stance.value + (f" ({', '.join(aliases[stance])})" if aliases[stance] else "")
+        for stance in Stance
+    )
+
+
+HELP_DEADLINE = "\n".join(
+    [
+        "*Deadlines* (what is due, when, in your time zone)",
+        *(_help_line(form) for form in _DEADLINE_FORMS.values()),
+        "",
+        "<ref>: the deadline's number (D1 or 1), or the start of its title; "
+        'quote a title where more words follow ("Signed usage").',
+        "<when>: Friday 17:00 · Fri 5pm ET · tomorrow 9am · in 3 days · next Monday 09:00 · "
+        "2026-11-27 17:00 America/New_York · 2026-11-27T17:00-05:00. "
+        "Your own time zone unless you name one; a day without a time means 17:00.",
+        "<offsets>: reminders before the deadline, <n>m, <n>h, <n>d or <n>w, comma-separated "
+        "(default 7d,1d,4h,1h,15m; at most 8 weeks). The deadline itself is always announced.",
+        "done marks a deadline as met; feed gives a private calendar (iCal) link for this "
+        "channel, mine for all of yours; revoke makes the links given so far stop working.",
+    ]
+)
+
+HELP_POSITION = "\n".join(
+    [
+        "*Positions* (who stands where on a deadline)",
+        *(_help_line(form) for form in _POSITION_FORMS.values()),
+        "",
+        f"<stance>: {_stances_text()}.",
+        '<party>: one word, or a quoted name (as "Department of Defense"); '
+        "without it the position is your own.",
+        "<terms>: the rest of the line, e.g. your red lines.",
+        "/position <ref> alone opens a form; /position list shows every position and who has "
+        "not answered; /position ask requests positions and nudges those who have not answered.",
+    ]
+)
+
+_DEADLINE_HINT = "Type /deadline help to see every /deadline command."
+_POSITION_HINT = "Type /position help to see every /position command."
+
+# --- entry points -----------------------------------------------------------
+
+
+def parse_command(command: str, text: str) -> Command:
+    """Parse the text of ``/deadline`` or ``/position`` (``command``: leading "/" optional)."""
+    name = command.strip().lstrip("/").lower()
+    if name == "deadline":
+        return _parse_deadline(text)
+    if name == "position":
+        return _parse_position(text)
+    raise GrammarError(
+        f"I only know /deadline and /position, not {_quote('/' + command.strip().lstrip('/'))}.",
+        hint=_DEADLINE_HINT,
+    )
+
+
+def parse_line(line: str) -> Command:
+    """Parse a whole line, ``/deadline add ...``, ``deadline add ...`` or ``position ...``."""
+    word, rest = _split_first(line)
+    if word.lstrip("/").lower() in ("deadline", "position"):
+        return parse_command(word, rest)
+    raise GrammarError(
+        f"Commands start with /deadline or /position; I got {_quote(line)}.",
+        hint=_DEADLINE_HINT,
+    )
+
+
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+_OFFSET_RE = re.compile(r"([0-9]{1,7})([mhdw])", re.IGNORECASE)
+
+
+def parse_offsets(text: str) -> tuple[timedelta, ...]:
+    """``"7d,2d, 1d,4h,1h,15m"`` -> timedeltas, longest first, without repeats."""
+    hint = _usage(_DEADLINE_FORMS["remind"])
+    items = [item for item in re.split(r"[,\s]+", text) if item]
+    if not items:
+        raise GrammarError("I need at least one reminder offset, e.g. 7d,1d,1h.", hint=hint)
+    seconds: set[int] = set()
+    for item in items:
+        match = _OFFSET_RE.fullmatch(item)
+        if match is None:
+            raise GrammarError(
+                f"I couldn't read {_quote(item)} as a reminder offset: use a number and "
+                "m, h, d or w (minutes, hours, days, weeks), e.g. 7d,2d,4h,15m.",
+                hint=hint,
+            )
+        amount = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+        if amount < 60:
+            raise GrammarError(f"The offset {_quote(item)} must be at least 1.", hint=hint)
+        if amount > MAX_OFFSET.total_seconds():
+            raise GrammarError(
+                f"The offset {_quote(item)} is more than 8 weeks; reminders go at most "
+                "8 weeks (8w) before a deadline.",
+                hint=hint,
+            )
+        seconds.add(amount)
+    if len(seconds) > MAX_OFFSETS:
+        raise GrammarError(
+            f"That is {len(seconds)} reminders; a deadline can have at most {MAX_OFFSETS}.",
+            hint=hint,
+        )
+    return tuple(timedelta(seconds=value) for value in sorted(seconds, reverse=True))
+
+
+# --- /deadline --------------------------------------------------------------
+
+_DUE_RE = re.compile(r"(?<!\S)due(?!\S)", re.IGNORECASE)
+_REMIND_RE = re.compile(r"(?<!\S)remind(?!\S)", re.IGNORECASE)
+_TO_RE = re.compile(r"(?<!\S)to(?!\S)", re.IGNORECASE)
+_BECAUSE_RE = re.compile(r"(?<!\S)because(?!\S)", re.IGNORECASE)
+
+
+def _parse_deadline(text: str) -> Command:
+    word, rest = _split_first(text)
+    sub = word.lower()
+    if sub in ("", "help"):
+        return Help("deadline")
+    form = _DEADLINE_FORMS.get(sub)
+    if form is None:
+        raise _unknown(f"/deadline {word}", sub, _DEADLINE_FORMS, _DEADLINE_HINT)
+    hint = _usage(form)
+    said = _quote(f"{sub} {rest}".strip())
+    if sub == "add":
+        return _parse_add(rest, said=said, hint=hint)
+    if sub == "list":
+        if not rest:
+            return ListDeadlines(include_closed=False)
+        if rest.lower() == "all":
+            return ListDeadlines(include_closed=True)
+        raise GrammarError(f'I understood "list" but not {_quote(rest)} after it.', hint=hint)
+    if sub == "feed":
+        scope = rest.lower()
+        if scope == "":
+            return FeedRequest("channel")
+        if scope == "mine":
+            return FeedRequest("mine")
+        if scope == "revoke":
+            return FeedRequest("revoke")
+        raise GrammarError(
+            f'I understood "feed" but not {_quote(rest)} after it: use mine or revoke.',
+            hint=hint,
+        )
+    if sub == "extend":
+        return _parse_extend(rest, said=said, hint=hint)
+    if sub == "remind":
+        return _parse_remind(rest, said=said, hint=hint)
+    ref = _whole_ref(rest, said=said, hint=hint)
+    if sub == "show":
+        return ShowDeadline(ref)
+    if sub == "done":
+        return CompleteDeadline(ref)
+    return CancelDeadline(ref)
+
+
+def _parse_add(rest: str, *, said: str, hint: str) -> AddDeadline:
+    dues = list(_DUE_RE.finditer(rest))
+    if not dues:
+        raise GrammarError(f'I couldn\'t find "due" in {said}.', hint=hint)
+    due = dues[-1]
+    title = _unquote(" ".join(rest[: due.start()].split()))
+    if not title:
+        raise GrammarError(f'{said} has no title before "due".', hint=hint)
+    when = rest[due.end() :].strip()
+    offsets: tuple[timedelta, ...] | None = None
+    reminds = list(_REMIND_RE.finditer(when))
+    if reminds:
+        try:
+            offsets = parse_offsets(when[reminds[-1].end() :])
+        except GrammarError:
+            pass  # not offsets, so "remind" belongs to the time, which bot.when will judge
+        else:
+            when = when[: reminds[-1].start()].strip()
+    if not when:
+        raise GrammarError(f'{said} has no time after "due".', hint=hint)
+    return AddDeadline(title=title, when=when, offsets=offsets)
+
+
+def _parse_extend(rest: str, *, said: str, hint: str) -> ExtendDeadline:
+    if not rest:
+        raise GrammarError("Which deadline, and to when?", hint=hint)
+    if _starts_quoted(rest):
+        ref, after = _take_quoted(rest, said=said, hint=hint)
+        after = _TO_RE.sub("", after, count=1) if _TO_RE.match(after) else after
+    else:
+        to = _TO_RE.search(rest)
+        if to is not None and to.start() > 0:
+            ref, after = _ref(rest[: to.start()], said=said, hint=hint), rest[to.end() :]
+        elif to is not None:
+            raise GrammarError(f'{said} names no deadline before "to".', hint=hint)
+        else:  # "extend D1 Monday 09:00": "to" left out, so the reference is one word
+            token, after = _split_first(rest)
+            ref = _ref(token, said=said, hint=hint)
+    after = after.strip()
+    because = _BECAUSE_RE.search(after)
+    when, reason = after, ""
+    if because is not None:
+        when, reason = after[: because.start()].strip(), after[because.end() :].strip()
+    if not when:
+        raise GrammarError(f"I couldn't find the new time in {said}.", hint=hint)
+    if because is not None and not reason:
+        raise GrammarError(f'{said} has "because" but no reason after it.', hint=hint)
+    return ExtendDeadline(ref=ref, when=when, reason=reason)
+
+
+def _parse_remind(rest: str, *, said: str, hint: str) -> SetReminders:
+    if not rest:
+        raise GrammarError("Which deadline, and which reminders?", hint=hint)
+    if _starts_quoted(rest):
+        ref, after = _take_quoted(rest, said=said, hint=hint)
+        return SetReminders(ref=ref, offsets=parse_offsets(after))
+    tokens = rest.split()
+    if len(tokens) == 1:
+        raise GrammarError(f"{said} names no reminder offsets.", hint=hint)
+    # The reference may be several words; the offsets are the longest tail that reads as
+    # offsets. Offsets are short, so only the last few tails are worth trying.
+    for start in range(max(1, len(tokens) - 2 * MAX_OFFSETS), len(tokens)):
+        try:
+            offsets = parse_offsets(" ".join(tokens[start:]))
+        except GrammarError:
+            continue
+        ref = _ref(" ".join(tokens[:start]), said=said, hint=hint)
+        return SetReminders(ref=ref, offsets=offsets)
+    parse_offsets(" ".join(tokens[1:]))  # raises, naming what is wrong with the offsets
+    raise GrammarError(f"I couldn't find reminder offsets in {said}.", hint=hint)
+
+
+# --- /position --------------------------------------------------------------
+
+_USER_RE = re.compile(r"<@([A-Za-z0-9._\-]+)(?:\|[^<>]*)?>|@([^\s,<>@|]+)")
+_SEPARATORS_RE = re.compile(r"[\s,]+")
+_AS_RE = re.compile(r"as(?!\S)", re.IGNORECASE)
+
+
+def _parse_position(text: str) -> Command:
+    text = text.strip()
+    word, rest = ("", text) if _starts_quoted(text) else _split_first(text)
+    sub = word.lower()
+    if not text or sub == "help":
+        return Help("position")
+    if sub == "list":
+        form = _POSITION_FORMS["list"]
+        return ListPositions(_whole_ref(rest, said=_quote(text), hint=_usage(form)))
+    if sub == "ask":
+        return _parse_ask(rest, said=_quote(text), hint=_usage(_POSITION_FORMS["ask"]))
+    return _parse_record(text)
+
+
+def _parse_record(text: str) -> RecordPosition | OpenPositionForm:
+    hint = _usage(_POSITION_FORMS["record"])
+    said = _quote(text)
+    ref, rest = _take_ref(text, said=said, hint=hint)
+    if not rest:
+        return OpenPositionForm(ref)
+    word, rest = _split_first(rest)
+    stance = STANCE_ALIASES.get(word.rstrip(".,:;!").lower())
+    if stance is None:
+        quoting = (
+            f' A title of several words needs quotes: /position "{ref.prefix} {word}" ...'
+            if ref.prefix
+            else ""
+        )
+        raise GrammarError(
+            f"I read {_quote(ref.prefix or f'D{ref.number}')} as the deadline, but "
+            f"{_quote(word)} is not a stance. Stances: {_stances_text()}.{quoting}",
+            hint=hint,
+        )
+    party: str | None = None
+    if _AS_RE.match(rest):
+        after = rest[2:].strip()
+        if not after:
+            raise GrammarError(f'{said} has "as" but no party after it.', hint=hint)
+        if _starts_quoted(after):
+            party, rest = _take_quoted_text(after, said=said, hint=hint)
+        else:
+            token, rest = _split_first(after)
+            party = token.rstrip(",;:")
+        party = " ".join(party.split())
+        if not party:
+            raise GrammarError(f'{said} has "as" but an empty party name.', hint=hint)
+    return RecordPosition(ref=ref, stance=stance, party=party, terms=rest.strip())
+
+
+def _parse_ask(rest: str, *, said: str, hint: str) -> AskPositions:
+    if not rest:
+        raise GrammarError("Whose positions, on which deadline?", hint=hint)
+    ref, after = _take_ref(rest, said=said, hint=hint)
+    users: list[str] = []
+    position = 0
+    while True:
+        separator = _SEPARATORS_RE.match(after, position)
+        if separator is not None:
+            position = separator.end()
+        if position >= len(after):
+            break
+        match = _USER_RE.match(after, position)
+        if match is None:
+            token = after[position:].split(maxsplit=1)[0]
+            raise GrammarError(
+                f"I couldn't read {_quote(token)} in {said} as a person: "
+                "mention each one, e.g. @legal @policy.",
+                hint=hint,
+            )
+        users.append(match.group(1) or match.group(2))
+        position = match.end()
+    if not users:
+        raise GrammarError(f"{said} names nobody to ask: mention them, e.g. @legal.", hint=hint)
+    return AskPositions(ref=ref, user_ids=tuple(dict.fromkeys(users)))
+
+
+# --- words, quotes and references -------------------------------------------
+
+_OPENING_QUOTES = '"\u201c'
+_CLOSING_QUOTES = '"\u201d'
+_NUMBER_RE = re.compile(r"[dD]?([0-9]+)")
+
+
+def _split_first(text: str) -> tuple[str, str]:
+    parts = text.strip().split(maxsplit=1)
+    if not parts:
+        return "", ""
+    return parts[0], (parts[1].strip() if len(parts) > 1 else "")
+
+
+def _starts_quoted(text: str) -> bool:
+    return bool(text) and text[0] in _OPENING_QUOTES
+
+
+def _take_quoted_text(text: str, *, said: str, hint: str) -> tuple[str, str]:
+    """``'"a b" rest'`` -> ``("a b", "rest")``; straight and curly quotes pair either way."""
+    end = next((i for i in range(1, len(text)) if text[i] in _CLOSING_QUOTES), -1)
+    if end < 0:
+        raise GrammarError(f"{said} opens a quote that is never closed.", hint=hint)
+    return text[1:end], text[end + 1 :].strip()
+
+
+def _take_quoted(text: str, *, said: str, hint: str) -> tuple[Ref, str]:
+    inside, rest = _take_quoted_text(text, said=said, hint=hint)
+    prefix = " ".join(inside.split())
+    if not prefix:
+        raise GrammarError(f"{said} quotes an empty title.", hint=hint)
+    return Ref(number=None, prefix=prefix), rest
+
+
+def _take_ref(text: str, *, said: str, hint: str) -> tuple[Ref, str]:
+    """A reference of one word or in quotes, and what follows it."""
+    if _starts_quoted(text):
+        return _take_quoted(text, said=said, hint=hint)
+    token, rest = _split_first(text)
+    return _ref(token, said=said, hint=hint), rest
+
+
+def _whole_ref(text: str, *, said: str, hint: str) -> Ref:
+    """A reference that is all of ``text`` (nothing follows it, so several words are fine)."""
+    if not text.strip():
+        raise GrammarError(
+            "Which deadline? Give its number (D1) or the start of its title.", hint=hint
+        )
+    if _starts_quoted(text.strip()):
+        ref, rest = _take_quoted(text.strip(), said=said, hint=hint)
+        if rest:
+            raise GrammarError(
+                f"I didn't expect {_quote(rest)} after the title in {said}.", hint=hint
+            )
+        return ref
+    return _ref(text, said=said, hint=hint)
+
+
+def _ref(text: str, *, said: str, hint: str) -> Ref:
+    """``D3``/``d3``/``3`` -> a number; anything else is the start of a title."""
+    text = " ".join(text.split())
+    match = _NUMBER_RE.fullmatch(text)
+    if match is None:
+        return Ref(number=None, prefix=_unquote(text))
+    if len(match.group(1)) > MAX_NUMBER_DIGITS:
+        raise GrammarError(f"{_quote(text)} in {said} is not a deadline number.", hint=hint)
+    return Ref(number=int(match.group(1)), prefix="")
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] in _OPENING_QUOTES and text[-1] in _CLOSING_QUOTES:
+        return " ".join(text[1:-1].split())
+    return text
+
+
+def _unknown(said: str, word: str, forms: dict[str, tuple[str, str]], hint: str) -> GrammarError:
+    close = difflib.get_close_matches(word, list(forms), n=1, cutoff=0.6)
+    suggestion = f' Did you mean "{close[0]}"?' if close else ""
+    return GrammarError(f"I don't know {_quote(said)}.{suggestion}", hint=hint)
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return f'"{text if len(text) <= 80 else text[:77] + "..."}"'

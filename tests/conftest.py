@@ -54,6 +54,9 @@ class Chat:
     replies: list[Message] = field(default_factory=list)
 
     def context(self, **changes: str) -> Context:
+        if "user" in changes:
+            name = changes.pop("user")
+            changes |= {"user_id": name, "user_name": name}
         values = {
             "workspace_id": self.workspace,
             "channel_id": self.channel,

@@ -82,17 +82,19 @@ async def test_offsets_fire_in_order_each_once(
     await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
     await run_until(dispatcher, clock, FRIDAY_5PM_ET + timedelta(hours=1))
     times = [p.at for p in gateway.posts]
-    # 7d and 1d are already past when the deadline is set on Thursday noon.
+    # 7d is already past when the deadline is set on Thursday noon.
     assert times == [
+        FRIDAY_5PM_ET - timedelta(days=1),
         FRIDAY_5PM_ET - timedelta(hours=4),
         FRIDAY_5PM_ET - timedelta(hours=1),
         FRIDAY_5PM_ET - timedelta(minutes=15),
         FRIDAY_5PM_ET,
     ]
     texts = gateway.channel_texts()
-    assert "4 hours until D1 is due" in texts[0]
-    assert "15 minutes until D1 is due" in texts[2]
-    assert "Deadline reached: D1 Signed usage agreement" in texts[3]
+    assert "1 day until D1 is due" in texts[0]
+    assert "4 hours until D1 is due" in texts[1]
+    assert "15 minutes until D1 is due" in texts[3]
+    assert "Deadline reached: D1 Signed usage agreement" in texts[4]
     assert await dispatcher.run_once() == 0
     assert "[missed]" in await chat.say("/deadline list all")
 
@@ -138,12 +140,13 @@ async def test_alerts_missed_during_downtime_collapse_into_one(
     chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
 ) -> None:
     await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
-    # Nobody ran between Thursday noon and Friday 16:50: the 4h and 1h alerts were missed.
+    # Nobody ran between Thursday noon and Friday 16:50: the 1d, 4h and 1h alerts were missed.
     clock.set(FRIDAY_5PM_ET - timedelta(minutes=10))
-    assert await dispatcher.run_once() == 3  # 4h, 1h and 15m are all due
+    assert await dispatcher.run_once() == 4  # 1d, 4h, 1h and 15m are all due
     assert len(gateway.posts) == 1
-    assert "Catching up after downtime: 3 missed alerts (4h, 1h, 15m)" in gateway.posts[0].text
-    assert dispatcher.stats.collapsed == 2
+    assert "Catching up after downtime: 4 missed alerts (1d, 4h, 1h, 15m)" in gateway.posts[0].text
+    assert "10 minutes until D1 is due" in gateway.posts[0].text
+    assert dispatcher.stats.collapsed == 3
 
 
 async def test_nudges_go_only_to_those_who_have_not_answered(
@@ -167,7 +170,7 @@ async def test_nudges_go_only_to_those_who_have_not_answered(
 async def test_rate_limit_is_honoured_and_nothing_is_sent_twice(
     chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
 ) -> None:
-    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
+    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York remind 4h")
     due = FRIDAY_5PM_ET - timedelta(hours=4)
     gateway.failures = [RateLimited("ratelimited", retry_after=30), TransientDelivery("500")]
     clock.set(due)
@@ -189,7 +192,9 @@ async def test_rate_limit_is_honoured_and_nothing_is_sent_twice(
 async def test_permanent_failure_marks_failed_and_tells_the_owner_once(
     chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
 ) -> None:
-    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
+    await chat.say(
+        "/deadline add Signed usage agreement due Friday 17:00 America/New_York remind 4h,1h"
+    )
     gateway.failures = [PermanentDelivery("channel_not_found")]
     clock.set(FRIDAY_5PM_ET - timedelta(hours=4))
     await dispatcher.run_once()
@@ -200,7 +205,7 @@ async def test_permanent_failure_marks_failed_and_tells_the_owner_once(
     assert len(notices) == 1 and notices[0].message.user_id == "alex"
     assert "could not post the alert for D1" in notices[0].text
     alerts = (await chat.runtime.repository.export_all())["alerts"]
-    assert sorted(a["status"] for a in alerts) == ["failed", "failed", "pending", "pending"]
+    assert sorted(a["status"] for a in alerts) == ["failed", "failed", "pending"]
 
 
 async def test_transient_failures_give_up_after_the_attempt_limit(

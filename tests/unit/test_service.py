@@ -200,7 +200,7 @@ async def test_workspaces_never_see_each_other(chat: Chat) -> None:
     await chat.say(ADD)
     await chat.say("/position D1 oppose as Anthropic red lines")
     other = {"workspace_id": "shell:other"}
-    assert "No open deadlines" in await chat.say("/deadline list all", **other)
+    assert "No deadlines in this channel" in await chat.say("/deadline list all", **other)
     assert "no deadline D1" in await chat.say("/deadline show D1", **other)
     assert "no deadline D1" in await chat.say("/position list D1", **other)
     assert "No deadline title starts with" in await chat.say("/deadline show Signed", **other)

@@ -1,0 +1,92 @@
+"""Parsing Slack payloads (captured shapes in ``payloads/``) into the core's inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.slack import parse
+from bot import views
+from bot.domain import Context
+
+PAYLOADS = Path(__file__).parent / "payloads"
+
+
+def payload(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text())
+    return data
+
+
+def test_slash_command_gives_a_slack_context_and_plain_text() -> None:
+    command = parse.slash_command(payload("slash_command"), tz="America/New_York")
+    assert command.ctx == Context(
+        workspace_id="slack:T0001",
+        channel_id="C2147483705",
+        user_id="U2147483697",
+        user_name="Steve",
+        tz="America/New_York",
+        platform="slack",
+    )
+    assert command.command == "position"
+    assert command.text == "ask D1 <@U0LEGAL> <@U0POLICY> & co"
+    assert command.response_url == "https://hooks.slack.com/commands/1234/5678"
+    assert command.trigger_id.startswith("13345224609.")
+
+
+def test_press_in_a_direct_message() -> None:
+    press = parse.press(payload("block_actions_dm"))
+    assert press.action_id == views.ACTION_STANCE
+    assert press.value == "7|oppose"
+    assert press.in_direct_message
+    assert press.ctx.workspace_id == "slack:T0001"
+    assert press.ctx.channel_id == "D0LEGAL"
+    assert press.ctx.user_id == "U0LEGAL"
+    assert press.response_url.startswith("https://hooks.slack.com/actions/")
+    assert parse.deadline_id_of(press.value) == "7"
+
+
+def test_press_in_the_app_home_has_no_channel() -> None:
+    press = parse.press(payload("block_actions_home"))
+    assert press.action_id == views.ACTION_OPEN_FORM
+    assert press.in_direct_message
+    assert press.ctx.channel_id == ""
+    assert press.response_url == ""
+    assert parse.deadline_id_of(press.value) == "7"
+
+
+def test_view_submission_gives_fields_by_name_and_the_modal_state() -> None:
+    submission = parse.submission(payload("view_submission"))
+    assert submission.form_id == views.FORM_POSITION
+    assert submission.fields == {
+        "stance": "conditional",
+        "party": "",
+        "terms": "Only with an audit clause",
+    }
+    assert submission.state == parse.ModalState(
+        value="7",
+        channel_id="C2147483705",
+        response_url="https://hooks.slack.com/commands/1234/5678",
+    )
+    assert submission.ctx.channel_id == "C2147483705"
+    assert submission.ctx.user_id == "U0LEGAL"
+
+
+@pytest.mark.parametrize("metadata", ["", "not json", "[1, 2]", '{"v": 3}'])
+def test_modal_state_survives_odd_metadata(metadata: str) -> None:
+    state = parse.ModalState.decode(metadata)
+    assert isinstance(state.value, str) and isinstance(state.channel_id, str)
+
+
+def test_modal_state_round_trips() -> None:
+    state = parse.ModalState(value="12", channel_id="C1", response_url="https://x/y")
+    assert parse.ModalState.decode(state.encode()) == state
+
+
+def test_workspace_ids_are_prefixed() -> None:
+    assert parse.workspace_id("T1") == "slack:T1"
+    assert parse.team_id_of("slack:T1") == "T1"
+    with pytest.raises(ValueError):
+        parse.team_id_of("teams:abc")

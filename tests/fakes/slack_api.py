@@ -1,0 +1,258 @@
+"""A local fake of the Slack Web API, reached by the real clients through SLACK_API_URL.
+
+It records every call (``calls``), answers like Slack does for the methods
+Parley uses, and fails on demand: ``fail("chat.postMessage", status=429,
+retry_after=2)`` answers the next call with HTTP 429 and ``Retry-After``,
+``status=500`` with a server error, ``error="channel_not_found"`` with
+``{"ok": false, "error": ...}``. It also serves response URLs
+(``response_url("r1")``), recorded as calls to method ``response_url``.
+
+Tests wait on what arrives, never on the clock::
+
+    async with FakeSlackApi() as slack:
+        settings = load_settings(slack_api_url=slack.api_url, ...)
+        ...
+        [call] = await slack.wait_for("chat.postMessage")
+        assert call.params["channel"] == "C1"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+RESPONSE_URL = "response_url"
+Answer = dict[str, Any] | Callable[["Call"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received."""
+
+    method: str  # "chat.postMessage", ... or "response_url"
+    params: dict[str, Any]  # query, form and JSON body merged; JSON-in-form values decoded
+    token: str | None  # the bearer token, if any
+    headers: dict[str, str]
+    key: str = ""  # for response URLs: the key in the URL
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int = 200
+    retry_after: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class FakeSlackApi:
+    """An aiohttp server on 127.0.0.1 (a free port) playing the Slack Web API."""
+
+    team_id: str = "T1"
+    bot_user_id: str = "UBOT"
+    bot_id: str = "BBOT"
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    _answers: dict[str, Answer] = field(default_factory=dict)
+    _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
+    _changed: asyncio.Condition | None = None
+    _runner: web.AppRunner | None = None
+    _port: int = 0
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    # --- lifecycle ----------------------------------------------------------
+    async def start(self) -> FakeSlackApi:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        self._changed = asyncio.Condition()
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeSlackApi:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """The value for SLACK_API_URL (ends with a slash, like Slack's)."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self, key: str = "r1") -> str:
+        return f"{self.base_url}/response/{key}"
+
+    # --- programming the fake ---------------------------------------------
+    def answer(self, method: str, answer: Answer) -> None:
+        """Answer ``method`` with this JSON (or this function of the call) from now on."""
+        self._answers[method] = answer
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        error: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Fail the next ``times`` calls to ``method`` (429 with Retry-After, 5xx, or an error)."""
+        if status == 200 and error is None:
+            raise ValueError("say how to fail: status (429, 500, ...) or error")
+        for _ in range(times):
+            self._failures[method].append(Failure(status, retry_after, error))
+
+    def set_user(self, user_id: str, *, tz: str, name: str = "") -> None:
+        self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz}
+
+    # --- reading what arrived ---------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(
+        self,
+        method: str,
+        *,
+        count: int = 1,
+        within: float = 5.0,
+        where: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Wait until ``count`` calls to ``method`` (matching ``where``) have arrived."""
+        assert self._changed is not None, "start the fake first"
+
+        def matching() -> list[Call]:
+            return [c for c in self.calls_to(method) if where is None or where(c)]
+
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: len(matching()) >= count)
+        return matching()
+
+    # --- handlers ------------------------------------------------------------
+    async def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(await request.post())
+        for name in ("blocks", "view", "attachments"):
+            if isinstance(params.get(name), str):
+                params[name] = json.loads(params[name])
+        auth = request.headers.get("Authorization", "")
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else params.get("token")
+        call = Call(method=method, params=params, token=token, headers=dict(request.headers))
+        await self._record(call)
+        queued = self._failures.get(method)
+        if queued:
+            failure = queued.popleft()
+            if failure.status == 429:
+                headers = {"Retry-After": str(failure.retry_after or 1)}
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers=headers
+                )
+            if failure.status >= 500:
+                return web.Response(status=failure.status, text="upstream connect error")
+            return web.json_response({"ok": False, "error": failure.error})
+        answer = self._answers.get(method)
+        if answer is not None:
+            return web.json_response(answer(call) if callable(answer) else answer)
+        return web.json_response(self._default(call))
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        params = await request.json()
+        call = Call(
+            method=RESPONSE_URL,
+            params=params,
+            token=None,
+            headers=dict(request.headers),
+            key=request.match_info["key"],
+        )
+        await self._record(call)
+        queued = self._failures.get(RESPONSE_URL)
+        if queued:
+            failure = queued.popleft()
+            return web.Response(status=failure.status if failure.status != 200 else 404)
+        return web.Response(text="ok")
+
+    def _default(self, call: Call) -> dict[str, Any]:
+        params = call.params
+        match call.method:
+            case "auth.test":
+                return {
+                    "ok": True,
+                    "url": "https://acme.slack.com/",
+                    "team": "Acme",
+                    "user": "parley",
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "bot_id": self.bot_id,
+                    "is_enterprise_install": False,
+                }
+            case "users.info":
+                user_id = str(params.get("user", ""))
+                user = self.users.get(user_id, {"id": user_id, "name": user_id.lower()})
+                return {"ok": True, "user": {"tz": "UTC", **user}}
+            case "chat.postMessage":
+                ts = f"{1_800_000_000 + next(self._ts)}.000100"
+                channel = str(params.get("channel", ""))
+                message = {"text": params.get("text", ""), "ts": ts, "bot_id": self.bot_id}
+                return {"ok": True, "channel": channel, "ts": ts, "message": message}
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": f"{1_800_000_000 + next(self._ts)}.000200"}
+            case "views.open" | "views.publish" | "views.update" | "views.push":
+                view = params.get("view") or {}
+                return {"ok": True, "view": {"id": f"V{next(self._ts)}", **view}}
+            case "conversations.open":
+                return {"ok": True, "channel": {"id": f"D{params.get('users', 'X')}"}}
+            case "oauth.v2.access":
+                return self.oauth_access(str(params.get("code", "")))
+            case _:
+                return {"ok": True}
+
+    def oauth_access(self, code: str) -> dict[str, Any]:
+        """What oauth.v2.access answers for an install into ``team_id``."""
+        return {
+            "ok": True,
+            "app_id": "A1",
+            "authed_user": {"id": "U1"},
+            "scope": "commands,chat:write,users:read,im:write",
+            "token_type": "bot",
+            "access_token": f"xoxb-{self.team_id}-installed",
+            "bot_user_id": self.bot_user_id,
+            "team": {"id": self.team_id, "name": "Acme"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }

@@ -44,6 +44,10 @@ def create_app(runtime: Runtime) -> web.Application:
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if runtime.settings.slack_enabled:
+        from adapters.slack.app import mount as mount_slack
+
+        mount_slack(app, runtime)
     return app
 
 

@@ -63,19 +63,28 @@ def check(settings: Settings) -> None:
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
         raise ConfigurationError(
-            f"DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (got {scheme or url!r})"
+            "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg:// "
+            f"(got {scheme or url!r})"
         )
     public = urlparse(settings.public_url)
     if public.scheme not in ("http", "https") or not public.netloc:
         raise ConfigurationError(
-            f"PUBLIC_URL must be an absolute http(s) URL, like https://parley.example.com (got {settings.public_url!r})"
+            "PUBLIC_URL must be an absolute http(s) URL, like https://parley.example.com "
+            f"(got {settings.public_url!r})"
         )
     if settings.slack_client_id and not settings.slack_client_secret:
-        raise ConfigurationError("SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not; set both for OAuth install")
+        raise ConfigurationError(
+            "SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not; set both for OAuth install"
+        )
     if settings.slack_client_secret and not settings.slack_client_id:
-        raise ConfigurationError("SLACK_CLIENT_SECRET is set but SLACK_CLIENT_ID is not; set both for OAuth install")
+        raise ConfigurationError(
+            "SLACK_CLIENT_SECRET is set but SLACK_CLIENT_ID is not; set both for OAuth install"
+        )
     if (settings.slack_bot_token or settings.slack_client_id) and not settings.slack_signing_secret:
-        raise ConfigurationError("Slack credentials are set but SLACK_SIGNING_SECRET is not; Slack needs it to verify requests")
+        raise ConfigurationError(
+            "Slack credentials are set but SLACK_SIGNING_SECRET is not; "
+            "Slack needs it to verify requests"
+        )
     if settings.microsoft_app_id and not settings.microsoft_app_password:
         raise ConfigurationError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
     if settings.log_format not in ("text", "json"):

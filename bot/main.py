@@ -32,10 +32,19 @@ log = logging.getLogger("parley")
 
 DEMO_SCRIPT = (
     ("alex", "deadline", "add Signed usage agreement due Friday 17:00 America/New_York"),
-    ("dario", "position", "D1 oppose as Anthropic No mass surveillance of Americans; human judgment in final targeting"),
+    (
+        "dario",
+        "position",
+        "D1 oppose as Anthropic No mass surveillance of Americans; "
+        "human judgment in final targeting",
+    ),
     ("pete", "position", 'D1 support as "Department of Defense" License for all lawful use'),
     ("alex", "position", "ask D1 @legal @policy"),
-    ("alex", "deadline", "extend D1 to Monday 09:00 America/New_York because best and final offer under review"),
+    (
+        "alex",
+        "deadline",
+        "extend D1 to Monday 09:00 America/New_York because best and final offer under review",
+    ),
 )
 DEMO_CHANNEL = "general"
 SHELL_WORKSPACE = "shell:local"
@@ -125,7 +134,9 @@ async def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
     async with open_runtime(settings) as runtime:
         runtime.gateways["shell"] = ShellGateway(out=sys.stdout, clock=runtime.clock)
         async with running_dispatcher(runtime):
-            await run_shell(service=runtime.service, channel=args.channel, user=args.user, tz=args.tz)
+            await run_shell(
+                service=runtime.service, channel=args.channel, user=args.user, tz=args.tz
+            )
     return 0
 
 
@@ -138,7 +149,9 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             workspace_id=SHELL_WORKSPACE, prefix="Signed usage agreement"
         )
         if existing:
-            print("The demo negotiation is already loaded (see `parley shell`, then /deadline list).")
+            print(
+                "The demo negotiation is already loaded (see `parley shell`, then /deadline list)."
+            )
             return 0
         for user, command, text in DEMO_SCRIPT:
             ctx = Context(
@@ -177,14 +190,14 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         data = await runtime.repository.export_all()
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
     if args.output and args.output != "-":
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        await asyncio.to_thread(Path(args.output).write_text, text + "\n", encoding="utf-8")
     else:
         sys.stdout.write(text + "\n")
     return 0
 
 
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    data = json.loads(await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8"))
     async with open_runtime(settings) as runtime:
         await runtime.repository.import_all(data)
     print(f"Imported {len(data.get('deadlines', []))} deadlines from {args.file}.")
@@ -216,12 +229,16 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parley", description="Negotiation deadlines and positions in Slack and Teams.")
+    parser = argparse.ArgumentParser(
+        prog="parley", description="Negotiation deadlines and positions in Slack and Teams."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP server (Slack, Teams, calendar feeds)")
     serve.add_argument("--host", default=settings.host)
     serve.add_argument("--port", type=int, default=settings.port)
-    serve.add_argument("--no-scheduler", action="store_true", help="do not send alerts from this process")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="do not send alerts from this process"
+    )
     shell = sub.add_parser("shell", help="type commands as a user in a channel")
     shell.add_argument("--channel", default=DEMO_CHANNEL)
     shell.add_argument("--user", default=os.environ.get("USER") or "you")
@@ -255,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"parley: configuration error: {error}", file=sys.stderr)
         return 2
     args = build_parser(settings).parse_args(argv)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     try:
         return asyncio.run(COMMANDS[args.command](settings, args))
     except KeyboardInterrupt:

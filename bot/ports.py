@@ -36,7 +36,9 @@ class Repository(Protocol):
 
     async def get_deadline(self, *, workspace_id: str, number: int) -> Deadline | None: ...
 
-    async def get_deadline_by_id(self, *, workspace_id: str, deadline_id: int) -> Deadline | None: ...
+    async def get_deadline_by_id(
+        self, *, workspace_id: str, deadline_id: int
+    ) -> Deadline | None: ...
 
     async def find_deadlines_by_title(self, *, workspace_id: str, prefix: str) -> list[Deadline]:
         """Deadlines whose title starts with ``prefix``, case-insensitively."""
@@ -86,7 +88,9 @@ class Repository(Protocol):
         """The earliest due instant of a pending alert, across workspaces."""
         ...
 
-    async def claim_due_alerts(self, *, now: datetime, lease_seconds: float, limit: int) -> list[Alert]:
+    async def claim_due_alerts(
+        self, *, now: datetime, lease_seconds: float, limit: int
+    ) -> list[Alert]:
         """Claim pending alerts due at or before ``now`` whose lease is free or
         expired, setting a lease; commit before returning."""
         ...

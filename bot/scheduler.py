@@ -42,7 +42,7 @@ from bot.errors import (
     StorageUnavailable,
     TransientDelivery,
 )
-from bot.messages import Message
+from bot.messages import Audience, Message
 from bot.ports import ChatGateway, Clock, Repository
 
 log = logging.getLogger("parley.scheduler")
@@ -166,10 +166,15 @@ class Dispatcher:
             deadline = await self.repository.get_deadline_by_id(
                 workspace_id=first.workspace_id, deadline_id=first.deadline_id
             )
-            if deadline is None or deadline.status in (DeadlineStatus.MET, DeadlineStatus.CANCELLED):
+            if deadline is None or deadline.status in (
+                DeadlineStatus.MET,
+                DeadlineStatus.CANCELLED,
+            ):
                 # Closed after the claim: its alerts are no longer wanted.
                 for alert in alerts:
-                    await self.repository.mark_alert_failed(alert_id=alert.id, error="deadline closed")
+                    await self.repository.mark_alert_failed(
+                        alert_id=alert.id, error="deadline closed"
+                    )
                 continue
             jobs.append(_Job(deadline=deadline, alerts=sorted(alerts, key=lambda a: a.due_at)))
         return jobs
@@ -194,17 +199,25 @@ class Dispatcher:
         now = self.clock.now()
         late = [a for a in alerts if now - a.due_at > self.policy.catch_up_after]
         workspace = deadline.workspace_id
-        positions = await self.repository.list_positions(workspace_id=workspace, deadline_id=deadline.id)
+        positions = await self.repository.list_positions(
+            workspace_id=workspace, deadline_id=deadline.id
+        )
         requests = await self.repository.list_position_requests(
             workspace_id=workspace, deadline_id=deadline.id
         )
         if len(alerts) > 1 and late:
             message = views.catch_up_alert(
-                deadline, now=now, missed=[a.offset for a in alerts], positions=positions, requests=requests
+                deadline,
+                now=now,
+                missed=[a.offset for a in alerts],
+                positions=positions,
+                requests=requests,
             )
             self.stats.collapsed += len(alerts) - 1
         elif alerts[-1].offset == timedelta(0):
-            message = views.deadline_reached(deadline, now=now, positions=positions, requests=requests)
+            message = views.deadline_reached(
+                deadline, now=now, positions=positions, requests=requests
+            )
         else:
             message = views.countdown_alert(
                 deadline, now=now, offset=alerts[-1].offset, positions=positions, requests=requests
@@ -218,7 +231,9 @@ class Dispatcher:
             self.stats.failed += len(alerts)
             return
         try:
-            await gateway.send(workspace_id=workspace, channel_id=deadline.channel_id, message=message)
+            await gateway.send(
+                workspace_id=workspace, channel_id=deadline.channel_id, message=message
+            )
         except DeliveryError as error:
             await self._failed(deadline, alerts, error, gateway)
             return
@@ -230,7 +245,9 @@ class Dispatcher:
         if any(a.offset == timedelta(0) for a in alerts) and deadline.status is DeadlineStatus.OPEN:
             await self._mark_missed(deadline, sent_at)
         if any(a.offset in NUDGE_OFFSETS for a in alerts) and deadline.due_at > sent_at:
-            await self._nudge(deadline, gateway, [r.user_id for r in requests if r.answered_at is None])
+            await self._nudge(
+                deadline, gateway, [r.user_id for r in requests if r.answered_at is None]
+            )
 
     async def _mark_missed(self, deadline: Deadline, now: datetime) -> None:
         event = Event(deadline_id=deadline.id, kind=EventKind.MISSED, at=now, actor_id="parley")
@@ -242,19 +259,23 @@ class Dispatcher:
             message = views.nudge_message(deadline, user_id=user_id, now=self.clock.now())
             await self._send_best_effort(gateway, deadline, message)
 
-    async def _send_best_effort(self, gateway: ChatGateway, deadline: Deadline, message: Message) -> None:
+    async def _send_best_effort(
+        self, gateway: ChatGateway, deadline: Deadline, message: Message
+    ) -> None:
         """Follow-ups (nudges, failure notices) get a few quick tries; the channel alert
         they follow is already sent, so they must not make it be sent again."""
         for attempt in range(3):
             try:
                 await gateway.send(
-                    workspace_id=deadline.workspace_id, channel_id=deadline.channel_id, message=message
+                    workspace_id=deadline.workspace_id,
+                    channel_id=deadline.channel_id,
+                    message=message,
                 )
                 return
             except RateLimited as error:
                 await self.clock.sleep(min(error.retry_after, 30.0))
             except TransientDelivery:
-                await self.clock.sleep(self.policy.backoff_base ** attempt)
+                await self.clock.sleep(self.policy.backoff_base**attempt)
             except PermanentDelivery as error:
                 log.warning("follow-up for deadline %s not delivered: %s", deadline.id, error)
                 return
@@ -278,11 +299,15 @@ class Dispatcher:
             await self._tell_owner(deadline, error, gateway)
             return
         for alert in alerts:
-            await self.repository.release_alert(alert_id=alert.id, retry_at=retry_at, error=str(error)[:500])
+            await self.repository.release_alert(
+                alert_id=alert.id, retry_at=retry_at, error=str(error)[:500]
+            )
         self.stats.retried += len(alerts)
         self.wake()
 
-    async def _tell_owner(self, deadline: Deadline, error: DeliveryError, gateway: ChatGateway) -> None:
+    async def _tell_owner(
+        self, deadline: Deadline, error: DeliveryError, gateway: ChatGateway
+    ) -> None:
         if deadline.id in self._told_owner:
             return
         self._told_owner.add(deadline.id)
@@ -290,7 +315,7 @@ class Dispatcher:
             f"Parley could not post the alert for {deadline.ref} {deadline.title} in its channel "
             f"({error}). Invite Parley back to the channel, or move the deadline to another one."
         )
-        notice = views.info_message(text, user_id=deadline.owner_id, audience=views.Audience.DIRECT)
+        notice = views.info_message(text, user_id=deadline.owner_id, audience=Audience.DIRECT)
         await self._send_best_effort(gateway, deadline, notice)
 
 

@@ -43,6 +43,8 @@ from bot.errors import (
     UserError,
 )
 from bot.grammar import (
+    HELP_DEADLINE,
+    HELP_POSITION,
     AddDeadline,
     AskPositions,
     CancelDeadline,
@@ -58,15 +60,15 @@ from bot.grammar import (
     Ref,
     SetReminders,
     ShowDeadline,
-    HELP_DEADLINE,
-    HELP_POSITION,
     parse_command,
 )
-from bot.messages import Audience, Message
+from bot.messages import Audience, Message, Role, Text, format_local
 from bot.ports import Clock, Repository
 from bot.when import parse_when
 
-DATABASE_DOWN = "Parley can't reach its database right now. Nothing was changed; try again in a minute."
+DATABASE_DOWN = (
+    "Parley can't reach its database right now. Nothing was changed; try again in a minute."
+)
 ASK_MAX = 50
 OPEN = frozenset({DeadlineStatus.OPEN})
 
@@ -195,7 +197,9 @@ class Parley:
     async def resolve(self, ctx: Context, ref: Ref) -> Deadline:
         """Find the deadline a ``Ref`` names in the caller's workspace."""
         if ref.number is not None:
-            found = await self.repository.get_deadline(workspace_id=ctx.workspace_id, number=ref.number)
+            found = await self.repository.get_deadline(
+                workspace_id=ctx.workspace_id, number=ref.number
+            )
             if found is None:
                 raise NotFound(
                     f"There is no deadline D{ref.number} in this workspace.",
@@ -232,7 +236,9 @@ class Parley:
     async def _add(self, ctx: Context, command: AddDeadline) -> list[Message]:
         title = " ".join(command.title.split())
         if not title:
-            raise InvalidInput("The title is empty.", hint="Usage: `/deadline add <title> due <when>`")
+            raise InvalidInput(
+                "The title is empty.", hint="Usage: `/deadline add <title> due <when>`"
+            )
         if len(title) > TITLE_MAX:
             raise InvalidInput(
                 f"The title is {len(title)} characters; the limit is {TITLE_MAX}.",
@@ -258,7 +264,12 @@ class Parley:
             kind=EventKind.CREATED,
             at=now,
             actor_id=ctx.user_id,
-            data={"title": title, "due_at": due_at.isoformat(), "tz": when.tz, "due_local": when.understood},
+            data={
+                "title": title,
+                "due_at": due_at.isoformat(),
+                "tz": when.tz,
+                "due_local": when.understood,
+            },
         )
         alerts = plan_alerts(due_at=due_at, offsets=draft.reminder_offsets, now=now)
         deadline = await self.repository.create_deadline(draft=draft, event=event, alerts=alerts)
@@ -267,9 +278,10 @@ class Parley:
         extra = []
         if skipped:
             extra.append(
-                views.Text(
-                    "Reminders already past, skipped: " + ", ".join(format_offset(o) for o in skipped),
-                    views.Role.MUTED,
+                Text(
+                    "Reminders already past, skipped: "
+                    + ", ".join(format_offset(o) for o in skipped),
+                    Role.MUTED,
                 )
             )
         return [
@@ -298,7 +310,9 @@ class Parley:
         deadline = await self.resolve(ctx, ref)
         workspace, deadline_id = ctx.workspace_id, deadline.id
         events = await self.repository.list_events(workspace_id=workspace, deadline_id=deadline_id)
-        positions = await self.repository.list_positions(workspace_id=workspace, deadline_id=deadline_id)
+        positions = await self.repository.list_positions(
+            workspace_id=workspace, deadline_id=deadline_id
+        )
         requests = await self.repository.list_position_requests(
             workspace_id=workspace, deadline_id=deadline_id
         )
@@ -317,15 +331,18 @@ class Parley:
         deadline = await self.resolve(ctx, command.ref)
         if deadline.status in (DeadlineStatus.MET, DeadlineStatus.CANCELLED):
             raise InvalidInput(
-                f"{deadline.ref} is {deadline.status.value}; only open or missed deadlines can be extended."
+                f"{deadline.ref} is {deadline.status.value}; "
+                "only open or missed deadlines can be extended."
             )
         reason = " ".join(command.reason.split())
         if len(reason) > REASON_MAX:
-            raise InvalidInput(f"The reason is {len(reason)} characters; the limit is {REASON_MAX}.")
+            raise InvalidInput(
+                f"The reason is {len(reason)} characters; the limit is {REASON_MAX}."
+            )
         now = self.clock.now()
         when = parse_when(command.when, now=now, tz=deadline.tz)
         new_due = when.at.astimezone(UTC)
-        old_local = views.format_local(deadline.due_at, deadline.tz)
+        old_local = format_local(deadline.due_at, deadline.tz)
         updated = replace(
             deadline, due_at=new_due, tz=when.tz, status=DeadlineStatus.OPEN, updated_at=now
         )
@@ -360,13 +377,17 @@ class Parley:
         saved = await self.repository.update_deadline(deadline=updated, event=event, alerts=())
         self._on_change()
         verb = "marked done (met)" if status is DeadlineStatus.MET else "cancelled"
-        text = f"{views.mention(ctx.user_id)} {verb} {saved.ref} {saved.title}. Its reminders are off."
+        text = (
+            f"{views.mention(ctx.user_id)} {verb} {saved.ref} {saved.title}. Its reminders are off."
+        )
         return [views.info_message(text, user_id=None, audience=Audience.CHANNEL)]
 
     async def _set_reminders(self, ctx: Context, command: SetReminders) -> list[Message]:
         deadline = await self.resolve(ctx, command.ref)
         if deadline.status is not DeadlineStatus.OPEN:
-            raise InvalidInput(f"{deadline.ref} is {deadline.status.value}; it has no reminders to set.")
+            raise InvalidInput(
+                f"{deadline.ref} is {deadline.status.value}; it has no reminders to set."
+            )
         now = self.clock.now()
         labels = ", ".join(format_offset(o) for o in command.offsets)
         updated = replace(deadline, reminder_offsets=tuple(command.offsets), updated_at=now)
@@ -381,7 +402,11 @@ class Parley:
         saved = await self.repository.update_deadline(deadline=updated, event=event, alerts=alerts)
         self._on_change()
         skipped = [o for o in command.offsets if saved.due_at - o <= now]
-        note = f" (already past, skipped: {', '.join(format_offset(o) for o in skipped)})" if skipped else ""
+        note = (
+            f" (already past, skipped: {', '.join(format_offset(o) for o in skipped)})"
+            if skipped
+            else ""
+        )
         text = f"Reminders for {saved.ref} set to {labels}, plus one at the deadline{note}."
         return [views.info_message(text, user_id=ctx.user_id)]
 
@@ -418,7 +443,9 @@ class Parley:
             raise InvalidInput(f"{deadline.ref} is cancelled; positions on it are closed.")
         party_name = " ".join(party.split()) if party else None
         if party_name is not None and len(party_name) > PARTY_MAX:
-            raise InvalidInput(f"The party name is {len(party_name)} characters; the limit is {PARTY_MAX}.")
+            raise InvalidInput(
+                f"The party name is {len(party_name)} characters; the limit is {PARTY_MAX}."
+            )
         if terms is not None and len(terms) > TERMS_MAX:
             raise InvalidInput(
                 f"The terms are {len(terms)} characters; the limit is {TERMS_MAX}.",
@@ -448,10 +475,19 @@ class Parley:
             kind=EventKind.POSITION_RECORDED,
             at=now,
             actor_id=ctx.user_id,
-            data={"stakeholder": stakeholder, "label": label, "stance": stance.value, "terms": position.terms},
+            data={
+                "stakeholder": stakeholder,
+                "label": label,
+                "stance": stance.value,
+                "terms": position.terms,
+            },
         )
-        await self.repository.record_position(workspace_id=workspace, position=position, event=event)
-        on_behalf = "" if stakeholder == ctx.user_id else f" (recorded by {views.mention(ctx.user_id)})"
+        await self.repository.record_position(
+            workspace_id=workspace, position=position, event=event
+        )
+        on_behalf = (
+            "" if stakeholder == ctx.user_id else f" (recorded by {views.mention(ctx.user_id)})"
+        )
         detail = f": {position.terms}" if position.terms else ""
         text = f"{label} {stance.value}s {deadline.ref} {deadline.title}{on_behalf}{detail}"
         if stance is Stance.CONDITIONAL:
@@ -460,7 +496,9 @@ class Parley:
             text = f"{label} is undecided on {deadline.ref} {deadline.title}{on_behalf}{detail}"
         return [views.info_message(text, user_id=None, audience=Audience.CHANNEL)]
 
-    async def _current_position(self, ctx: Context, deadline: Deadline, stakeholder: str) -> Position | None:
+    async def _current_position(
+        self, ctx: Context, deadline: Deadline, stakeholder: str
+    ) -> Position | None:
         positions = await self.repository.list_positions(
             workspace_id=ctx.workspace_id, deadline_id=deadline.id
         )
@@ -472,21 +510,31 @@ class Parley:
 
     async def _matrix(self, ctx: Context, deadline: Deadline) -> Message:
         workspace = ctx.workspace_id
-        positions = await self.repository.list_positions(workspace_id=workspace, deadline_id=deadline.id)
+        positions = await self.repository.list_positions(
+            workspace_id=workspace, deadline_id=deadline.id
+        )
         requests = await self.repository.list_position_requests(
             workspace_id=workspace, deadline_id=deadline.id
         )
         return views.position_matrix(
-            deadline, now=self.clock.now(), positions=positions, requests=requests, user_id=ctx.user_id
+            deadline,
+            now=self.clock.now(),
+            positions=positions,
+            requests=requests,
+            user_id=ctx.user_id,
         )
 
     async def _ask(self, ctx: Context, command: AskPositions) -> list[Message]:
         deadline = await self.resolve(ctx, command.ref)
         if deadline.status is not DeadlineStatus.OPEN:
-            raise InvalidInput(f"{deadline.ref} is {deadline.status.value}; there is nothing to ask.")
+            raise InvalidInput(
+                f"{deadline.ref} is {deadline.status.value}; there is nothing to ask."
+            )
         user_ids = list(dict.fromkeys(command.user_ids))
         if not user_ids:
-            raise InvalidInput("Name at least one person to ask.", hint="Usage: `/position ask D1 @alice @bob`")
+            raise InvalidInput(
+                "Name at least one person to ask.", hint="Usage: `/position ask D1 @alice @bob`"
+            )
         if len(user_ids) > ASK_MAX:
             raise InvalidInput(f"Ask at most {ASK_MAX} people at once (you named {len(user_ids)}).")
         now = self.clock.now()
@@ -512,7 +560,7 @@ class Parley:
             audience=Audience.CHANNEL,
         )
         directs = [
-            views.ask_direct_message(deadline, user_id=u, asked_by=ctx.user_id, now=now) for u in user_ids
+            views.ask_direct_message(deadline, user_id=u, asked_by=ctx.user_id, now=now)
+            for u in user_ids
         ]
         return [announce, *directs]
-

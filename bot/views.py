@@ -147,7 +147,8 @@ def _event_line(event: Event) -> str:
             text = f"created by {who}, due {data.get('due_local', '')}"
         case EventKind.EXTENDED:
             reason = f" because {data['reason']}" if data.get("reason") else ""
-            text = f"extended by {who} from {data.get('from_local', '')} to {data.get('to_local', '')}{reason}"
+            old, new = data.get("from_local", ""), data.get("to_local", "")
+            text = f"extended by {who} from {old} to {new}{reason}"
         case EventKind.COMPLETED:
             text = f"marked done (met) by {who}"
         case EventKind.CANCELLED:
@@ -255,7 +256,9 @@ def position_matrix(
             blocks.append(Text(more, Role.MUTED))
             lines.append(more)
     else:
-        none = "No positions yet. Record one with `/position <ref> <stance> [as <party>] [<terms>]`."
+        none = (
+            "No positions yet. Record one with `/position <ref> <stance> [as <party>] [<terms>]`."
+        )
         blocks.append(Text(none, Role.MUTED))
         lines.append(none)
     pending = waiting_for(requests)
@@ -313,7 +316,9 @@ def position_form(deadline: Deadline, *, user_id: str, current: Position | None 
     )
 
 
-def ask_direct_message(deadline: Deadline, *, user_id: str, asked_by: str, now: datetime) -> Message:
+def ask_direct_message(
+    deadline: Deadline, *, user_id: str, asked_by: str, now: datetime
+) -> Message:
     text = f"{mention(asked_by)} asks for your position on {deadline.ref} {deadline.title}"
     return Message(
         fallback=f"{text}, due {_due_line(deadline, now)}",
@@ -355,8 +360,12 @@ def countdown_alert(
     summary = "Positions: " + position_tally(positions, requests)
     if pending:
         summary += "; waiting for " + ", ".join(mention(u) for u in pending)
-    headline = f"⏰ {time_left(deadline.due_at, now).replace(' left', '')} until {deadline.ref} is due"
-    message = deadline_card(deadline, now=now, headline=headline, extra=(Text(summary, Role.MUTED),))
+    headline = (
+        f"⏰ {time_left(deadline.due_at, now).replace(' left', '')} until {deadline.ref} is due"
+    )
+    message = deadline_card(
+        deadline, now=now, headline=headline, extra=(Text(summary, Role.MUTED),)
+    )
     return Message(
         fallback=f"{message.fallback}. {summary}",
         blocks=message.blocks,
@@ -409,5 +418,7 @@ def error_message(text: str, *, user_id: str) -> Message:
     return Message(fallback=text, blocks=(Text(text),), user_id=user_id)
 
 
-def info_message(text: str, *, user_id: str | None, audience: Audience = Audience.EPHEMERAL) -> Message:
+def info_message(
+    text: str, *, user_id: str | None, audience: Audience = Audience.EPHEMERAL
+) -> Message:
     return Message(fallback=text, blocks=(Text(text),), audience=audience, user_id=user_id)

@@ -1,1 +1,1 @@
-"""The local console adapter: type commands as a user in a channel; replies and alerts print as text."""
+"""The local console adapter: type commands as a user in a channel; replies and alerts print."""

@@ -54,7 +54,12 @@ async def run_shell(
 ) -> None:
     """Read lines until end of input; each ``/deadline`` or ``/position`` line is run."""
     ctx = Context(
-        workspace_id=WORKSPACE, channel_id=channel, user_id=user, user_name=user, tz=tz, platform="shell"
+        workspace_id=WORKSPACE,
+        channel_id=channel,
+        user_id=user,
+        user_name=user,
+        tz=tz,
+        platform="shell",
     )
     interactive = stdin.isatty()
     if interactive:

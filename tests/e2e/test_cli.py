@@ -19,10 +19,14 @@ MUST_SHOW = (
 
 
 def parley(*args: str, db: Path, stdin: str = "", env: dict[str, str] | None = None) -> str:
-    environment = os.environ | {
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-        "TZ": "America/New_York",
-    } | (env or {})
+    environment = (
+        os.environ
+        | {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+            "TZ": "America/New_York",
+        }
+        | (env or {})
+    )
     done = subprocess.run(
         [sys.executable, "-m", "bot.main", *args],
         input=stdin,
@@ -67,7 +71,11 @@ def test_import_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
     env = os.environ | {"DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
     done = subprocess.run(
         [sys.executable, "-m", "bot.main", "import", str(dump)],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert done.returncode != 0
     assert "empty" in done.stderr
@@ -84,7 +92,11 @@ def test_import_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
 def test_configuration_errors_stop_with_one_clear_line(env: dict[str, str], says: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot.main", "migrate"],
-        capture_output=True, text=True, env=os.environ | env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=os.environ | env,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

@@ -19,10 +19,47 @@ from bot.main import Runtime, open_runtime
 from tests.conftest import NOW
 
 WORDS = st.sampled_from(
-    ["add", "list", "all", "show", "extend", "to", "because", "done", "cancel", "remind",
-     "feed", "mine", "revoke", "help", "ask", "due", "as", "D1", "1", "D2", "Sig", "support",
-     "oppose", "maybe", "tomorrow", "9am", "Friday", "17:00", "ET", "America/New_York",
-     "7d,1h", "0m", "99w", "@legal", "<@U1|x>", '"', "“Dept”", "in 3 days", "2026-11-27"]
+    [
+        "add",
+        "list",
+        "all",
+        "show",
+        "extend",
+        "to",
+        "because",
+        "done",
+        "cancel",
+        "remind",
+        "feed",
+        "mine",
+        "revoke",
+        "help",
+        "ask",
+        "due",
+        "as",
+        "D1",
+        "1",
+        "D2",
+        "Sig",
+        "support",
+        "oppose",
+        "maybe",
+        "tomorrow",
+        "9am",
+        "Friday",
+        "17:00",
+        "ET",
+        "America/New_York",
+        "7d,1h",
+        "0m",
+        "99w",
+        "@legal",
+        "<@U1|x>",
+        '"',
+        "“Dept”",
+        "in 3 days",
+        "2026-11-27",
+    ]
 )
 LINES = st.one_of(
     st.text(max_size=80),
@@ -31,14 +68,20 @@ LINES = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def loop_and_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[asyncio.AbstractEventLoop, Runtime]]:
+def loop_and_runtime(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[asyncio.AbstractEventLoop, Runtime]]:
     loop = asyncio.new_event_loop()
     db = Path(tmp_path_factory.mktemp("fuzz")) / "fuzz.db"
-    manager = open_runtime(load_settings(database_url=f"sqlite+aiosqlite:///{db}"), clock=ManualClock(NOW))
+    manager = open_runtime(
+        load_settings(database_url=f"sqlite+aiosqlite:///{db}"), clock=ManualClock(NOW)
+    )
     runtime = loop.run_until_complete(manager.__aenter__())
     ctx = Context(workspace_id="shell:fuzz", channel_id="c", user_id="u", tz="America/New_York")
     loop.run_until_complete(
-        runtime.service.handle(ctx=ctx, command="deadline", text="add Signed usage due Friday 17:00")
+        runtime.service.handle(
+            ctx=ctx, command="deadline", text="add Signed usage due Friday 17:00"
+        )
     )
     yield loop, runtime
     loop.run_until_complete(manager.__aexit__(None, None, None))

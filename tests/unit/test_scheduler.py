@@ -170,7 +170,9 @@ async def test_nudges_go_only_to_those_who_have_not_answered(
 async def test_rate_limit_is_honoured_and_nothing_is_sent_twice(
     chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
 ) -> None:
-    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York remind 4h")
+    await chat.say(
+        "/deadline add Signed usage agreement due Friday 17:00 America/New_York remind 4h"
+    )
     due = FRIDAY_5PM_ET - timedelta(hours=4)
     gateway.failures = [RateLimited("ratelimited", retry_after=30), TransientDelivery("500")]
     clock.set(due)
@@ -218,7 +220,9 @@ async def test_transient_failures_give_up_after_the_attempt_limit(
         policy=DispatchPolicy(max_attempts=3),
         pacing={"shell": 0.0},
     )
-    await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York remind 4h")
+    await chat.say(
+        "/deadline add Signed usage agreement due Friday 17:00 America/New_York remind 4h"
+    )
     gateway.failures = [TransientDelivery("timeout")] * 3
     clock.set(FRIDAY_5PM_ET - timedelta(hours=4))
     for _ in range(3):
@@ -233,7 +237,10 @@ async def test_posts_to_one_channel_are_paced(
     chat: Chat, gateway: RecordingGateway, clock: ManualClock
 ) -> None:
     dispatcher = Dispatcher(
-        repository=chat.runtime.repository, gateways={"shell": gateway}, clock=clock, pacing={"shell": 1.0}
+        repository=chat.runtime.repository,
+        gateways={"shell": gateway},
+        clock=clock,
+        pacing={"shell": 1.0},
     )
     for n in range(3):
         await chat.say(f"/deadline add Item {n} due Friday 17:00 America/New_York remind 4h")
@@ -244,5 +251,8 @@ async def test_posts_to_one_channel_are_paced(
         if clock.sleepers:
             clock.advance(timedelta(milliseconds=250))
     await run
-    gaps = [(b.at - a.at).total_seconds() for a, b in zip(gateway.posts, gateway.posts[1:], strict=False)]
+    gaps = [
+        (b.at - a.at).total_seconds()
+        for a, b in zip(gateway.posts, gateway.posts[1:], strict=False)
+    ]
     assert gaps == [1.0, 1.0]

@@ -52,7 +52,8 @@ async def test_title_prefix_refers_to_a_deadline(chat: Chat) -> None:
 async def test_extend_keeps_the_reason_in_history_and_moves_alerts(chat: Chat) -> None:
     await chat.say(ADD)
     reply = await chat.say(
-        "/deadline extend D1 to Monday 09:00 America/New_York because best and final offer under review"
+        "/deadline extend D1 to Monday 09:00 America/New_York"
+        " because best and final offer under review"
     )
     assert chat.audiences == [Audience.CHANNEL]
     assert "Mon 30 Nov 2026 09:00 EST" in reply
@@ -130,9 +131,7 @@ async def test_ask_sends_direct_messages_and_tracks_answers(chat: Chat) -> None:
         "/position list D1"
     )
     await chat.say("/position D1 support", user="legal")
-    assert "1 of 2 asked have answered; waiting for @policy" in await chat.say(
-        "/position list D1"
-    )
+    assert "1 of 2 asked have answered; waiting for @policy" in await chat.say("/position list D1")
 
 
 async def test_stance_button_records_and_keeps_earlier_terms(chat: Chat) -> None:

@@ -606,14 +606,14 @@ async def test_instants_round_trip_as_aware_utc(repo: SqlRepository) -> None:
     fetched = await repo.get_deadline(workspace_id="A", number=created.number)
     assert fetched is not None
     assert created == fetched
-    for stamp in (fetched.due_at, fetched.created_at, fetched.updated_at):
-        assert stamp.tzinfo is not None and stamp.utcoffset() == timedelta(0)
+    for stamp in (created.due_at, fetched.due_at, fetched.created_at, fetched.updated_at):
+        assert stamp.tzinfo is UTC
     assert fetched.due_at == due
     assert fetched.due_at == datetime(2030, 11, 27, 22, 0, 0, 123456, tzinfo=UTC)
     [alert] = await repo.claim_due_alerts(now=due - timedelta(days=1), lease_seconds=5, limit=1)
-    assert alert.due_at == due - timedelta(days=1) and alert.due_at.tzinfo is not None
+    assert alert.due_at == due - timedelta(days=1) and alert.due_at.tzinfo is UTC
     next_due = await repo.next_alert_due()
-    assert next_due is not None and next_due.utcoffset() == timedelta(0)
+    assert next_due is not None and next_due.tzinfo is UTC
 
 
 async def test_naive_datetimes_are_refused(repo: SqlRepository) -> None:

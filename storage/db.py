@@ -1,0 +1,146 @@
+"""Engines and migrations: the only place that knows how each database is opened.
+
+SQLite: every connection runs in WAL mode with ``busy_timeout=5000``,
+``foreign_keys=ON`` and ``synchronous=NORMAL``. The sqlite3 driver's own
+transaction handling is switched off and SQLAlchemy's ``begin`` event emits the
+BEGIN itself (the recipe in SQLAlchemy's SQLite docs): plain deferred ``BEGIN``
+for reads, ``BEGIN IMMEDIATE`` on connections carrying the
+``sqlite_begin="IMMEDIATE"`` execution option (see :func:`writer`), so a writer
+takes the write lock up front and waits in the busy handler instead of failing
+half-way with "database is locked"; none at all for single-statement reads
+(:func:`single_statement_reader`).
+
+PostgreSQL: asyncpg with ``pool_pre_ping`` and a 10 s connect timeout (``?timeout=``
+and ``?command_timeout=`` in the URL, in seconds, are passed on as numbers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Any constant will do: it only has to be the same for every replica.
+_MIGRATION_LOCK_ID = 0x7061726C6579  # "parley"
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+def _async_url(database_url: str) -> URL:
+    """The URL with an async driver: plain ``sqlite://`` / ``postgres(ql)://`` URLs
+    (as hosting platforms hand them out) get aiosqlite / asyncpg."""
+    url = make_url(database_url)
+    backend = url.drivername.split("+", 1)[0]
+    if backend == "sqlite" and url.drivername != "sqlite+aiosqlite":
+        url = url.set(drivername="sqlite+aiosqlite")
+    elif backend in ("postgres", "postgresql") and url.drivername != "postgresql+asyncpg":
+        url = url.set(drivername="postgresql+asyncpg")
+    return url
+
+
+def is_sqlite(database_url: str) -> bool:
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
+def make_engine(database_url: str) -> AsyncEngine:
+    url = _async_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url)
+        _install_sqlite_hooks(engine)
+        return engine
+    # asyncpg wants numbers; SQLAlchemy would hand it URL query values as strings.
+    connect_args: dict[str, Any] = {"timeout": 10.0}
+    for key in ("timeout", "command_timeout"):
+        if key in url.query:
+            connect_args[key] = float(cast(str, url.query[key]))
+            url = url.difference_update_query([key])
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def writer(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (same pool) for write transactions: ``BEGIN IMMEDIATE`` on SQLite."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine
+
+
+def single_statement_reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (same pool) for reads made of ONE statement, run without an
+    explicit transaction: a lone SELECT is consistent by itself, and skipping
+    BEGIN/ROLLBACK saves round trips (on SQLite, hops to aiosqlite's thread) on
+    the hot read path. Reads of several statements use the engine itself."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="NONE")
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 driver; the "begin" hook below emits it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in _SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin")
+        if mode == "IMMEDIATE":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif mode != "NONE":  # NONE: the driver runs each statement in autocommit
+            conn.exec_driver_sql("BEGIN")
+
+
+def alembic_config() -> Config:
+    """An alembic Config built in code, pointing at the migrations inside this package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+async def run_migrations(database_url: str) -> None:
+    """``alembic upgrade head`` on ``database_url``."""
+    engine = make_engine(database_url)
+    try:
+        await run_migrations_on(engine)
+    finally:
+        await engine.dispose()
+
+
+async def run_migrations_on(engine: AsyncEngine) -> None:
+    """``alembic upgrade head`` through an existing engine, in one transaction.
+
+    Useful where a second engine would not see the same database (SQLite in memory).
+    On PostgreSQL an advisory lock keeps replicas starting together from racing.
+    """
+    async with writer(engine).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+            )
+        await conn.run_sync(_upgrade)
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

@@ -1,0 +1,902 @@
+"""``bot.ports.Repository`` on SQLAlchemy Core (async), for SQLite and PostgreSQL.
+
+Reads run one Core statement on a pooled connection and build the domain
+dataclasses straight from the rows: no ORM session, no model objects (the hot
+path runs on every Slack request). Writes run in one transaction each, through
+``storage.db.writer`` (``BEGIN IMMEDIATE`` on SQLite), retried a few times when
+SQLite reports the database locked or PostgreSQL a deadlock.
+
+Every query filters by ``workspace_id``; the alert-outbox calls are the one
+exception by design (the dispatcher serves every workspace, and each ``Alert``
+says which one it belongs to).
+
+Errors: connection-level failures become ``StorageUnavailable``; a deadline of
+another workspace is ``NotFound``; a bad import is ``InvalidInput``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import random
+import secrets
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from contextlib import asynccontextmanager, nullcontext
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+from sqlalchemy import (
+    Interval,
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    exc,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import Integer, String, Text
+from sqlmodel import SQLModel
+
+from bot.domain import (
+    Alert,
+    AlertStatus,
+    Deadline,
+    DeadlineStatus,
+    Event,
+    EventKind,
+    NewDeadline,
+    PlannedAlert,
+    Position,
+    PositionRequest,
+    Stance,
+)
+from bot.errors import InvalidInput, NotFound, ParleyError, StorageUnavailable
+from storage.db import single_statement_reader, writer
+from storage.tables import (
+    AlertRow,
+    DeadlineRow,
+    EventRow,
+    PositionRequestRow,
+    PositionRow,
+    WorkspaceCounterRow,
+)
+from storage.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from bot.ports import Repository
+
+EXPORT_FORMAT = "parley-export"
+EXPORT_VERSION = 1
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+D = _table(DeadlineRow)
+C = _table(WorkspaceCounterRow)
+P = _table(PositionRow)
+R = _table(PositionRequestRow)
+E = _table(EventRow)
+A = _table(AlertRow)
+
+# Export sections, in an order that satisfies the foreign keys on import.
+_SECTIONS: tuple[tuple[str, Table], ...] = (
+    ("counters", C),
+    ("deadlines", D),
+    ("positions", P),
+    ("position_requests", R),
+    ("events", E),
+    ("alerts", A),
+)
+_SERIAL_TABLES = (D, E, A)
+
+
+# --- error translation ------------------------------------------------------
+
+# SQLSTATE classes that mean "cannot reach or use the server right now": connection
+# exception, invalid authorization, insufficient resources, operator intervention.
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "28", "53", "57"})
+_UNAVAILABLE_SQLSTATES = frozenset({"3D000"})  # the database does not exist
+_RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+def _unavailable(error: BaseException) -> bool:
+    if isinstance(error, exc.DBAPIError):
+        return (
+            error.connection_invalidated
+            or isinstance(error, exc.OperationalError | exc.InterfaceError)
+            or _unavailable_cause(error.orig)
+        )
+    # exc.TimeoutError: no pooled connection came free in time.
+    return isinstance(error, exc.TimeoutError) or _unavailable_cause(error)
+
+
+def _unavailable_cause(error: BaseException | None) -> bool:
+    # SQLAlchemy's asyncpg adapter wraps asyncpg's exception: look through the chain.
+    for _ in range(5):
+        if error is None:
+            return False
+        if isinstance(error, OSError):
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or sqlstate in _UNAVAILABLE_SQLSTATES
+        ):
+            return True
+        error = error.__cause__
+    return False
+
+
+def _guarded(
+    method: Callable[_P, Awaitable[_T]],
+) -> Callable[_P, Coroutine[Any, Any, _T]]:
+    """Turn connection-level failures of ``method`` into ``StorageUnavailable``."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await method(*args, **kwargs)
+        except ParleyError:
+            raise
+        except Exception as error:
+            if _unavailable(error):
+                raise StorageUnavailable(f"database unavailable: {error}") from error
+            raise
+
+    return wrapper
+
+
+def _retryable(error: exc.DBAPIError) -> bool:
+    if isinstance(error, exc.OperationalError) and "locked" in str(error.orig).lower():
+        return True  # SQLite: busy_timeout ran out
+    return getattr(error.orig, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+# --- value conversion -------------------------------------------------------
+
+
+def _offsets_to_text(offsets: Iterable[timedelta]) -> str:
+    return ",".join(str(int(offset.total_seconds())) for offset in offsets)
+
+
+def _offsets_from_text(value: str) -> tuple[timedelta, ...]:
+    return tuple(timedelta(seconds=int(part)) for part in value.split(",") if part)
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+_DEADLINE_COLS = (
+    D.c.id,
+    D.c.workspace_id,
+    D.c.number,
+    D.c.channel_id,
+    D.c.platform,
+    D.c.title,
+    D.c.due_at,
+    D.c.tz,
+    D.c.owner_id,
+    D.c.status,
+    D.c.reminder_offsets,
+    D.c.created_at,
+    D.c.updated_at,
+    D.c.sequence,
+    D.c.uid,
+)
+
+
+def _deadline(row: Sequence[Any]) -> Deadline:
+    (id_, ws, number, channel, platform, title, due_at, tz, owner, status, offsets, created,
+     updated, sequence, uid) = row  # fmt: skip
+    return Deadline(
+        id=id_,
+        workspace_id=ws,
+        number=number,
+        channel_id=channel,
+        platform=platform,
+        title=title,
+        due_at=due_at,
+        tz=tz,
+        owner_id=owner,
+        status=DeadlineStatus(status),
+        reminder_offsets=_offsets_from_text(offsets),
+        created_at=created,
+        updated_at=updated,
+        sequence=sequence,
+        uid=uid,
+    )
+
+
+_POSITION_COLS = (
+    P.c.deadline_id,
+    P.c.stakeholder,
+    P.c.label,
+    P.c.stance,
+    P.c.terms,
+    P.c.recorded_by,
+    P.c.recorded_at,
+)
+
+
+def _position(row: Sequence[Any]) -> Position:
+    deadline_id, stakeholder, label, stance, terms, recorded_by, recorded_at = row
+    return Position(
+        deadline_id=deadline_id,
+        stakeholder=stakeholder,
+        label=label,
+        stance=Stance(stance),
+        terms=terms,
+        recorded_by=recorded_by,
+        recorded_at=recorded_at,
+    )
+
+
+_ALERT_COLS = (
+    A.c.id,
+    A.c.deadline_id,
+    A.c.workspace_id,
+    A.c.offset_seconds,
+    A.c.due_at,
+    A.c.status,
+    A.c.attempts,
+)
+
+
+def _alert(row: Sequence[Any]) -> Alert:
+    id_, deadline_id, ws, offset, due_at, status, attempts = row
+    return Alert(
+        id=id_,
+        deadline_id=deadline_id,
+        workspace_id=ws,
+        offset=timedelta(seconds=offset),
+        due_at=due_at,
+        status=AlertStatus(status),
+        attempts=attempts,
+    )
+
+
+def _event_values(workspace_id: str, deadline_id: int, event: Event) -> dict[str, Any]:
+    return {
+        "workspace_id": workspace_id,
+        "deadline_id": deadline_id,
+        "kind": str(event.kind),
+        "at": event.at,
+        "actor_id": event.actor_id,
+        "data": json.dumps(event.data, separators=(",", ":")),
+    }
+
+
+def _alert_values(
+    workspace_id: str, deadline_id: int, alerts: Sequence[PlannedAlert]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "workspace_id": workspace_id,
+            "deadline_id": deadline_id,
+            "offset_seconds": int(alert.offset.total_seconds()),
+            "due_at": alert.due_at,
+            "not_before": alert.due_at,
+            "status": AlertStatus.PENDING.value,
+            "attempts": 0,
+        }
+        for alert in alerts
+    ]
+
+
+# --- prepared statements (compiled once, cached by SQLAlchemy) ---------------
+
+_GET_BY_NUMBER = select(*_DEADLINE_COLS).where(
+    D.c.workspace_id == bindparam("ws"), D.c.number == bindparam("number")
+)
+_GET_BY_ID = select(*_DEADLINE_COLS).where(
+    D.c.workspace_id == bindparam("ws"), D.c.id == bindparam("id")
+)
+_FIND_BY_TITLE = (
+    select(*_DEADLINE_COLS)
+    .where(D.c.workspace_id == bindparam("ws"), D.c.title_key.like(bindparam("like"), escape="\\"))
+    .order_by(D.c.due_at, D.c.number)
+)
+_OWNED = select(D.c.id).where(D.c.workspace_id == bindparam("ws"), D.c.id == bindparam("id"))
+
+
+def _list_statement(by_channel: bool, by_status: bool) -> Select[Any]:
+    stmt = select(*_DEADLINE_COLS).where(D.c.workspace_id == bindparam("ws"))
+    if by_channel:
+        stmt = stmt.where(D.c.channel_id == bindparam("channel"))
+    if by_status:
+        stmt = stmt.where(D.c.status.in_(bindparam("statuses", expanding=True)))
+    return stmt.order_by(D.c.due_at, D.c.number).limit(bindparam("limit"))
+
+
+_LIST = {
+    (by_channel, by_status): _list_statement(by_channel, by_status)
+    for by_channel in (False, True)
+    for by_status in (False, True)
+}
+_POSITIONS = (
+    select(*_POSITION_COLS)
+    .where(P.c.workspace_id == bindparam("ws"), P.c.deadline_id == bindparam("id"))
+    .order_by(P.c.recorded_at, P.c.stakeholder)
+)
+_REQUESTS = (
+    select(R.c.deadline_id, R.c.user_id, R.c.asked_by, R.c.asked_at, R.c.answered_at)
+    .where(R.c.workspace_id == bindparam("ws"), R.c.deadline_id == bindparam("id"))
+    .order_by(R.c.asked_at, R.c.user_id)
+)
+_EVENTS = (
+    select(E.c.deadline_id, E.c.kind, E.c.at, E.c.actor_id, E.c.data)
+    .where(E.c.workspace_id == bindparam("ws"), E.c.deadline_id == bindparam("id"))
+    .order_by(E.c.id)
+)
+# When a pending alert can next be claimed: at not_before, or when its lease runs out.
+_CLAIMABLE_AT = type_coerce(
+    case(
+        (
+            A.c.lease_until.is_not(None) & (A.c.lease_until > A.c.not_before),
+            A.c.lease_until,
+        ),
+        else_=A.c.not_before,
+    ),
+    UTCDateTime(),
+)
+_NEXT_ALERT = select(func.min(_CLAIMABLE_AT)).where(A.c.status == AlertStatus.PENDING.value)
+
+
+class SqlRepository:
+    """The Repository port on one AsyncEngine (see ``storage.db.make_engine``)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._dialect = engine.dialect.name
+        self._writer = writer(engine)
+        self._reader = single_statement_reader(engine)
+        self._snapshot_reader = (
+            engine.execution_options(isolation_level="REPEATABLE READ")
+            if self._dialect == "postgresql"
+            else engine
+        )
+        self._insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        self._counter_next = self._counter_statement()
+        self._claimer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        # A :memory: SQLite database is one shared connection (StaticPool): take turns.
+        self._serial = asyncio.Lock() if isinstance(engine.sync_engine.pool, StaticPool) else None
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # --- plumbing ----------------------------------------------------------
+
+    @asynccontextmanager
+    async def _read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read statement, or for several in one ``snapshot``."""
+        engine = self._snapshot_reader if snapshot else self._reader
+        async with self._serial or nullcontext(), engine.connect() as conn:
+            if snapshot:
+                await conn.begin()
+            yield conn
+
+    async def _write(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
+        """Run ``work`` in one write transaction, retrying lock timeouts and deadlocks."""
+        attempt = 0
+        while True:
+            try:
+                async with self._serial or nullcontext(), self._writer.begin() as conn:
+                    return await work(conn)
+            except exc.DBAPIError as error:
+                attempt += 1
+                if attempt >= 4 or not _retryable(error):
+                    raise
+                await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
+
+    def _counter_statement(self) -> Any:
+        stmt = self._insert(C).values(workspace_id=bindparam("ws"), last_number=1)
+        return stmt.on_conflict_do_update(
+            index_elements=[C.c.workspace_id],
+            set_={"last_number": C.c.last_number + 1},
+        ).returning(C.c.last_number)
+
+    @staticmethod
+    async def _check_owned(
+        conn: AsyncConnection, workspace_id: str, deadline_ids: set[int]
+    ) -> None:
+        for deadline_id in deadline_ids:
+            found = await conn.scalar(_OWNED, {"ws": workspace_id, "id": deadline_id})
+            if found is None:
+                raise NotFound(f"No deadline with id {deadline_id} in this workspace.")
+
+    # --- deadlines -----------------------------------------------------------
+
+    @_guarded
+    async def create_deadline(
+        self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
+    ) -> Deadline:
+        ws = draft.workspace_id
+
+        async def work(conn: AsyncConnection) -> Deadline:
+            number = (await conn.execute(self._counter_next, {"ws": ws})).scalar_one()
+            values = {
+                "workspace_id": ws,
+                "number": number,
+                "channel_id": draft.channel_id,
+                "platform": draft.platform,
+                "title": draft.title,
+                "title_key": draft.title.casefold(),
+                "due_at": draft.due_at,
+                "tz": draft.tz,
+                "owner_id": draft.owner_id,
+                "status": DeadlineStatus.OPEN.value,
+                "reminder_offsets": _offsets_to_text(draft.reminder_offsets),
+                "created_at": draft.created_at,
+                "updated_at": draft.created_at,
+                "sequence": 0,
+                "uid": secrets.token_hex(16),
+            }
+            # Read back what was stored: instants come back in UTC, like every read.
+            row = (await conn.execute(insert(D).returning(*_DEADLINE_COLS), values)).one()
+            deadline = _deadline(row)
+            await conn.execute(insert(E), _event_values(ws, deadline.id, event))
+            if alerts:
+                await conn.execute(insert(A), _alert_values(ws, deadline.id, alerts))
+            return deadline
+
+        return await self._write(work)
+
+    @_guarded
+    async def get_deadline(self, *, workspace_id: str, number: int) -> Deadline | None:
+        async with self._read() as conn:
+            result = await conn.execute(_GET_BY_NUMBER, {"ws": workspace_id, "number": number})
+            row = result.first()
+        return None if row is None else _deadline(row)
+
+    @_guarded
+    async def get_deadline_by_id(self, *, workspace_id: str, deadline_id: int) -> Deadline | None:
+        async with self._read() as conn:
+            result = await conn.execute(_GET_BY_ID, {"ws": workspace_id, "id": deadline_id})
+            row = result.first()
+        return None if row is None else _deadline(row)
+
+    @_guarded
+    async def find_deadlines_by_title(self, *, workspace_id: str, prefix: str) -> list[Deadline]:
+        async with self._read() as conn:
+            result = await conn.execute(
+                _FIND_BY_TITLE, {"ws": workspace_id, "like": _like_prefix(prefix)}
+            )
+            rows = result.all()
+        return [_deadline(row) for row in rows]
+
+    @_guarded
+    async def list_deadlines(
+        self,
+        *,
+        workspace_id: str,
+        channel_id: str | None = None,
+        statuses: frozenset[DeadlineStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Deadline]:
+        params: dict[str, Any] = {"ws": workspace_id, "limit": limit}
+        if channel_id is not None:
+            params["channel"] = channel_id
+        if statuses is not None:
+            params["statuses"] = sorted(status.value for status in statuses)
+        stmt = _LIST[channel_id is not None, statuses is not None]
+        async with self._read() as conn:
+            rows = (await conn.execute(stmt, params)).all()
+        return [_deadline(row) for row in rows]
+
+    @_guarded
+    async def update_deadline(
+        self, *, deadline: Deadline, event: Event, alerts: Sequence[PlannedAlert] | None
+    ) -> Deadline:
+        ws = deadline.workspace_id
+        stmt = (
+            update(D)
+            .where(D.c.workspace_id == ws, D.c.id == deadline.id)
+            .values(
+                due_at=deadline.due_at,
+                tz=deadline.tz,
+                status=deadline.status.value,
+                reminder_offsets=_offsets_to_text(deadline.reminder_offsets),
+                updated_at=deadline.updated_at,
+                sequence=D.c.sequence + 1,
+            )
+            .returning(*_DEADLINE_COLS)
+        )
+
+        async def work(conn: AsyncConnection) -> Deadline:
+            row = (await conn.execute(stmt)).first()
+            if row is None:
+                raise NotFound(f"No deadline {deadline.ref} in this workspace.")
+            await conn.execute(insert(E), _event_values(ws, deadline.id, event))
+            if alerts is not None:
+                await conn.execute(
+                    delete(A).where(
+                        A.c.workspace_id == ws,
+                        A.c.deadline_id == deadline.id,
+                        A.c.status == AlertStatus.PENDING.value,
+                    )
+                )
+                if alerts:
+                    await conn.execute(insert(A), _alert_values(ws, deadline.id, alerts))
+            return _deadline(row)
+
+        return await self._write(work)
+
+    # --- positions -----------------------------------------------------------
+
+    @_guarded
+    async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
+        upsert = self._insert(P).values(
+            deadline_id=position.deadline_id,
+            stakeholder=position.stakeholder,
+            workspace_id=workspace_id,
+            label=position.label,
+            stance=position.stance.value,
+            terms=position.terms,
+            recorded_by=position.recorded_by,
+            recorded_at=position.recorded_at,
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[P.c.deadline_id, P.c.stakeholder],
+            set_={
+                name: upsert.excluded[name]
+                for name in ("label", "stance", "terms", "recorded_by", "recorded_at")
+            },
+        )
+        answered = (
+            update(R)
+            .where(
+                R.c.workspace_id == workspace_id,
+                R.c.deadline_id == position.deadline_id,
+                R.c.user_id == position.stakeholder,
+                R.c.answered_at.is_(None),
+            )
+            .values(answered_at=position.recorded_at)
+        )
+
+        async def work(conn: AsyncConnection) -> None:
+            await self._check_owned(conn, workspace_id, {position.deadline_id})
+            # The upsert comes first: on PostgreSQL its row lock orders concurrent
+            # writers, so event ids follow commit order.
+            await conn.execute(upsert)
+            await conn.execute(insert(E), _event_values(workspace_id, position.deadline_id, event))
+            await conn.execute(answered)
+
+        await self._write(work)
+
+    @_guarded
+    async def list_positions(self, *, workspace_id: str, deadline_id: int) -> list[Position]:
+        async with self._read() as conn:
+            rows = (await conn.execute(_POSITIONS, {"ws": workspace_id, "id": deadline_id})).all()
+        return [_position(row) for row in rows]
+
+    @_guarded
+    async def add_position_requests(
+        self, *, workspace_id: str, requests: Sequence[PositionRequest], event: Event
+    ) -> None:
+        stmt = self._insert(R).on_conflict_do_nothing(index_elements=[R.c.deadline_id, R.c.user_id])
+        values = [
+            {
+                "deadline_id": request.deadline_id,
+                "user_id": request.user_id,
+                "workspace_id": workspace_id,
+                "asked_by": request.asked_by,
+                "asked_at": request.asked_at,
+                "answered_at": request.answered_at,
+            }
+            for request in requests
+        ]
+
+        async def work(conn: AsyncConnection) -> None:
+            owned = {request.deadline_id for request in requests} | {event.deadline_id}
+            await self._check_owned(conn, workspace_id, owned)
+            if values:
+                await conn.execute(stmt, values)
+            await conn.execute(insert(E), _event_values(workspace_id, event.deadline_id, event))
+
+        await self._write(work)
+
+    @_guarded
+    async def list_position_requests(
+        self, *, workspace_id: str, deadline_id: int
+    ) -> list[PositionRequest]:
+        async with self._read() as conn:
+            rows = (await conn.execute(_REQUESTS, {"ws": workspace_id, "id": deadline_id})).all()
+        return [
+            PositionRequest(
+                deadline_id=row[0],
+                user_id=row[1],
+                asked_by=row[2],
+                asked_at=row[3],
+                answered_at=row[4],
+            )
+            for row in rows
+        ]
+
+    @_guarded
+    async def list_events(self, *, workspace_id: str, deadline_id: int) -> list[Event]:
+        async with self._read() as conn:
+            rows = (await conn.execute(_EVENTS, {"ws": workspace_id, "id": deadline_id})).all()
+        return [
+            Event(
+                deadline_id=row[0],
+                kind=EventKind(row[1]),
+                at=row[2],
+                actor_id=row[3],
+                data=json.loads(row[4]),
+            )
+            for row in rows
+        ]
+
+    # --- alert outbox --------------------------------------------------------
+
+    @_guarded
+    async def next_alert_due(self) -> datetime | None:
+        """The earliest instant a pending alert can be claimed: its ``not_before``
+        (its due time, or a later retry time), or the end of a current lease."""
+        async with self._read() as conn:
+            return cast(datetime | None, await conn.scalar(_NEXT_ALERT))
+
+    @_guarded
+    async def claim_due_alerts(
+        self, *, now: datetime, lease_seconds: float, limit: int
+    ) -> list[Alert]:
+        due = (A.c.status == AlertStatus.PENDING.value) & (A.c.not_before <= now)
+        if self._dialect == "postgresql":
+            # The lease runs on the database clock, shared by every replica.
+            db_now: ColumnElement[Any] = func.now()
+            candidates = (
+                select(A.c.id)
+                .where(due, or_(A.c.lease_until.is_(None), A.c.lease_until <= db_now))
+                .order_by(A.c.not_before, A.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+                .cte("claimable")
+                .prefix_with("MATERIALIZED")
+            )
+            stmt = (
+                update(A)
+                .where(A.c.id == candidates.c.id)
+                .values(
+                    lease_until=db_now + literal(timedelta(seconds=lease_seconds), Interval()),
+                    claimed_by=self._claimer,
+                )
+                .returning(*_ALERT_COLS)
+            )
+        else:
+            # SQLite: BEGIN IMMEDIATE already makes this the only writer.
+            candidates_ids = (
+                select(A.c.id)
+                .where(due, or_(A.c.lease_until.is_(None), A.c.lease_until <= now))
+                .order_by(A.c.not_before, A.c.id)
+                .limit(limit)
+            )
+            stmt = (
+                update(A)
+                .where(A.c.id.in_(candidates_ids.scalar_subquery()))
+                .values(
+                    lease_until=now + timedelta(seconds=lease_seconds), claimed_by=self._claimer
+                )
+                .returning(*_ALERT_COLS)
+            )
+
+        async def work(conn: AsyncConnection) -> list[Alert]:
+            return [_alert(row) for row in (await conn.execute(stmt)).all()]
+
+        alerts = await self._write(work)
+        return sorted(alerts, key=lambda alert: (alert.due_at, alert.id))
+
+    @_guarded
+    async def mark_alert_sent(self, *, alert_id: int, sent_at: datetime) -> None:
+        stmt = (
+            update(A)
+            .where(A.c.id == alert_id)
+            .values(
+                status=AlertStatus.SENT.value, sent_at=sent_at, lease_until=None, claimed_by=None
+            )
+        )
+        await self._write(lambda conn: conn.execute(stmt))
+
+    @_guarded
+    async def mark_alert_failed(self, *, alert_id: int, error: str) -> None:
+        stmt = (
+            update(A)
+            .where(A.c.id == alert_id)
+            .values(
+                status=AlertStatus.FAILED.value,
+                attempts=A.c.attempts + 1,
+                last_error=error,
+                lease_until=None,
+                claimed_by=None,
+            )
+        )
+        await self._write(lambda conn: conn.execute(stmt))
+
+    @_guarded
+    async def release_alert(self, *, alert_id: int, retry_at: datetime, error: str) -> None:
+        stmt = (
+            update(A)
+            .where(A.c.id == alert_id, A.c.status == AlertStatus.PENDING.value)
+            .values(
+                not_before=retry_at,
+                attempts=A.c.attempts + 1,
+                last_error=error,
+                lease_until=None,
+                claimed_by=None,
+            )
+        )
+        await self._write(lambda conn: conn.execute(stmt))
+
+    # --- whole database ------------------------------------------------------
+
+    @_guarded
+    async def export_all(self) -> dict[str, Any]:
+        """Every row, table by table, in key order::
+
+            {"format": "parley-export", "version": 1, "deadlines": [...], "positions": [...],
+             "position_requests": [...], "events": [...], "alerts": [...], "counters": [...]}
+
+        Rows are objects keyed by column name; instants are ISO 8601 with offset,
+        ``reminder_offsets`` a list of seconds, event ``data`` an object.
+        """
+        data: dict[str, Any] = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION}
+        async with self._read(snapshot=True) as conn:
+            for section, table in _SECTIONS:
+                columns = _export_columns(table)
+                rows = await conn.execute(select(*columns).order_by(*table.primary_key.columns))
+                data[section] = [
+                    _export_row(table, dict(zip((c.name for c in columns), row, strict=True)))
+                    for row in rows
+                ]
+        return data
+
+    @_guarded
+    async def import_all(self, data: dict[str, Any]) -> None:
+        """Restore an ``export_all`` dump into an empty database, ids and all."""
+        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+            raise InvalidInput(f"Not a Parley export (expected format {EXPORT_FORMAT!r}).")
+        if data.get("version") != EXPORT_VERSION:
+            raise InvalidInput(f"Unsupported export version {data.get('version')!r}.")
+        rows = {section: _import_rows(table, data.get(section, [])) for section, table in _SECTIONS}
+        # Counters never lag behind the numbers in use, even for a hand-edited file.
+        counters = {row["workspace_id"]: row["last_number"] for row in rows["counters"]}
+        for row in rows["deadlines"]:
+            ws = row["workspace_id"]
+            counters[ws] = max(counters.get(ws, 0), row["number"])
+        rows["counters"] = [{"workspace_id": ws, "last_number": n} for ws, n in counters.items()]
+
+        async def work(conn: AsyncConnection) -> None:
+            for _, table in _SECTIONS:
+                if await conn.scalar(select(literal(1)).select_from(table).limit(1)) is not None:
+                    raise InvalidInput("The database is not empty: import needs an empty one.")
+            for section, table in _SECTIONS:
+                if rows[section]:
+                    await conn.execute(insert(table), rows[section])
+            if self._dialect == "postgresql":
+                for table in _SERIAL_TABLES:
+                    await conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+                        )
+                    )
+
+        try:
+            await self._write(work)
+        except (exc.IntegrityError, exc.DataError) as error:
+            raise InvalidInput(f"The export is inconsistent: {error.orig}") from error
+
+    @_guarded
+    async def ping(self) -> None:
+        async with self._read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+
+# --- export / import helpers ---------------------------------------------------
+
+
+_ENUMS: dict[tuple[str, str], frozenset[str]] = {
+    ("deadline", "status"): frozenset(DeadlineStatus),
+    ("position", "stance"): frozenset(Stance),
+    ("event", "kind"): frozenset(EventKind),
+    ("alert", "status"): frozenset(AlertStatus),
+}
+
+
+def _export_columns(table: Table) -> list[Any]:
+    return [column for column in table.columns if column.name != "title_key"]
+
+
+def _export_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    for name, value in row.items():
+        if isinstance(value, datetime):
+            row[name] = value.isoformat()
+    if table is D:
+        offsets = _offsets_from_text(row["reminder_offsets"])
+        row["reminder_offsets"] = [int(offset.total_seconds()) for offset in offsets]
+    elif table is E:
+        row["data"] = json.loads(row["data"])
+    return row
+
+
+def _import_rows(table: Table, rows: Any) -> list[dict[str, Any]]:
+    if not isinstance(rows, list):
+        raise InvalidInput(f"Export section for {table.name!r} is not a list.")
+    return [_import_row(table, row) for row in rows]
+
+
+def _import_row(table: Table, row: Any) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise InvalidInput(f"A {table.name} row is not an object.")
+    columns = {column.name: column for column in _export_columns(table)}
+    unknown = set(row) - set(columns)
+    if unknown:
+        raise InvalidInput(f"Unknown {table.name} fields: {', '.join(sorted(unknown))}.")
+    values: dict[str, Any] = {}
+    for name, column in columns.items():
+        value = row.get(name)
+        if name not in row or value is None:
+            if not column.nullable:
+                raise InvalidInput(f"A {table.name} row lacks {name!r}.")
+            values[name] = None
+        elif table is D and name == "reminder_offsets":
+            if not isinstance(value, list) or not all(type(v) is int for v in value):
+                raise InvalidInput("reminder_offsets must be a list of seconds.")
+            values[name] = ",".join(str(v) for v in value)
+        elif table is E and name == "data":
+            if not isinstance(value, dict):
+                raise InvalidInput("Event data must be an object.")
+            values[name] = json.dumps(value, separators=(",", ":"))
+        else:
+            values[name] = _import_value(table, column.name, column.type, value)
+    if table is D:
+        values["title_key"] = values["title"].casefold()
+    return values
+
+
+def _import_value(table: Table, name: str, type_: Any, value: Any) -> Any:
+    where = f"{table.name}.{name}"
+    if isinstance(type_, UTCDateTime):
+        try:
+            stamp = datetime.fromisoformat(value)
+        except (TypeError, ValueError) as error:
+            raise InvalidInput(f"{where}: not an ISO 8601 instant: {value!r}.") from error
+        if stamp.tzinfo is None:
+            raise InvalidInput(f"{where}: instant without a UTC offset: {value!r}.")
+        return stamp
+    if isinstance(type_, Integer):
+        if type(value) is not int:
+            raise InvalidInput(f"{where}: not an integer: {value!r}.")
+        return value
+    if isinstance(type_, String | Text):
+        if not isinstance(value, str):
+            raise InvalidInput(f"{where}: not a string: {value!r}.")
+        allowed = _ENUMS.get((table.name, name))
+        if allowed is not None and value not in allowed:
+            raise InvalidInput(f"{where}: unknown value {value!r}.")
+        return value
+    raise AssertionError(f"no import rule for {where}")  # pragma: no cover
+
+
+if TYPE_CHECKING:
+    _check: type[Repository] = SqlRepository

@@ -1,0 +1,149 @@
+"""The database tables, as SQLModel ``table=True`` classes (nothing else lives here).
+
+Every row carries ``workspace_id``. Rows that belong to a deadline reference it
+through the composite key ``(workspace_id, deadline_id) -> deadline(workspace_id, id)``,
+so the database itself refuses a position, request, event or alert filed under
+another workspace than its deadline's.
+
+Instants are ``UTCDateTime`` (aware UTC on both backends). ``deadline.title_key``
+is the case-folded title, for case-insensitive prefix search that behaves the same
+on SQLite (whose ``lower()`` is ASCII-only) and PostgreSQL.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+_ID = 255  # workspace, channel and user ids
+
+
+def _deadline_fk(table: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["workspace_id", "deadline_id"],
+        ["deadline.workspace_id", "deadline.id"],
+        name=f"fk_{table}_deadline",
+        ondelete="CASCADE",
+    )
+
+
+class DeadlineRow(SQLModel, table=True):
+    __tablename__ = "deadline"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "number", name="uq_deadline_workspace_number"),
+        UniqueConstraint("workspace_id", "id", name="uq_deadline_workspace_id"),
+        UniqueConstraint("uid", name="uq_deadline_uid"),
+        Index("ix_deadline_workspace_status_due", "workspace_id", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    number: int = Field(nullable=False)
+    channel_id: str = Field(sa_type=String(_ID), nullable=False)
+    platform: str = Field(sa_type=String(32), nullable=False)
+    title: str = Field(sa_type=Text, nullable=False)
+    title_key: str = Field(sa_type=Text, nullable=False)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    tz: str = Field(sa_type=String(64), nullable=False)
+    owner_id: str = Field(sa_type=String(_ID), nullable=False)
+    status: str = Field(sa_type=String(16), nullable=False)
+    # Reminder offsets in whole seconds, comma-separated: "604800,86400,14400".
+    reminder_offsets: str = Field(sa_type=Text, nullable=False)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sequence: int = Field(default=0, nullable=False)
+    uid: str = Field(sa_type=String(32), nullable=False)
+
+
+class WorkspaceCounterRow(SQLModel, table=True):
+    """The last deadline number handed out in a workspace."""
+
+    __tablename__ = "workspace_counter"
+
+    workspace_id: str = Field(sa_type=String(_ID), primary_key=True)
+    last_number: int = Field(nullable=False)
+
+
+class PositionRow(SQLModel, table=True):
+    """The current position of one stakeholder on one deadline."""
+
+    __tablename__ = "position"
+    __table_args__ = (_deadline_fk("position"),)
+
+    deadline_id: int = Field(primary_key=True)
+    stakeholder: str = Field(sa_type=String(_ID), primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    label: str = Field(sa_type=Text, nullable=False)
+    stance: str = Field(sa_type=String(16), nullable=False)
+    terms: str = Field(sa_type=Text, nullable=False)
+    recorded_by: str = Field(sa_type=String(_ID), nullable=False)
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PositionRequestRow(SQLModel, table=True):
+    __tablename__ = "position_request"
+    __table_args__ = (_deadline_fk("position_request"),)
+
+    deadline_id: int = Field(primary_key=True)
+    user_id: str = Field(sa_type=String(_ID), primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    asked_by: str = Field(sa_type=String(_ID), nullable=False)
+    asked_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    answered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class EventRow(SQLModel, table=True):
+    """Append-only history; ``id`` gives the order."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        _deadline_fk("event"),
+        Index("ix_event_workspace_deadline", "workspace_id", "deadline_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    deadline_id: int = Field(nullable=False)
+    kind: str = Field(sa_type=String(32), nullable=False)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor_id: str = Field(sa_type=String(_ID), nullable=False)
+    data: str = Field(sa_type=Text, nullable=False)  # a JSON object
+
+
+class AlertRow(SQLModel, table=True):
+    """The alert outbox.
+
+    ``due_at`` is the instant the alert is for and never changes; ``not_before``
+    starts equal to it and moves when a send is retried later. The dispatcher
+    claims on ``not_before`` and holds a claim until ``lease_until``.
+    """
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        _deadline_fk("alert"),
+        Index("ix_alert_status_not_before", "status", "not_before"),
+        Index("ix_alert_deadline_status", "deadline_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    deadline_id: int = Field(nullable=False)
+    offset_seconds: int = Field(sa_type=Integer, nullable=False)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    not_before: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = Field(sa_type=String(16), nullable=False)
+    attempts: int = Field(default=0, nullable=False)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    claimed_by: str | None = Field(default=None, sa_type=String(_ID))
+    last_error: str | None = Field(default=None, sa_type=Text)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

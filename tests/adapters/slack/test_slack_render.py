@@ -34,7 +34,9 @@ NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 DUE = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)  # Friday 17:00 in New York
 
 
-def deadline(number: int = 1, *, title: str = "Signed usage agreement", **changes: object) -> Deadline:
+def deadline(
+    number: int = 1, *, title: str = "Signed usage agreement", **changes: object
+) -> Deadline:
     values: dict[str, object] = {
         "id": number,
         "workspace_id": "slack:T1",
@@ -73,23 +75,41 @@ def all_core_messages() -> list[Message]:
         for i in range(30)
     ]
     events = [
-        Event(deadline_id=1, kind=EventKind.EXTENDED, at=NOW, actor_id="U1", data={"reason": "x" * 400})
+        Event(
+            deadline_id=1,
+            kind=EventKind.EXTENDED,
+            at=NOW,
+            actor_id="U1",
+            data={"reason": "x" * 400},
+        )
         for _ in range(40)
     ]
     return [
         views.deadline_card(d, now=NOW, headline="New deadline set by <@U1>"),
         views.deadline_card(d, now=NOW, headline="h", calendar_url="https://p.example/c/x.ics"),
-        views.deadline_list([deadline(i) for i in range(1, 201)], now=NOW, include_closed=False, user_id="U1"),
+        views.deadline_list(
+            [deadline(i) for i in range(1, 201)], now=NOW, include_closed=False, user_id="U1"
+        ),
         views.deadline_list([], now=NOW, include_closed=True, user_id="U1"),
-        views.deadline_details(d, now=NOW, events=events, positions=positions, requests=requests, user_id="U1"),
+        views.deadline_details(
+            d, now=NOW, events=events, positions=positions, requests=requests, user_id="U1"
+        ),
         views.position_matrix(d, now=NOW, positions=positions, requests=requests, user_id="U1"),
         views.position_matrix(d, now=NOW, positions=[], requests=[], user_id="U1"),
         views.ask_direct_message(d, user_id="U2", asked_by="U1", now=NOW),
         views.nudge_message(d, user_id="U2", now=NOW),
-        views.countdown_alert(d, now=NOW, offset=timedelta(days=1), positions=positions, requests=requests),
-        views.deadline_reached(d, now=DUE + timedelta(hours=2), positions=positions, requests=requests),
+        views.countdown_alert(
+            d, now=NOW, offset=timedelta(days=1), positions=positions, requests=requests
+        ),
+        views.deadline_reached(
+            d, now=DUE + timedelta(hours=2), positions=positions, requests=requests
+        ),
         views.catch_up_alert(
-            d, now=NOW, missed=[timedelta(days=7), timedelta(days=1)], positions=positions, requests=requests
+            d,
+            now=NOW,
+            missed=[timedelta(days=7), timedelta(days=1)],
+            positions=positions,
+            requests=requests,
         ),
         views.position_form(d, user_id="U1"),
         views.error_message("x" * 5000, user_id="U1"),
@@ -105,7 +125,10 @@ def test_every_core_message_is_valid_block_kit(index: int) -> None:
 
 def test_a_list_of_200_deadlines_stays_inside_the_limits() -> None:
     message = views.deadline_list(
-        [deadline(i, title="T" * 200) for i in range(1, 201)], now=NOW, include_closed=False, user_id="U1"
+        [deadline(i, title="T" * 200) for i in range(1, 201)],
+        now=NOW,
+        include_closed=False,
+        user_id="U1",
     )
     payload = render_message(message, now=NOW)
     check_message(payload)
@@ -133,10 +156,13 @@ def test_long_text_is_split_into_sections_and_facts_into_tens() -> None:
 
 def test_countdown_is_a_slack_date_token_with_the_deadline_zone_as_fallback() -> None:
     token = date_token(DUE, "America/New_York")
-    assert token == f"<!date^{int(DUE.timestamp())}^{{date_short_pretty}} at {{time}}|Fri 27 Nov 2026 17:00 EST>"
+    unix = int(DUE.timestamp())
+    assert token == f"<!date^{unix}^{{date_short_pretty}} at {{time}}|Fri 27 Nov 2026 17:00 EST>"
     payload = render_message(views.deadline_card(deadline(), now=NOW, headline="h"), now=NOW)
     texts = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
-    assert any("<!date^" in t and "2 days 0 hours left" not in t and "hours left" in t for t in texts)
+    assert any(
+        "<!date^" in t and "2 days 0 hours left" not in t and "hours left" in t for t in texts
+    )
 
 
 def test_text_is_escaped_but_mentions_stay() -> None:
@@ -153,7 +179,9 @@ def test_clip_never_cuts_inside_a_mention_or_entity() -> None:
 
 
 def test_stance_buttons_get_unique_action_ids_that_map_back() -> None:
-    payload = render_message(views.ask_direct_message(deadline(), user_id="U2", asked_by="U1", now=NOW), now=NOW)
+    payload = render_message(
+        views.ask_direct_message(deadline(), user_id="U2", asked_by="U1", now=NOW), now=NOW
+    )
     [actions] = [b for b in payload["blocks"] if b["type"] == "actions"]
     ids = [e["action_id"] for e in actions["elements"]]
     assert len(set(ids)) == 5
@@ -211,5 +239,7 @@ def test_app_home_lists_owned_and_asked_deadlines_within_limits() -> None:
 
 
 def test_heading_with_its_own_emphasis_is_not_wrapped_again() -> None:
-    payload = render_message(Message(fallback="x", blocks=(Text("*D1* title", Role.HEADING),)), now=NOW)
+    payload = render_message(
+        Message(fallback="x", blocks=(Text("*D1* title", Role.HEADING),)), now=NOW
+    )
     assert payload["blocks"][0]["text"]["text"] == "*D1* title"

@@ -1,0 +1,184 @@
+"""Turn Slack payloads into the core's inputs (pure functions, no I/O).
+
+Slash commands, ``block_actions`` and ``view_submission`` payloads become a
+``Context`` (workspace ``slack:<team id>``, Slack's channel and user ids) plus
+what the core's entry point needs. Slack escapes ``&``, ``<``, ``>`` in typed
+text and writes mentions as ``<@U123|name>``; ``command_text`` gives the core
+plain text with mentions as ``<@U123>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.slack.render import base_action_id
+from bot.domain import Context
+
+PLATFORM = "slack"
+PREFIX = "slack:"
+
+_ESCAPED_MENTION = re.compile(r"<([@#])([A-Z0-9]+)\|[^<>]*>")
+
+
+def workspace_id(team_id: str) -> str:
+    return f"{PREFIX}{team_id}"
+
+
+def team_id_of(workspace: str) -> str:
+    """``slack:T123`` -> ``T123``; ``ValueError`` for another platform's workspace."""
+    if not workspace.startswith(PREFIX):
+        raise ValueError(f"not a Slack workspace id: {workspace!r}")
+    return workspace[len(PREFIX) :]
+
+
+def command_text(text: str) -> str:
+    """Typed text as the core reads it: mentions ``<@U123>``, entities unescaped."""
+    text = _ESCAPED_MENTION.sub(r"<\1\2>", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class SlashCommand:
+    ctx: Context
+    command: str  # "deadline" or "position"
+    text: str
+    response_url: str
+    trigger_id: str
+
+
+def slash_command(body: Mapping[str, Any], *, tz: str = "UTC") -> SlashCommand:
+    ctx = Context(
+        workspace_id=workspace_id(body["team_id"]),
+        channel_id=body["channel_id"],
+        user_id=body["user_id"],
+        user_name=body.get("user_name", ""),
+        tz=tz,
+        platform=PLATFORM,
+    )
+    return SlashCommand(
+        ctx=ctx,
+        command=body["command"].lstrip("/").lower(),
+        text=command_text(body.get("text", "")),
+        response_url=body.get("response_url", ""),
+        trigger_id=body.get("trigger_id", ""),
+    )
+
+
+def _team(body: Mapping[str, Any]) -> str:
+    team = body.get("team") or {}
+    user = body.get("user") or {}
+    return str(team.get("id") or user.get("team_id") or body.get("team_id") or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A click on one of Parley's buttons."""
+
+    ctx: Context
+    action_id: str  # the core's action id (the render suffix is removed)
+    value: str
+    trigger_id: str
+    response_url: str
+    in_direct_message: bool  # the button sits in a DM (or the App Home), not in a channel
+
+
+def press(body: Mapping[str, Any], *, tz: str = "UTC") -> Press:
+    action = body["actions"][0]
+    user = body.get("user") or {}
+    channel = (body.get("channel") or {}).get("id") or ""
+    container = body.get("container") or {}
+    in_direct = (
+        not channel
+        or channel.startswith("D")
+        or container.get("type") == "view"
+        or (body.get("channel") or {}).get("name") == "directmessage"
+    )
+    ctx = Context(
+        workspace_id=workspace_id(_team(body)),
+        channel_id=channel,
+        user_id=user["id"],
+        user_name=user.get("username") or user.get("name") or "",
+        tz=tz,
+        platform=PLATFORM,
+    )
+    return Press(
+        ctx=ctx,
+        action_id=base_action_id(action.get("action_id", "")),
+        value=action.get("value", ""),
+        trigger_id=body.get("trigger_id", ""),
+        response_url=body.get("response_url", ""),
+        in_direct_message=in_direct,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModalState:
+    """What a position modal carries in ``private_metadata``: where its result goes."""
+
+    value: str  # the Form's value (the deadline id)
+    channel_id: str  # where the recorded position is announced
+    response_url: str = ""  # the slash command's, when the modal came from one
+
+    def encode(self) -> str:
+        return json.dumps({"v": self.value, "c": self.channel_id, "r": self.response_url})
+
+    @classmethod
+    def decode(cls, text: str) -> ModalState:
+        try:
+            data = json.loads(text or "{}")
+        except json.JSONDecodeError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        return cls(
+            value=str(data.get("v", "")),
+            channel_id=str(data.get("c", "")),
+            response_url=str(data.get("r", "")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    ctx: Context
+    form_id: str
+    state: ModalState
+    fields: dict[str, str]
+
+
+def _field_value(element: Mapping[str, Any]) -> str:
+    kind = element.get("type")
+    if kind in ("static_select", "radio_buttons"):
+        option = element.get("selected_option") or {}
+        return str(option.get("value", ""))
+    return str(element.get("value") or "")
+
+
+def submission(body: Mapping[str, Any], *, tz: str = "UTC") -> Submission:
+    """A ``view_submission``: field values by block id (the core's field names)."""
+    view = body["view"]
+    state = ModalState.decode(view.get("private_metadata", ""))
+    values: Mapping[str, Mapping[str, Any]] = (view.get("state") or {}).get("values") or {}
+    fields = {
+        block_id: _field_value(element)
+        for block_id, elements in values.items()
+        for element in elements.values()
+    }
+    user = body.get("user") or {}
+    ctx = Context(
+        workspace_id=workspace_id(_team(body)),
+        channel_id=state.channel_id,
+        user_id=user["id"],
+        user_name=user.get("username") or user.get("name") or "",
+        tz=tz,
+        platform=PLATFORM,
+    )
+    return Submission(ctx=ctx, form_id=view.get("callback_id", ""), state=state, fields=fields)
+
+
+def deadline_id_of(value: str) -> str:
+    """The deadline id inside a Parley button value (``"12|support"`` or ``"12"``)."""
+    return value.partition("|")[0]

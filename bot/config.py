@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "text"
     default_timezone: str = "UTC"
+    # How long a replica may hold claimed alerts before another may take them.
+    alert_lease_seconds: float = 120.0
 
     @property
     def slack_enabled(self) -> bool:

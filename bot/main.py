@@ -24,7 +24,7 @@ from bot.config import Settings, load_settings
 from bot.domain import Context
 from bot.errors import ConfigurationError, ParleyError
 from bot.ports import ChatGateway, Clock
-from bot.scheduler import Dispatcher
+from bot.scheduler import Dispatcher, DispatchPolicy
 from bot.service import Parley
 from bot.when import warm_up
 
@@ -97,8 +97,12 @@ async def open_runtime(
 @contextlib.asynccontextmanager
 async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
     """Run the alert dispatcher in the background for the duration of the block."""
+    policy = DispatchPolicy(lease_seconds=runtime.settings.alert_lease_seconds)
     dispatcher = Dispatcher(
-        repository=runtime.repository, gateways=runtime.gateways, clock=runtime.clock
+        repository=runtime.repository,
+        gateways=runtime.gateways,
+        clock=runtime.clock,
+        policy=policy,
     )
     runtime.wakeups.append(dispatcher.wake)
     task = asyncio.create_task(dispatcher.run(), name="parley-dispatcher")

@@ -64,8 +64,10 @@ class DispatchStats:
 
 @dataclass(frozen=True)
 class DispatchPolicy:
-    lease_seconds: float = 300.0
-    batch_size: int = 200
+    # A batch must be sent well within the lease, pacing included: 50 alerts for
+    # one Slack channel take 50 s, under the 120 s lease.
+    lease_seconds: float = 120.0
+    batch_size: int = 50
     poll_seconds: float = 30.0
     max_attempts: int = 8
     backoff_base: float = 2.0

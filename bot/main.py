@@ -279,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    if settings.log_level.upper() != "DEBUG":
+        # Migration progress is noise at start; errors still show.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return asyncio.run(COMMANDS[args.command](settings, args))
     except KeyboardInterrupt:

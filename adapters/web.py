@@ -48,24 +48,39 @@ def create_app(runtime: Runtime) -> web.Application:
         from adapters.slack.app import mount as mount_slack
 
         mount_slack(app, runtime)
+    if runtime.settings.teams_enabled:
+        from adapters.teams.bot import mount as mount_teams
+
+        mount_teams(app, runtime)
     return app
 
 
 async def register_gateways(runtime: Runtime) -> None:
     """Give the alert engine a gateway for every platform that is configured."""
+    if runtime.settings.teams_enabled:
+        from adapters.teams.bot import register_gateway as register_teams
+
+        register_teams(runtime)
 
 
-async def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool = True) -> None:
-    """Run the server until SIGINT or SIGTERM, then drain and stop."""
+async def serve(
+    runtime: Runtime, *, host: str, port: int, scheduler: bool = True, listen: bool = True
+) -> None:
+    """Run until SIGINT or SIGTERM, then drain and stop.
+
+    ``listen=False`` is the worker: the application starts (so every platform's
+    client and gateway is up) but no HTTP port is opened.
+    """
     from bot.main import running_dispatcher
 
     app = create_app(runtime)
     await register_gateways(runtime)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=20.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    log.info("Parley listening on http://%s:%s", host, port)
+    if listen:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        log.info("Parley listening on http://%s:%s", host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

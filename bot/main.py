@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -218,17 +217,11 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from adapters.web import register_gateways
+    from adapters.web import serve
 
     async with open_runtime(settings) as runtime:
-        await register_gateways(runtime)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        async with running_dispatcher(runtime):
-            log.info("Parley worker dispatching alerts")
-            await stop.wait()
+        log.info("Parley worker dispatching alerts")
+        await serve(runtime, host="", port=0, scheduler=True, listen=False)
     return 0
 
 

@@ -116,6 +116,36 @@ class Repository(Protocol):
         """Raise ``StorageUnavailable`` when the database cannot be reached."""
         ...
 
+    # --- conversation references (Teams proactive messages) ----------------
+    async def save_conversation_reference(
+        self,
+        *,
+        workspace_id: str,
+        conversation_id: str,
+        group_id: str,
+        reference: str,
+        updated_at: datetime,
+    ) -> None:
+        """Store or replace where Parley may post into a conversation later
+        (``reference``: platform JSON). ``group_id`` is what one installation
+        covers: a team, or the conversation itself."""
+        ...
+
+    async def get_conversation_reference(
+        self, *, workspace_id: str, conversation_id: str
+    ) -> str | None: ...
+
+    async def latest_conversation_reference(self, *, workspace_id: str) -> str | None:
+        """The most recently refreshed reference of the workspace, any conversation."""
+        ...
+
+    async def delete_conversation_references(
+        self, *, workspace_id: str, group_id: str | None = None, conversation_id: str | None = None
+    ) -> int:
+        """Drop the references of a group (app removed) or of one conversation
+        (channel deleted); name exactly one. Returns how many were dropped."""
+        ...
+
 
 class ChatGateway(Protocol):
     """Delivers a message to a platform outside a request (alerts, nudges).

@@ -69,6 +69,7 @@ from bot.errors import InvalidInput, NotFound, ParleyError, StorageUnavailable
 from storage.db import single_statement_reader, writer
 from storage.tables import (
     AlertRow,
+    ConversationReferenceRow,
     DeadlineRow,
     EventRow,
     PositionRequestRow,
@@ -97,6 +98,7 @@ P = _table(PositionRow)
 R = _table(PositionRequestRow)
 E = _table(EventRow)
 A = _table(AlertRow)
+CR = _table(ConversationReferenceRow)
 
 # Export sections, in an order that satisfies the foreign keys on import.
 _SECTIONS: tuple[tuple[str, Table], ...] = (
@@ -746,6 +748,69 @@ class SqlRepository:
             )
         )
         await self._write(lambda conn: conn.execute(stmt))
+
+    # --- conversation references (where a platform lets Parley post later) -----
+
+    @_guarded
+    async def save_conversation_reference(
+        self,
+        *,
+        workspace_id: str,
+        conversation_id: str,
+        group_id: str,
+        reference: str,
+        updated_at: datetime,
+    ) -> None:
+        upsert = self._insert(CR).values(
+            workspace_id=workspace_id,
+            conversation_id=conversation_id,
+            group_id=group_id,
+            reference=reference,
+            updated_at=updated_at,
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[CR.c.workspace_id, CR.c.conversation_id],
+            set_={name: upsert.excluded[name] for name in ("group_id", "reference", "updated_at")},
+        )
+        await self._write(lambda conn: conn.execute(upsert))
+
+    @_guarded
+    async def get_conversation_reference(
+        self, *, workspace_id: str, conversation_id: str
+    ) -> str | None:
+        stmt = select(CR.c.reference).where(
+            CR.c.workspace_id == workspace_id, CR.c.conversation_id == conversation_id
+        )
+        async with self._read() as conn:
+            return cast(str | None, await conn.scalar(stmt))
+
+    @_guarded
+    async def latest_conversation_reference(self, *, workspace_id: str) -> str | None:
+        stmt = (
+            select(CR.c.reference)
+            .where(CR.c.workspace_id == workspace_id)
+            .order_by(CR.c.updated_at.desc(), CR.c.conversation_id)
+            .limit(1)
+        )
+        async with self._read() as conn:
+            return cast(str | None, await conn.scalar(stmt))
+
+    @_guarded
+    async def delete_conversation_references(
+        self, *, workspace_id: str, group_id: str | None = None, conversation_id: str | None = None
+    ) -> int:
+        if (group_id is None) == (conversation_id is None):
+            raise ValueError("name exactly one of group_id and conversation_id")
+        stmt = delete(CR).where(CR.c.workspace_id == workspace_id)
+        if group_id is not None:
+            stmt = stmt.where(CR.c.group_id == group_id)
+        else:
+            stmt = stmt.where(CR.c.conversation_id == conversation_id)
+
+        async def work(conn: AsyncConnection) -> int:
+            return (await conn.execute(stmt)).rowcount
+
+        return await self._write(work)
 
     # --- whole database ------------------------------------------------------
 

@@ -147,3 +147,25 @@ class AlertRow(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, sa_type=String(_ID))
     last_error: str | None = Field(default=None, sa_type=Text)
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class ConversationReferenceRow(SQLModel, table=True):
+    """Where a platform lets Parley post later on its own (alerts, nudges).
+
+    Teams: a Bot Framework conversation reference (JSON, with the tenant and
+    serviceUrl), one per conversation Parley was installed in or heard from.
+    ``group_id`` is what one installation covers (a team, or the chat itself),
+    so removing the app drops every conversation of it at once.
+    """
+
+    __tablename__ = "conversation_reference"
+    __table_args__ = (
+        Index("ix_conversation_reference_group", "workspace_id", "group_id"),
+        Index("ix_conversation_reference_updated", "workspace_id", "updated_at"),
+    )
+
+    workspace_id: str = Field(sa_type=String(_ID), primary_key=True)
+    conversation_id: str = Field(sa_type=String(_ID), primary_key=True)
+    group_id: str = Field(sa_type=String(_ID), nullable=False)
+    reference: str = Field(sa_type=Text, nullable=False)  # a JSON object
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -57,9 +57,7 @@ class Call:
     def cards(self) -> list[dict[str, Any]]:
         """The Adaptive Cards attached to the activity sent."""
         return [
-            a["content"]
-            for a in self.body.get("attachments") or ()
-            if a.get("contentType") == CARD
+            a["content"] for a in self.body.get("attachments") or () if a.get("contentType") == CARD
         ]
 
     @property
@@ -77,7 +75,9 @@ def _strings(node: Any) -> list[str]:
     if isinstance(node, dict):
         out: list[str] = []
         for key, value in node.items():
-            if key in ("text", "title", "value", "label", "fallbackText") and isinstance(value, str):
+            if key in ("text", "title", "value", "label", "fallbackText") and isinstance(
+                value, str
+            ):
                 out.append(value)
             elif key not in ("data",):
                 out.extend(_strings(value))
@@ -145,7 +145,13 @@ class FakeBotConnector:
 
     # --- programming the fake ---------------------------------------------
     def fail(
-        self, kind: str, *, status: int, code: str = "", retry_after: int | None = None, times: int = 1
+        self,
+        kind: str,
+        *,
+        status: int,
+        code: str = "",
+        retry_after: int | None = None,
+        times: int = 1,
     ) -> None:
         """Answer the next ``times`` requests of ``kind`` with ``status``."""
         for _ in range(times):

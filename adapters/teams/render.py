@@ -1,0 +1,234 @@
+"""Render neutral ``Message`` values as Adaptive Cards 1.5 for Teams (pure functions, no I/O).
+
+One ``Message`` becomes one card (``render_card``) plus plain text for the
+notification summary and screen readers (``plain``):
+
+- ``Text`` -> ``TextBlock`` (heading: bolder and larger; muted: subtle), wrapped.
+  The core writes Slack-style mrkdwn: ``*bold*`` becomes ``**bold**``, inline
+  code loses its backticks, and ``<@id>`` mentions become ``@Name`` when the
+  name is known (``names``), else ``@a teammate``. Cards carry no ``msteams``
+  mention entities: the 1.5 schema does not allow them on a card, and every
+  card Parley sends validates against it.
+- ``Facts`` -> ``FactSet``.
+- ``Countdown`` -> ``{{DATE(…, SHORT)}} {{TIME(…)}}``, which Teams shows in
+  each viewer's own zone, plus the time left when the card was sent.
+- ``Actions`` -> an ``ActionSet`` of ``Action.Submit`` buttons whose data is
+  ``{"parley_action": action_id, "value": value}`` (``Action.OpenUrl`` for
+  link buttons).
+- ``Form`` -> ``Input.ChoiceSet`` / ``Input.Text`` with ``isRequired``,
+  ``errorMessage`` and ``maxLength`` (Teams checks them before sending) and an
+  ``Action.Submit`` with ``{"parley_form": form_id, "value": value}``; the
+  inputs arrive beside those two keys. ``errors`` (field name -> message)
+  shows the core's verdict on a submission under each field. The form's own
+  ``title`` is for modal headers; a card already has the message's heading.
+- ``Divider`` -> a separator line above the next element.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, assert_never
+
+from bot.messages import (
+    Actions,
+    Block,
+    Button,
+    Countdown,
+    Divider,
+    Facts,
+    Field,
+    Form,
+    Message,
+    Role,
+    Text,
+    Tone,
+    time_left,
+)
+
+JSON = dict[str, Any]
+
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+CARD_VERSION = "1.5"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+ACTION_KEY = "parley_action"
+FORM_KEY = "parley_form"
+VALUE_KEY = "value"
+UNKNOWN_NAME = "a teammate"
+
+_MENTION = re.compile(r"<@([^>|]+)(?:\|([^>]*))?>")
+# AAD object ids (GUIDs) and Bot Framework ids (29:…, 8:orgid:…).
+_OPAQUE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|:", re.I)
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_CODE = re.compile(r"`([^`\n]*)`")
+_STYLE = {Tone.DEFAULT: "default", Tone.PRIMARY: "positive", Tone.DANGER: "destructive"}
+
+
+def mention_name(user_id: str, names: Mapping[str, str]) -> str:
+    """A person's name; an id nobody named reads "a teammate", while a word that is
+    no platform id (``<@user>`` in usage lines) stays as written."""
+    if user_id in names:
+        return names[user_id]
+    return UNKNOWN_NAME if _OPAQUE_ID.search(user_id) else user_id
+
+
+def plain(text: str, names: Mapping[str, str] = {}) -> str:
+    """Mentions as ``@Name``, emphasis and code marks removed: notification text."""
+    text = _MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
+    text = _BOLD.sub(r"\1", text)
+    return _CODE.sub(r"\1", text)
+
+
+def markdown(text: str, names: Mapping[str, str] = {}) -> str:
+    """The core's mrkdwn as Adaptive Card markdown."""
+    text = _MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
+    text = _BOLD.sub(r"**\1**", text)
+    text = _CODE.sub(r"\1", text)
+    # Adaptive Card markdown joins single newlines into one paragraph; keep the lines.
+    return text.replace("\n", "\n\n")
+
+
+def card_time(moment: datetime) -> str:
+    """RFC 3339 in UTC without fractions, the form DATE() and TIME() accept."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def countdown_text(due_at: datetime, now: datetime) -> str:
+    stamp = card_time(due_at)
+    return f"Due {{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}} · {time_left(due_at, now)}"
+
+
+def _text_block(text: str, role: Role, names: Mapping[str, str]) -> JSON:
+    block: JSON = {"type": "TextBlock", "text": markdown(text, names), "wrap": True}
+    match role:
+        case Role.HEADING:
+            block |= {"weight": "Bolder", "size": "Medium"}
+        case Role.MUTED:
+            block |= {"isSubtle": True, "size": "Small"}
+        case Role.BODY:
+            pass
+        case _:
+            assert_never(role)
+    return block
+
+
+def _action(button: Button) -> JSON:
+    if button.url:
+        return {"type": "Action.OpenUrl", "title": button.label, "url": button.url}
+    return {
+        "type": "Action.Submit",
+        "title": button.label,
+        "style": _STYLE[button.tone],
+        # A stance button must not wait for (or carry) a form's inputs.
+        "associatedInputs": "none",
+        "data": {ACTION_KEY: button.action_id, VALUE_KEY: button.value},
+    }
+
+
+def _input(field: Field) -> JSON:
+    element: JSON = {"id": field.name, "label": field.label, "isRequired": field.required}
+    match field.kind:
+        case "choice":
+            element |= {
+                "type": "Input.ChoiceSet",
+                "style": "expanded",
+                "choices": [{"title": c.label, "value": c.value} for c in field.choices],
+            }
+            if field.required:
+                element["errorMessage"] = f"Pick a {field.label.lower()}."
+        case "text" | "multiline":
+            element |= {"type": "Input.Text", "isMultiline": field.kind == "multiline"}
+            if field.placeholder:
+                element["placeholder"] = field.placeholder
+            if field.max_length is not None:
+                element["maxLength"] = field.max_length
+                element["errorMessage"] = f"At most {field.max_length} characters."
+            if field.required:
+                element["errorMessage"] = f"{field.label} is required."
+        case _:
+            assert_never(field.kind)
+    if field.initial:
+        element["value"] = field.initial
+    return element
+
+
+def _form(form: Form, errors: Mapping[str, str]) -> list[JSON]:
+    elements: list[JSON] = []
+    for field in form.fields:
+        elements.append(_input(field))
+        if field.name in errors:
+            elements.append(
+                {
+                    "type": "TextBlock",
+                    "text": errors[field.name],
+                    "color": "Attention",
+                    "wrap": True,
+                }
+            )
+    for name, error in errors.items():
+        if name not in {f.name for f in form.fields}:
+            elements.append(
+                {"type": "TextBlock", "text": error, "color": "Attention", "wrap": True}
+            )
+    submit = {
+        "type": "Action.Submit",
+        "title": form.submit_label,
+        "style": "positive",
+        "data": {FORM_KEY: form.form_id, VALUE_KEY: form.value},
+    }
+    elements.append({"type": "ActionSet", "actions": [submit]})
+    return elements
+
+
+def render_block(
+    block: Block, *, now: datetime, names: Mapping[str, str], errors: Mapping[str, str]
+) -> list[JSON]:
+    match block:
+        case Text(body=body, role=role):
+            return [_text_block(body, role, names)]
+        case Facts(pairs=pairs):
+            facts = [{"title": plain(k, names), "value": plain(v, names)} for k, v in pairs]
+            return [{"type": "FactSet", "facts": facts}]
+        case Countdown(due_at=due_at):
+            return [{"type": "TextBlock", "text": countdown_text(due_at, now), "wrap": True}]
+        case Actions(buttons=buttons):
+            return (
+                [{"type": "ActionSet", "actions": [_action(b) for b in buttons]}] if buttons else []
+            )
+        case Form():
+            return _form(block, errors)
+        case Divider():
+            return []
+        case _:
+            assert_never(block)
+
+
+def render_card(
+    message: Message,
+    *,
+    now: datetime,
+    names: Mapping[str, str] = {},
+    errors: Mapping[str, str] = {},
+) -> JSON:
+    """The Adaptive Card 1.5 for ``message``."""
+    body: list[JSON] = []
+    separate = False
+    for block in message.blocks:
+        if isinstance(block, Divider):
+            separate = bool(body)
+            continue
+        elements = render_block(block, now=now, names=names, errors=errors)
+        if elements and separate:
+            elements[0] = {**elements[0], "separator": True}
+            separate = False
+        body.extend(elements)
+    if not body:
+        body = [_text_block(message.fallback, Role.BODY, names)]
+    return {
+        "$schema": CARD_SCHEMA,
+        "type": "AdaptiveCard",
+        "version": CARD_VERSION,
+        "fallbackText": plain(message.fallback, names),
+        "body": body,
+    }

@@ -179,7 +179,8 @@ class FakeSlackApi:
         if queued:
             failure = queued.popleft()
             if failure.status == 429:
-                headers = {"Retry-After": str(failure.retry_after or 1)}
+                retry_after = 1 if failure.retry_after is None else failure.retry_after
+                headers = {"Retry-After": str(retry_after)}
                 return web.json_response(
                     {"ok": False, "error": "ratelimited"}, status=429, headers=headers
                 )

@@ -1,0 +1,165 @@
+"""Multi-workspace mode: OAuth install stores an installation on Parley's database;
+requests are authorized from it; app_uninstalled and tokens_revoked remove it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fakes.slack_api import FakeSlackApi
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_world import SECRET, SlackWorld, open_world
+
+from bot.clock import ManualClock
+from bot.config import load_settings
+from bot.main import Runtime, open_runtime
+
+CLIENT_ID = "1111.2222"
+ISO_DUE = "2026-11-27T17:00-05:00"
+
+
+@pytest.fixture
+async def oauth_runtime(
+    sqlite_url: str, clock: ManualClock, slack_api: FakeSlackApi
+) -> AsyncIterator[Runtime]:
+    settings = load_settings(
+        database_url=sqlite_url,
+        public_url="https://parley.example.com",
+        slack_signing_secret=SECRET,
+        slack_bot_token="",
+        slack_client_id=CLIENT_ID,
+        slack_client_secret="client-secret",
+        slack_api_url=slack_api.api_url,
+    )
+    async with open_runtime(settings, clock=clock) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def slack(oauth_runtime: Runtime, slack_api: FakeSlackApi) -> AsyncIterator[SlackWorld]:
+    async for world in open_world(oauth_runtime, slack_api):
+        yield world
+
+
+async def install(slack: SlackWorld, *, code: str = "code-1") -> str:
+    """Walk the install page and the OAuth redirect as a browser would; return the page."""
+    page = await slack.http.get("/slack/install")
+    assert page.status == 200
+    html = await page.text()
+    state = re.search(r"state=([\w-]+)", html)
+    assert state is not None, html
+    assert f"client_id={CLIENT_ID}" in html
+    assert "scope=commands,chat:write" in html
+    assert "redirect_uri=https://parley.example.com/slack/oauth_redirect" in html
+    # The state cookie is Secure, so a client over plain HTTP would not send it back itself.
+    cookie = page.cookies["slack-app-oauth-state"].value
+    assert cookie == state.group(1)
+    done = await slack.http.get(
+        "/slack/oauth_redirect",
+        params={"code": code, "state": cookie},
+        headers={"Cookie": f"slack-app-oauth-state={cookie}"},
+    )
+    assert done.status == 200, await done.text()
+    return await done.text()
+
+
+async def stored_bot_token(slack: SlackWorld, team_id: str = "T1") -> str | None:
+    """What the database holds, read with a fresh (uncached) store."""
+    engine = slack.adapter.engine
+    assert engine is not None
+    store = AsyncSQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=engine)
+    bot = await store.async_find_bot(enterprise_id=None, team_id=team_id)
+    return bot.bot_token if bot is not None else None
+
+
+async def test_oauth_install_stores_the_installation(slack: SlackWorld) -> None:
+    page = await install(slack)
+    assert "Thank you" in page or "success" in page.lower()
+    [access] = slack.api.calls_to("oauth.v2.access")
+    assert access.params["code"] == "code-1"
+    assert access.headers["Authorization"].startswith("Basic ")
+    assert await stored_bot_token(slack) == "xoxb-T1-installed"
+
+
+@pytest.mark.parametrize("case", ["forged", "reused"])
+async def test_a_forged_or_reused_state_is_refused(slack: SlackWorld, case: str) -> None:
+    state = "forged"
+    if case == "reused":
+        page = await slack.http.get("/slack/install")
+        state = page.cookies["slack-app-oauth-state"].value
+        first = await slack.http.get(
+            "/slack/oauth_redirect",
+            params={"code": "c", "state": state},
+            headers={"Cookie": f"slack-app-oauth-state={state}"},
+        )
+        assert first.status == 200
+    response = await slack.http.get(
+        "/slack/oauth_redirect",
+        params={"code": "c2", "state": state},
+        headers={"Cookie": f"slack-app-oauth-state={state}"},
+    )
+    assert response.status == 401
+    assert [c.params["code"] for c in slack.api.calls_to("oauth.v2.access")] == (
+        ["c"] if case == "reused" else []
+    )
+
+
+async def test_commands_use_the_installed_token(slack: SlackWorld) -> None:
+    await install(slack)
+    ack = await slack.command(f"/deadline add Signed usage agreement due {ISO_DUE}")
+    assert ack["response_type"] == "in_channel"
+    await slack.command("/position ask D1 <@U2|bob>")
+    [dm] = await slack.api.wait_for("chat.postMessage")
+    assert dm.token == "xoxb-T1-installed"
+    # Authorization is cached: auth.test ran once at install and once for the first request.
+    await slack.command("/deadline list")
+    assert len(slack.api.calls_to("auth.test")) == 2
+
+
+async def test_a_workspace_that_never_installed_gets_nothing_done(slack: SlackWorld) -> None:
+    slack.team_id = "T9"
+    response = await slack.post(
+        "team_id=T9&channel_id=C1&user_id=U1&command=%2Fdeadline&text=add+X+due+2026-11-27T17%3A00Z"
+    )
+    assert response.status == 200
+    assert "installation" in (await response.text()).lower()
+    assert await slack.runtime.repository.list_deadlines(workspace_id="slack:T9") == []
+
+
+async def test_app_uninstalled_deletes_the_installation(slack: SlackWorld) -> None:
+    await install(slack)
+    await slack.command("/deadline help")  # warms the installation cache
+    response = await slack.event({"type": "app_uninstalled"}, event_id="EvUninstall")
+    assert response.status == 200
+    assert await stored_bot_token(slack) is None
+    assert await slack.adapter.bot_token("T1") is None  # not served from the cache either
+    after = await slack.post("team_id=T1&channel_id=C1&user_id=U1&command=%2Fdeadline&text=help")
+    assert "installation" in (await after.text()).lower()
+
+
+async def test_tokens_revoked_deletes_the_bot_token(slack: SlackWorld) -> None:
+    await install(slack)
+    event: dict[str, Any] = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}}
+    response = await slack.event(event, event_id="EvRevoked")
+    assert response.status == 200
+    assert await stored_bot_token(slack) is None
+
+
+async def test_single_workspace_mode_has_no_install_routes(
+    sqlite_url: str, clock: ManualClock, slack_api: FakeSlackApi
+) -> None:
+    settings = load_settings(
+        database_url=sqlite_url,
+        slack_signing_secret=SECRET,
+        slack_bot_token="xoxb-1",
+        slack_api_url=slack_api.api_url,
+        slack_client_id="",
+        slack_client_secret="",
+    )
+    async with open_runtime(settings, clock=clock) as runtime:
+        async for world in open_world(runtime, slack_api):
+            assert (await world.http.get("/slack/install")).status == 404
+            uninstalled = await world.event({"type": "app_uninstalled"})
+            assert uninstalled.status == 200

@@ -37,7 +37,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -70,7 +70,8 @@ from jwt.algorithms import RSAAlgorithm
 
 from adapters.teams import parse, render
 from adapters.teams.gateway import TeamsGateway
-from bot.errors import FormError
+from bot.errors import FormError, GrammarError, ParleyError, StorageUnavailable
+from bot.grammar import FeedRequest, parse_command
 from bot.messages import Audience, Message, Role, Text
 
 log = logging.getLogger("parley.teams")
@@ -256,7 +257,7 @@ class Directory(Mapping[str, str]):
     def __getitem__(self, user_id: str) -> str:
         return self._names[user_id]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
     def __len__(self) -> int:
@@ -421,7 +422,12 @@ class TeamsConnection:
                     )
                     result.append(sent)
                 else:
-                    response = await turn_context.send_activity(activity)
+                    # A new post in the conversation: the continuation activity's id
+                    # is made up, so ``send_activity`` would "reply" to nothing.
+                    source = turn_context.activity
+                    response = await connector.conversations.send_to_conversation(
+                        source.conversation.id, _addressed(activity, source, source.conversation)
+                    )
                     result.append(getattr(response, "id", None))
             except BaseException as error:
                 failure.append(error)
@@ -448,13 +454,21 @@ async def send_direct(
         channel_data={"tenant": {"id": tenant}},
     )
     created = await connector.conversations.create_conversation(parameters)
-    activity.conversation = ConversationAccount(id=created.id, tenant_id=tenant)
-    activity.from_property = source.recipient
+    conversation = ConversationAccount(id=created.id, tenant_id=tenant)
     activity.recipient = ChannelAccount(id=user_id)
+    response = await connector.conversations.send_to_conversation(
+        created.id, _addressed(activity, source, conversation)
+    )
+    return getattr(response, "id", None)
+
+
+def _addressed(activity: Any, source: Any, conversation: Any) -> Any:
+    """``activity`` posted by the bot of ``source`` into ``conversation``."""
+    activity.conversation = conversation
+    activity.from_property = source.recipient
     activity.service_url = source.service_url
     activity.channel_id = source.channel_id
-    response = await connector.conversations.send_to_conversation(created.id, activity)
-    return getattr(response, "id", None)
+    return activity
 
 
 # --- the activity handler ---------------------------------------------------------------
@@ -491,14 +505,19 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
                 workspace_id=workspace, conversation_id=parse.deleted_channel_id(raw)
             )
             return
-        if raw.get("conversation", {}).get("id") and raw.get("serviceUrl"):
-            await self.repository.save_conversation_reference(
-                workspace_id=workspace,
-                conversation_id=parse.conversation_id(raw),
-                group_id=parse.group_id(raw),
-                reference=json.dumps(parse.conversation_reference(raw), sort_keys=True),
-                updated_at=self.runtime.clock.now(),
-            )
+        if parse.conversation_id(raw) and raw.get("serviceUrl"):
+            try:
+                await self.repository.save_conversation_reference(
+                    workspace_id=workspace,
+                    conversation_id=parse.conversation_id(raw),
+                    group_id=parse.group_id(raw),
+                    reference=json.dumps(parse.conversation_reference(raw), sort_keys=True),
+                    updated_at=self.runtime.clock.now(),
+                )
+            except StorageUnavailable:
+                # The command itself tells the user the database is away; the
+                # reference is saved again with the next activity.
+                log.warning("conversation reference not saved: database unavailable")
         sender = raw.get("from") or {}
         self.connection.names.learn(parse.account_user_id(sender), str(sender.get("name") or ""))
         await super().on_turn(turn_context)
@@ -530,8 +549,7 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
         aad_ids = await self._resolve_mentions(turn_context, raw)
         typed = parse.typed(raw, aad_ids)
         messages = await self.service.handle(ctx=typed.ctx, command=typed.command, text=typed.text)
-        secret = typed.command == "deadline" and typed.text.split()[:1] == ["feed"]
-        await self._deliver(turn_context, raw, messages, private=secret)
+        await self._deliver(turn_context, raw, messages, private=_is_feed(typed))
 
     async def on_invoke_activity(self, turn_context: Any) -> Any:
         raw = _raw(turn_context)
@@ -571,7 +589,8 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
                 form = await self.service.position_form(
                     ctx=submission.ctx, deadline_id=submission.value
                 )
-            except Exception:
+            except (ParleyError, ValueError):
+                # The deadline is gone, or the card's value is not an id: say why plainly.
                 await self._deliver(turn_context, raw, [_note(str(error))])
                 return None
             return form, dict(error.errors)
@@ -670,6 +689,14 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
 def _raw(turn_context: Any) -> Mapping[str, Any]:
     raw = turn_context.turn_state.get(RAW_ACTIVITY)
     return raw if isinstance(raw, Mapping) else turn_context.activity.serialize()
+
+
+def _is_feed(typed: parse.Typed) -> bool:
+    """The feed answer carries a secret URL: it must not be posted in a shared conversation."""
+    try:
+        return isinstance(parse_command(typed.command, typed.text), FeedRequest)
+    except GrammarError:
+        return False
 
 
 def _invoke_message(text: str) -> dict[str, Any]:

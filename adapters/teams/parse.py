@@ -21,6 +21,7 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,7 +33,7 @@ JSON = Mapping[str, Any]
 PLATFORM = "teams"
 PREFIX = "teams:"
 EMULATOR_TENANT = "emulator"
-COMMANDS = ("deadline", "position")
+NO_IDS: Mapping[str, str] = MappingProxyType({})
 
 _AT = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
@@ -139,7 +140,7 @@ def unresolved_mentions(activity: JSON) -> list[str]:
     ]
 
 
-def command_text(activity: JSON, aad_ids: Mapping[str, str] = {}) -> str:
+def command_text(activity: JSON, aad_ids: Mapping[str, str] = NO_IDS) -> str:
     """The typed words: the bot's mention removed, other mentions as ``<@id>``.
 
     ``aad_ids`` maps ``29:…`` ids of mentioned people to their AAD object ids,
@@ -184,7 +185,7 @@ class Typed:
     text: str
 
 
-def typed(activity: JSON, aad_ids: Mapping[str, str] = {}) -> Typed:
+def typed(activity: JSON, aad_ids: Mapping[str, str] = NO_IDS) -> Typed:
     """The command in a message; an empty message asks for ``deadline help``."""
     words = command_text(activity, aad_ids).split(maxsplit=1)
     name = words[0].lstrip("/").lower() if words else "help"

@@ -22,13 +22,20 @@ notification summary and screen readers (``plain``):
   shows the core's verdict on a submission under each field. The form's own
   ``title`` is for modal headers; a card already has the message's heading.
 - ``Divider`` -> a separator line above the next element.
+
+Teams refuses messages over about 28 KB; the core caps list lengths but not
+each text (terms may be 3,000 characters, forty rows of them), so a card over
+``CARD_MAX_BYTES`` is rendered again with long texts and fact values cut
+(``TEXT_LIMITS``) until it fits.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, assert_never
 
 from bot.messages import (
@@ -56,6 +63,10 @@ ACTION_KEY = "parley_action"
 FORM_KEY = "parley_form"
 VALUE_KEY = "value"
 UNKNOWN_NAME = "a teammate"
+NO_NAMES: Mapping[str, str] = MappingProxyType({})
+# Teams refuses a message over about 28 KB: long texts are cut until the card fits.
+CARD_MAX_BYTES = 24_000
+TEXT_LIMITS = (None, 1000, 300, 80)
 
 _MENTION = re.compile(r"<@([^>|]+)(?:\|([^>]*))?>")
 # AAD object ids (GUIDs) and Bot Framework ids (29:…, 8:orgid:…).
@@ -73,14 +84,14 @@ def mention_name(user_id: str, names: Mapping[str, str]) -> str:
     return UNKNOWN_NAME if _OPAQUE_ID.search(user_id) else user_id
 
 
-def plain(text: str, names: Mapping[str, str] = {}) -> str:
+def plain(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """Mentions as ``@Name``, emphasis and code marks removed: notification text."""
     text = _MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = _BOLD.sub(r"\1", text)
     return _CODE.sub(r"\1", text)
 
 
-def markdown(text: str, names: Mapping[str, str] = {}) -> str:
+def markdown(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """The core's mrkdwn as Adaptive Card markdown."""
     text = _MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = _BOLD.sub(r"**\1**", text)
@@ -181,14 +192,26 @@ def _form(form: Form, errors: Mapping[str, str]) -> list[JSON]:
     return elements
 
 
+def clip(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
 def render_block(
-    block: Block, *, now: datetime, names: Mapping[str, str], errors: Mapping[str, str]
+    block: Block,
+    *,
+    now: datetime,
+    names: Mapping[str, str],
+    errors: Mapping[str, str],
+    limit: int | None = None,
 ) -> list[JSON]:
+    """One block's card elements; ``limit`` cuts long texts and fact values."""
     match block:
         case Text(body=body, role=role):
-            return [_text_block(body, role, names)]
+            return [_text_block(clip(body, limit), role, names)]
         case Facts(pairs=pairs):
-            facts = [{"title": plain(k, names), "value": plain(v, names)} for k, v in pairs]
+            facts = [
+                {"title": plain(k, names), "value": clip(plain(v, names), limit)} for k, v in pairs
+            ]
             return [{"type": "FactSet", "facts": facts}]
         case Countdown(due_at=due_at):
             return [{"type": "TextBlock", "text": countdown_text(due_at, now), "wrap": True}]
@@ -208,27 +231,43 @@ def render_card(
     message: Message,
     *,
     now: datetime,
-    names: Mapping[str, str] = {},
-    errors: Mapping[str, str] = {},
+    names: Mapping[str, str] = NO_NAMES,
+    errors: Mapping[str, str] = NO_NAMES,
 ) -> JSON:
-    """The Adaptive Card 1.5 for ``message``."""
+    """The Adaptive Card 1.5 for ``message``, cut to fit in one Teams message."""
+    for limit in TEXT_LIMITS:
+        body = _body(message, now=now, names=names, errors=errors, limit=limit)
+        card = {
+            "$schema": CARD_SCHEMA,
+            "type": "AdaptiveCard",
+            "version": CARD_VERSION,
+            "fallbackText": clip(plain(message.fallback, names), limit),
+            "body": body,
+        }
+        if len(json.dumps(card, ensure_ascii=False).encode()) <= CARD_MAX_BYTES:
+            break
+    return card
+
+
+def _body(
+    message: Message,
+    *,
+    now: datetime,
+    names: Mapping[str, str],
+    errors: Mapping[str, str],
+    limit: int | None,
+) -> list[JSON]:
     body: list[JSON] = []
     separate = False
     for block in message.blocks:
         if isinstance(block, Divider):
             separate = bool(body)
             continue
-        elements = render_block(block, now=now, names=names, errors=errors)
+        elements = render_block(block, now=now, names=names, errors=errors, limit=limit)
         if elements and separate:
             elements[0] = {**elements[0], "separator": True}
             separate = False
         body.extend(elements)
     if not body:
-        body = [_text_block(message.fallback, Role.BODY, names)]
-    return {
-        "$schema": CARD_SCHEMA,
-        "type": "AdaptiveCard",
-        "version": CARD_VERSION,
-        "fallbackText": plain(message.fallback, names),
-        "body": body,
-    }
+        body = [_text_block(clip(message.fallback, limit), Role.BODY, names)]
+    return body

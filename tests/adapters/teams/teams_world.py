@@ -26,7 +26,7 @@ from jsonschema import Draft6Validator
 
 from adapters.web import create_app, register_gateways
 from bot.clock import ManualClock
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from bot.main import Runtime, open_runtime
 
 ACTIVITIES = Path(__file__).parent / "activities"
@@ -95,6 +95,21 @@ def loopback_only() -> Iterator[None]:
         socket.getaddrinfo = real_getaddrinfo
         socket.socket.connect = real_connect  # type: ignore[method-assign]
         socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
+
+
+def teams_settings(sqlite_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": sqlite_url,
+        "teams_enabled": True,
+        "microsoft_app_id": "",
+        "microsoft_app_password": "",
+        "microsoft_app_tenant_id": "",
+        "slack_signing_secret": "",
+        "slack_bot_token": "",
+        "slack_client_id": "",
+        "slack_client_secret": "",
+    }
+    return load_settings(**(values | overrides))
 
 
 @dataclass

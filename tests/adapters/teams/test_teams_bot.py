@@ -304,6 +304,24 @@ async def test_installation_stores_the_reference_and_removal_drops_the_teams(
     )
 
 
+async def test_a_deleted_channel_loses_its_reference(teams: TeamsWorld) -> None:
+    await teams.post(teams.activity("installation_add"))
+    await teams.say("deadline list")
+    deleted = teams.activity("conversation_update_bot_added", membersAdded=[])
+    deleted["channelData"] = {
+        **deleted["channelData"],
+        "eventType": "channelDeleted",
+        "channel": {"id": CHANNEL, "name": "negotiation"},
+    }
+    assert (await teams.post(deleted)).status == 200
+    repository = teams.runtime.repository
+    assert (
+        await repository.get_conversation_reference(workspace_id=WORKSPACE, conversation_id=CHANNEL)
+        is None
+    )
+    assert await repository.get_conversation_reference(workspace_id=WORKSPACE, conversation_id=TEAM)
+
+
 async def test_bad_requests(teams: TeamsWorld) -> None:
     response = await teams.client.post("/api/messages", data="hello")
     assert response.status == 415

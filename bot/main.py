@@ -225,6 +225,14 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_teams_package(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.teams.package import write_package
+
+    path = write_package(settings, output=Path(args.output))
+    print(f"Wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app).")
+    return 0
+
+
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parley", description="Negotiation deadlines and positions in Slack and Teams."
@@ -248,6 +256,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", default="-")
     restore = sub.add_parser("import", help="restore a JSON export into an empty database")
     restore.add_argument("file")
+    package = sub.add_parser("teams-package", help="write the Teams app package (zip) to upload")
+    package.add_argument("-o", "--output", default="parley-teams.zip")
     return parser
 
 
@@ -259,6 +269,7 @@ COMMANDS = {
     "export": cmd_export,
     "import": cmd_import,
     "worker": cmd_worker,
+    "teams-package": cmd_teams_package,
 }
 
 

@@ -9,9 +9,19 @@ from pathlib import Path
 import pytest
 
 from adapters.teams.package import SOURCE, draw_icons, png_size
-from bot.main import main
+from bot.config import load_settings
+from bot.errors import ConfigurationError
+from bot.main import COMMANDS, build_parser
 
 APP_ID = "3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c"
+
+
+async def parley(*argv: str) -> int:
+    """``parley …`` as ``bot.main.main`` runs it, short of configuring logging for the
+    whole process (and of turning errors into an exit status)."""
+    settings = load_settings()
+    args = build_parser(settings).parse_args(argv)
+    return await COMMANDS[args.command](settings, args)
 
 
 @pytest.fixture
@@ -23,9 +33,11 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_teams_package_writes_the_app_zip(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_teams_package_writes_the_app_zip(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     output = env / "out" / "parley.zip"
-    assert main(["teams-package", "-o", str(output)]) == 0
+    assert await parley("teams-package", "-o", str(output)) == 0
     assert str(output) in capsys.readouterr().out
     with zipfile.ZipFile(output) as archive:
         assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
@@ -55,19 +67,14 @@ def test_teams_package_writes_the_app_zip(env: Path, capsys: pytest.CaptureFixtu
         ("PUBLIC_URL", "http://localhost:3000", "must be https"),
     ],
 )
-def test_teams_package_says_what_is_missing(
-    env: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    variable: str,
-    value: str,
-    message: str,
+async def test_teams_package_says_what_is_missing(
+    env: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
 ) -> None:
     monkeypatch.setenv(variable, value)
     if variable == "MICROSOFT_APP_ID" and not value:
         monkeypatch.setenv("MICROSOFT_APP_PASSWORD", "")
-    assert main(["teams-package", "-o", str(env / "p.zip")]) == 1
-    assert message in capsys.readouterr().err
+    with pytest.raises(ConfigurationError, match=message):
+        await parley("teams-package", "-o", str(env / "p.zip"))
     assert not (env / "p.zip").exists()
 
 

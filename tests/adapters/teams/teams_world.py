@@ -13,7 +13,7 @@ import copy
 import itertools
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +42,21 @@ BOT_ID = f"28:{APP_ID}"
 ALEX = "6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a51"  # AAD object ids
 DANA = "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"
 ALEX_TEAMS_ID = "29:1hBQm3sT0aLexRivera9kP2vYt7wXzN4qFcD8uJ6eG5iH"
+DANA_TEAMS_ID = "29:1danaInTeam"
 PERSONAL = "a:1Xo3vN8qPersonalDanaOkafor2kLm7Rt5Yw9Zc4Bd6Fg1Hj0"
 
 
 def load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((ACTIVITIES / f"{name}.json").read_text())
     return data
+
+
+def mention(member_id: str, name: str, aad_object_id: str | None = None) -> dict[str, Any]:
+    """The entity Teams sends for ``<at>name</at>`` in a message's text."""
+    mentioned = {"id": member_id, "name": name}
+    if aad_object_id:
+        mentioned["aadObjectId"] = aad_object_id
+    return {"type": "mention", "mentioned": mentioned, "text": f"<at>{name}</at>"}
 
 
 def card_validator() -> Draft6Validator:
@@ -161,14 +170,20 @@ class TeamsWorld:
         return Posted(response.status, body, self.connector.calls[before:])
 
     async def say(
-        self, text: str, *, personal: bool = False, token: str | None = None, **changes: Any
+        self,
+        text: str,
+        *,
+        personal: bool = False,
+        token: str | None = None,
+        mentions: Sequence[dict[str, Any]] = (),
     ) -> Posted:
-        """Type ``text`` after @Parley in the channel, or in Dana's personal chat."""
+        """Type ``text`` after @Parley in the channel, or in Dana's personal chat;
+        ``mentions`` are the entities of the ``<at>…</at>`` people in ``text``."""
         if personal:
-            return await self.post(
-                self.activity("personal_message", text=text, **changes), token=token
-            )
-        activity = self.activity("channel_message", text=f"<at>Parley</at> {text}\n", **changes)
+            activity = self.activity("personal_message", text=text)
+        else:
+            activity = self.activity("channel_message", text=f"<at>Parley</at> {text}\n")
+        activity["entities"] = [*activity["entities"], *mentions]
         return await self.post(activity, token=token)
 
     async def click(self, data: dict[str, Any], *, reply_to: str = "1764176400999") -> Posted:

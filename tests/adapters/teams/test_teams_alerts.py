@@ -7,7 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from teams_world import ALEX, BOT_ID, CHANNEL, DANA, WORKSPACE, TeamsWorld
+from teams_world import (
+    ALEX,
+    BOT_ID,
+    CHANNEL,
+    DANA,
+    DANA_TEAMS_ID,
+    WORKSPACE,
+    TeamsWorld,
+    mention,
+)
 
 from bot.domain import Context
 from bot.errors import PermanentDelivery
@@ -30,17 +39,11 @@ async def alert_statuses(teams: TeamsWorld) -> dict[int, str]:
 
 
 async def ask_dana(teams: TeamsWorld) -> None:
-    mention = {
-        "type": "mention",
-        "mentioned": {"id": "29:1danaInTeam", "name": "Dana Okafor", "aadObjectId": DANA},
-        "text": "<at>Dana Okafor</at>",
-    }
-    activity = teams.activity(
-        "channel_message",
-        text="<at>Parley</at> position ask D1 <at>Dana Okafor</at>",
-        entities=[*teams.activity("channel_message")["entities"], mention],
+    posted = await teams.say(
+        "position ask D1 <at>Dana Okafor</at>",
+        mentions=[mention(DANA_TEAMS_ID, "Dana Okafor", DANA)],
     )
-    assert (await teams.post(activity)).status == 200
+    assert posted.status == 200
 
 
 async def test_a_channel_deadline_counts_down_in_its_channel(teams: TeamsWorld) -> None:

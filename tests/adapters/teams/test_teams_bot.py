@@ -12,10 +12,12 @@ from teams_world import (
     BOT_ID,
     CHANNEL,
     DANA,
+    DANA_TEAMS_ID,
     PERSONAL,
     TEAM,
     WORKSPACE,
     TeamsWorld,
+    mention,
 )
 
 ADD = "deadline add Signed usage agreement due Friday 17:00 America/New_York"
@@ -203,25 +205,13 @@ async def test_an_adaptive_card_invoke_answers_with_the_updated_card(teams: Team
 
 async def test_asking_for_positions_messages_each_person_directly(teams: TeamsWorld) -> None:
     await teams.say(ADD)
-    teams.connector.add_member("29:1danaInTeam", aad_object_id=DANA, name="Dana Okafor")
-    bot_mention = {
-        "type": "mention",
-        "mentioned": {"id": BOT_ID, "name": "Parley"},
-        "text": "<at>Parley</at>",
-    }
-    dana_mention = {
-        "type": "mention",
-        "mentioned": {"id": "29:1danaInTeam", "name": "Dana Okafor"},
-        "text": "<at>Dana Okafor</at>",
-    }
-    activity = teams.activity(
-        "channel_message",
-        text="<at>Parley</at> position ask D1 <at>Dana Okafor</at>",
-        entities=[bot_mention, dana_mention],
+    teams.connector.add_member(DANA_TEAMS_ID, aad_object_id=DANA, name="Dana Okafor")
+    # Teams names people by their 29: id only: Parley asks the connector for the AAD id.
+    posted = await teams.say(
+        "position ask D1 <at>Dana Okafor</at>", mentions=[mention(DANA_TEAMS_ID, "Dana Okafor")]
     )
-    posted = await teams.post(activity)
     kinds = [c.kind for c in posted.calls]
-    assert kinds == ["member", "reply", "create", "send"], posted.text
+    assert kinds == ["member", "reply", "create", "send"]
     announce = posted.calls[1]
     assert "@Alex Rivera asked @Dana Okafor for their positions on D1" in announce.card_text
     create = posted.calls[2]
@@ -239,17 +229,10 @@ async def test_asking_for_positions_messages_each_person_directly(teams: TeamsWo
 async def test_a_failed_direct_message_is_reported_to_the_asker(teams: TeamsWorld) -> None:
     await teams.say(ADD)
     teams.connector.fail("create", status=403, code="BotNotInConversationRoster")
-    dana_mention = {
-        "type": "mention",
-        "mentioned": {"id": "29:1danaInTeam", "name": "Dana Okafor", "aadObjectId": DANA},
-        "text": "<at>Dana Okafor</at>",
-    }
-    activity = teams.activity(
-        "channel_message",
-        text="<at>Parley</at> position ask D1 <at>Dana Okafor</at>",
-        entities=[*teams.activity("channel_message")["entities"], dana_mention],
+    posted = await teams.say(
+        "position ask D1 <at>Dana Okafor</at>",
+        mentions=[mention(DANA_TEAMS_ID, "Dana Okafor", DANA)],
     )
-    posted = await teams.post(activity)
     assert [c.kind for c in posted.calls] == ["reply", "create", "reply"]
     assert "couldn't message @Dana Okafor directly" in posted.calls[2].card_text
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from adapters.feeds import RedactingAccessLogger
+from adapters.feeds import mount as mount_feeds
 from bot.errors import StorageUnavailable
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ def create_app(runtime: Runtime) -> web.Application:
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    mount_feeds(app, runtime.service.feeds)
     if runtime.settings.slack_enabled:
         from adapters.slack.app import mount as mount_slack
 
@@ -75,7 +78,12 @@ async def serve(
 
     app = create_app(runtime)
     await register_gateways(runtime)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=20.0)
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        shutdown_timeout=20.0,
+        access_log_class=RedactingAccessLogger,  # feed URLs carry secret tokens
+    )
     await runner.setup()
     if listen:
         site = web.TCPSite(runner, host, port)

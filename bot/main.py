@@ -22,6 +22,7 @@ from bot.clock import SystemClock
 from bot.config import Settings, load_settings
 from bot.domain import Context
 from bot.errors import ConfigurationError, ParleyError
+from bot.feeds import Feeds
 from bot.ports import ChatGateway, Clock
 from bot.scheduler import Dispatcher, DispatchPolicy
 from bot.service import Parley
@@ -83,6 +84,7 @@ async def open_runtime(
     service = Parley(
         repository=repository,
         clock=the_clock,
+        feeds=Feeds(repository=repository, clock=the_clock, public_url=settings.public_url),
         on_change=lambda: runtime_ref[0].changed() if runtime_ref else None,
     )
     runtime = Runtime(settings=settings, clock=the_clock, repository=repository, service=service)

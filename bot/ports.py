@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.domain import (
     Alert,
@@ -23,6 +23,10 @@ from bot.domain import (
     PositionRequest,
 )
 from bot.messages import Message
+
+if TYPE_CHECKING:
+    from bot.calendar import CalendarItem
+    from bot.feeds import FeedScope, FeedToken
 
 
 class Repository(Protocol):
@@ -101,6 +105,43 @@ class Repository(Protocol):
 
     async def release_alert(self, *, alert_id: int, retry_at: datetime, error: str) -> None:
         """Give a claimed alert back to be retried at ``retry_at`` (attempts + 1)."""
+        ...
+
+    # --- calendar feeds (used by bot.feeds) -----------------------------
+    # The token hash and the deadline uid are random secrets that name their
+    # workspace themselves: the two lookups by them are the only feed queries
+    # that are not given a workspace.
+    async def add_feed_token(self, *, token: FeedToken, revoke_others: bool = False) -> None:
+        """Store a feed token (its hash). With ``revoke_others``, revoke every other
+        unrevoked token of the same scope in the same transaction."""
+        ...
+
+    async def find_feed_token(self, *, token_hash: str) -> FeedToken | None:
+        """The unrevoked token with this hash, in any workspace."""
+        ...
+
+    async def feed_marker(self, *, workspace_id: str) -> str:
+        """A short text that changes with every write in the workspace (its newest
+        history event): one index lookup. On PostgreSQL a write that commits after
+        a later-numbered one may not move it, so callers also recheck with
+        ``feed_fingerprint`` now and then."""
+        ...
+
+    async def feed_fingerprint(self, *, scope: FeedScope, cancelled_since: datetime) -> str:
+        """A short text that changes whenever ``list_feed_items`` with the same
+        arguments would return something different: one aggregate query."""
+        ...
+
+    async def list_feed_items(
+        self, *, scope: FeedScope, cancelled_since: datetime
+    ) -> list[CalendarItem]:
+        """The deadlines a feed shows, with their positions and position requests,
+        ordered by due time then number: every deadline of the scope except those
+        cancelled before ``cancelled_since``."""
+        ...
+
+    async def get_feed_item(self, *, uid: str) -> CalendarItem | None:
+        """One deadline by its uid (in any workspace), with positions and requests."""
         ...
 
     # --- whole database --------------------------------------------------

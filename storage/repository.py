@@ -42,6 +42,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     type_coerce,
     update,
 )
@@ -52,6 +53,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Integer, String, Text
 from sqlmodel import SQLModel
 
+from bot.calendar import CalendarItem
 from bot.domain import (
     Alert,
     AlertStatus,
@@ -66,12 +68,14 @@ from bot.domain import (
     Stance,
 )
 from bot.errors import InvalidInput, NotFound, ParleyError, StorageUnavailable
+from bot.feeds import FeedKind, FeedScope, FeedToken
 from storage.db import single_statement_reader, writer
 from storage.tables import (
     AlertRow,
     ConversationReferenceRow,
     DeadlineRow,
     EventRow,
+    FeedTokenRow,
     PositionRequestRow,
     PositionRow,
     WorkspaceCounterRow,
@@ -98,6 +102,7 @@ P = _table(PositionRow)
 R = _table(PositionRequestRow)
 E = _table(EventRow)
 A = _table(AlertRow)
+FT = _table(FeedTokenRow)
 CR = _table(ConversationReferenceRow)
 
 # Export sections, in an order that satisfies the foreign keys on import.
@@ -875,6 +880,208 @@ class SqlRepository:
     async def ping(self) -> None:
         async with self._read() as conn:
             await conn.execute(text("SELECT 1"))
+
+    # --- calendar feeds --------------------------------------------------------
+
+    @_guarded
+    async def add_feed_token(self, *, token: FeedToken, revoke_others: bool = False) -> None:
+        scope = token.scope
+        revoke = (
+            update(FT)
+            .where(
+                FT.c.workspace_id == scope.workspace_id,
+                FT.c.kind == scope.kind.value,
+                FT.c.subject == scope.subject,
+                FT.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=token.created_at)
+        )
+        values = {
+            "token_hash": token.token_hash,
+            "workspace_id": scope.workspace_id,
+            "kind": scope.kind.value,
+            "subject": scope.subject,
+            "created_at": token.created_at,
+            "created_by": token.created_by,
+        }
+
+        async def work(conn: AsyncConnection) -> None:
+            if revoke_others:
+                await conn.execute(revoke)
+            await conn.execute(insert(FT), values)
+
+        await self._write(work)
+
+    @_guarded
+    async def find_feed_token(self, *, token_hash: str) -> FeedToken | None:
+        async with self._read() as conn:
+            row = (await conn.execute(_FEED_TOKEN, {"hash": token_hash})).first()
+        if row is None:
+            return None
+        token_hash_, ws, kind, subject, created_at, created_by = row
+        return FeedToken(
+            token_hash=token_hash_,
+            scope=FeedScope(ws, FeedKind(kind), subject),
+            created_at=created_at,
+            created_by=created_by,
+        )
+
+    @_guarded
+    async def feed_marker(self, *, workspace_id: str) -> str:
+        async with self._read() as conn:
+            newest = await conn.scalar(_FEED_MARKER, {"ws": workspace_id})
+        return str(newest)
+
+    @_guarded
+    async def feed_fingerprint(self, *, scope: FeedScope, cancelled_since: datetime) -> str:
+        stmt = _feed_fingerprint(scope, cancelled_since)
+        async with self._read() as conn:
+            row = (await conn.execute(stmt)).one()
+        return "|".join(str(value) for value in row)
+
+    @_guarded
+    async def list_feed_items(
+        self, *, scope: FeedScope, cancelled_since: datetime
+    ) -> list[CalendarItem]:
+        shown = _feed_filter(scope, cancelled_since)
+        ids = select(D.c.id).where(shown)
+        ws = scope.workspace_id
+        listed = select(*_DEADLINE_COLS).where(shown).order_by(D.c.due_at, D.c.number)
+        async with self._read(snapshot=True) as conn:
+            deadlines = (await conn.execute(listed)).all()
+            positions = (
+                await conn.execute(
+                    select(*_POSITION_COLS)
+                    .where(P.c.workspace_id == ws, P.c.deadline_id.in_(ids))
+                    .order_by(P.c.recorded_at, P.c.stakeholder)
+                )
+            ).all()
+            requests = (
+                await conn.execute(
+                    select(*_REQUEST_COLS)
+                    .where(R.c.workspace_id == ws, R.c.deadline_id.in_(ids))
+                    .order_by(R.c.asked_at, R.c.user_id)
+                )
+            ).all()
+        return _feed_items(deadlines, positions, requests)
+
+    @_guarded
+    async def get_feed_item(self, *, uid: str) -> CalendarItem | None:
+        async with self._read(snapshot=True) as conn:
+            row = (await conn.execute(select(*_DEADLINE_COLS).where(D.c.uid == uid))).first()
+            if row is None:
+                return None
+            params = {"ws": row[1], "id": row[0]}
+            positions = (await conn.execute(_POSITIONS, params)).all()
+            requests = (await conn.execute(_REQUESTS, params)).all()
+        return _feed_items([row], positions, requests)[0]
+
+
+# --- calendar feed queries --------------------------------------------------------
+
+_REQUEST_COLS = (R.c.deadline_id, R.c.user_id, R.c.asked_by, R.c.asked_at, R.c.answered_at)
+_FEED_TOKEN = select(
+    FT.c.token_hash,
+    FT.c.workspace_id,
+    FT.c.kind,
+    FT.c.subject,
+    FT.c.created_at,
+    FT.c.created_by,
+).where(FT.c.token_hash == bindparam("hash"), FT.c.revoked_at.is_(None))
+
+
+# Every write a feed shows appends a history event in the same transaction.
+_FEED_MARKER = select(func.max(E.c.id)).where(E.c.workspace_id == bindparam("ws"))
+
+
+def _feed_filter(scope: FeedScope, cancelled_since: datetime) -> ColumnElement[bool]:
+    """The deadlines a feed shows: the scope's, less those cancelled before the cutoff."""
+    ws = scope.workspace_id
+    if scope.kind is FeedKind.CHANNEL:
+        mine: ColumnElement[bool] = D.c.channel_id == scope.subject
+    else:
+        asked = select(R.c.deadline_id).where(R.c.workspace_id == ws, R.c.user_id == scope.subject)
+        mine = or_(D.c.owner_id == scope.subject, D.c.id.in_(asked))
+    shown = or_(D.c.status != DeadlineStatus.CANCELLED.value, D.c.updated_at >= cancelled_since)
+    return (D.c.workspace_id == ws) & mine & shown
+
+
+def _feed_fingerprint(scope: FeedScope, cancelled_since: datetime) -> Select[Any]:
+    """One row of counts, sums and maxima over a feed's deadlines, positions and
+    requests: every write the feed shows raises a sequence, adds a row or moves a
+    timestamp, stance count or text length, so the row changes with the feed."""
+    shown = _feed_filter(scope, cancelled_since)
+    ids = select(D.c.id).where(shown)
+    ws = scope.workspace_id
+    deadlines = (
+        select(
+            func.count().label("deadlines"),
+            func.coalesce(func.sum(D.c.sequence), 0).label("sequences"),
+            func.coalesce(func.sum(D.c.id), 0).label("ids"),
+            func.max(D.c.updated_at).label("updated"),
+        )
+        .where(shown)
+        .subquery()
+    )
+    stances = [
+        func.coalesce(func.sum(case((P.c.stance == stance.value, 1), else_=0)), 0).label(
+            f"stance_{stance.value}"
+        )
+        for stance in Stance
+    ]
+    positions = (
+        select(
+            func.count().label("positions"),
+            func.max(P.c.recorded_at).label("recorded"),
+            func.coalesce(func.sum(func.length(P.c.terms) + func.length(P.c.label)), 0).label(
+                "text"
+            ),
+            *stances,
+        )
+        .where(P.c.workspace_id == ws, P.c.deadline_id.in_(ids))
+        .subquery()
+    )
+    requests = (
+        select(
+            func.count().label("requests"),
+            func.count(R.c.answered_at).label("answered"),
+            func.max(R.c.asked_at).label("asked"),
+            func.max(R.c.answered_at).label("answered_last"),
+        )
+        .where(R.c.workspace_id == ws, R.c.deadline_id.in_(ids))
+        .subquery()
+    )
+    return select(deadlines, positions, requests).select_from(
+        deadlines.join(positions, true()).join(requests, true())
+    )
+
+
+def _feed_items(
+    deadlines: Sequence[Any], positions: Sequence[Any], requests: Sequence[Any]
+) -> list[CalendarItem]:
+    by_deadline: dict[int, tuple[list[Position], list[PositionRequest]]] = {
+        row[0]: ([], []) for row in deadlines
+    }
+    for row in positions:
+        by_deadline[row[0]][0].append(_position(row))
+    for deadline_id, user_id, asked_by, asked_at, answered_at in requests:
+        by_deadline[deadline_id][1].append(
+            PositionRequest(
+                deadline_id=deadline_id,
+                user_id=user_id,
+                asked_by=asked_by,
+                asked_at=asked_at,
+                answered_at=answered_at,
+            )
+        )
+    return [
+        CalendarItem(
+            deadline=_deadline(row),
+            positions=tuple(by_deadline[row[0]][0]),
+            requests=tuple(by_deadline[row[0]][1]),
+        )
+        for row in deadlines
+    ]
 
 
 # --- export / import helpers ---------------------------------------------------

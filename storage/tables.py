@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from storage.types import UTCDateTime
 
@@ -169,3 +169,38 @@ class ConversationReferenceRow(SQLModel, table=True):
     group_id: str = Field(sa_type=String(_ID), nullable=False)
     reference: str = Field(sa_type=Text, nullable=False)  # a JSON object
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class FeedTokenRow(SQLModel, table=True):
+    """A calendar feed token: the SHA-256 of the secret in the feed URL, never the secret.
+
+    ``kind`` is ``channel`` (``subject`` a channel id) or ``user`` (``subject`` a
+    user id). A revoked token keeps its row, with ``revoked_at`` set.
+    """
+
+    __tablename__ = "feed_token"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_feed_token_hash"),
+        Index("ix_feed_token_scope", "workspace_id", "kind", "subject"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_type=String(64), nullable=False)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    kind: str = Field(sa_type=String(16), nullable=False)
+    subject: str = Field(sa_type=String(_ID), nullable=False)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_by: str = Field(sa_type=String(_ID), nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+# Indexes for calendar feeds: a channel's deadlines, a user's own, the
+# deadlines a user was asked about, and a workspace's newest history event.
+Index("ix_deadline_workspace_channel", col(DeadlineRow.workspace_id), col(DeadlineRow.channel_id))
+Index("ix_deadline_workspace_owner", col(DeadlineRow.workspace_id), col(DeadlineRow.owner_id))
+Index(
+    "ix_position_request_workspace_user",
+    col(PositionRequestRow.workspace_id),
+    col(PositionRequestRow.user_id),
+)
+Index("ix_event_workspace_newest", col(EventRow.workspace_id), col(EventRow.id))

@@ -1,0 +1,124 @@
+"""HTTP for calendar feeds: ``GET /calendar/{token}.ics`` and ``GET /calendar/event/{uid}.ics``.
+
+Answers are ``text/calendar; charset=utf-8`` with a strong ETag (a hash of the
+body) and Last-Modified; ``If-None-Match`` (or, without it, ``If-Modified-Since``)
+gets 304. ``Cache-Control: private, max-age=300``: a feed is personal, so shared
+caches must not keep it. An unknown, malformed or revoked token gets a bare 404,
+the same for each, so a guess learns nothing.
+
+The token is a secret in the path: nothing here logs it, and
+``RedactingAccessLogger`` (used by ``adapters.web.serve``) writes access-log
+lines with the token replaced by a short prefix of its hash.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from aiohttp import web
+from aiohttp.web_log import AccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
+from bot.calendar import CalendarDocument
+from bot.errors import StorageUnavailable
+from bot.feeds import Feeds, log_label
+from bot.service import FeedLinks
+
+log = logging.getLogger("parley.feeds")
+
+FEEDS = web.AppKey("feeds", Feeds)
+CACHE_CONTROL = "private, max-age=300"
+_SECRET_PATH = re.compile(r"(/calendar/(?:event/)?)([^/?#\s\"]+?)(\.ics)")
+
+
+def mount(app: web.Application, feeds: FeedLinks | None) -> None:
+    """Add the feed routes when calendar feeds are enabled (``feeds`` is a ``Feeds``)."""
+    if not isinstance(feeds, Feeds):
+        return
+    app[FEEDS] = feeds
+    app.router.add_get("/calendar/event/{uid}.ics", event_calendar)
+    app.router.add_get("/calendar/{token}.ics", feed_calendar)
+
+
+async def feed_calendar(request: web.Request) -> web.StreamResponse:
+    token = request.match_info["token"]
+    try:
+        found = await request.app[FEEDS].feed(token)
+    except StorageUnavailable:
+        return _unavailable()
+    if found is None:
+        log.info("calendar feed %s: no such token (unknown or revoked)", log_label(token))
+        return _not_found()
+    return _answer(request, found)
+
+
+async def event_calendar(request: web.Request) -> web.StreamResponse:
+    uid = request.match_info["uid"]
+    try:
+        found = await request.app[FEEDS].event(uid)
+    except StorageUnavailable:
+        return _unavailable()
+    if found is None:
+        return _not_found()
+    return _answer(request, found, filename="deadline.ics")
+
+
+def _answer(
+    request: web.Request, found: CalendarDocument, *, filename: str | None = None
+) -> web.Response:
+    response = web.Response(status=304 if _not_modified(request, found) else 200)
+    response.etag = found.etag
+    if found.last_modified is not None:
+        response.last_modified = found.last_modified
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if response.status == 304:
+        return response
+    response.body = found.body
+    response.content_type = "text/calendar"
+    response.charset = "utf-8"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _not_modified(request: web.Request, found: CalendarDocument) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present (weak comparison);
+    If-Modified-Since only without it."""
+    if "If-None-Match" in request.headers:
+        tags = request.if_none_match or ()
+        return any(tag.value in ("*", found.etag) for tag in tags)
+    since = request.if_modified_since
+    if since is None or found.last_modified is None:
+        return False
+    return found.last_modified.replace(microsecond=0) <= since
+
+
+def _not_found() -> web.Response:
+    return web.Response(status=404, headers={"Cache-Control": "no-store"})
+
+
+def _unavailable() -> web.Response:
+    return web.Response(status=503, headers={"Retry-After": "60", "Cache-Control": "no-store"})
+
+
+def redact(text: str) -> str:
+    """``/calendar/<token>.ics`` -> ``/calendar/~<hash prefix>.ics`` (also event uids)."""
+    return _SECRET_PATH.sub(lambda m: f"{m[1]}~{log_label(m[2])}{m[3]}", text)
+
+
+class RedactingAccessLogger(AccessLogger):
+    """aiohttp's access log, with feed tokens in paths, query strings and headers redacted."""
+
+    def _format_line(
+        self, request: BaseRequest, response: StreamResponse, time: float
+    ) -> Iterable[tuple[str | tuple[str, str], str]]:
+        # Despite the annotation some values are ints (the status): redact strings only.
+        return [
+            (key, redact(value) if isinstance(value, str) else value)
+            for key, value in super()._format_line(request, response, time)
+        ]

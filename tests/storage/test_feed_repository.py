@@ -1,0 +1,145 @@
+"""The calendar-feed part of the Repository contract, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.domain import DeadlineStatus, EventKind, PositionRequest, Stance
+from bot.feeds import FeedKind, FeedScope, FeedToken, hash_token
+from storage.repository import SqlRepository
+from tests.storage.test_repository import NOW, add, event, record
+
+pytestmark = pytest.mark.asyncio
+
+SINCE = NOW - timedelta(days=30)
+
+
+def token(scope: FeedScope, at: datetime = NOW) -> FeedToken:
+    # Unique per call: PostgreSQL databases are shared by the tests of a run.
+    return FeedToken(
+        token_hash=hash_token(secrets.token_urlsafe(32)),
+        scope=scope,
+        created_at=at,
+        created_by="U1",
+    )
+
+
+async def test_tokens_are_found_by_hash_until_revoked(repo: SqlRepository) -> None:
+    channel = FeedScope(f"A{secrets.token_hex(4)}", FeedKind.CHANNEL, "C1")
+    first, second = token(channel), token(channel)
+    mine = token(FeedScope(channel.workspace_id, FeedKind.USER, "U1"))
+    for made in (first, second, mine):
+        await repo.add_feed_token(token=made)
+    assert await repo.find_feed_token(token_hash=first.token_hash) == first
+    assert await repo.find_feed_token(token_hash=hash_token("nope")) is None
+
+    replacement = token(channel, NOW + timedelta(hours=1))
+    await repo.add_feed_token(token=replacement, revoke_others=True)
+    assert await repo.find_feed_token(token_hash=first.token_hash) is None
+    assert await repo.find_feed_token(token_hash=second.token_hash) is None
+    assert await repo.find_feed_token(token_hash=replacement.token_hash) == replacement
+    assert await repo.find_feed_token(token_hash=mine.token_hash) == mine  # another scope
+
+
+async def test_feed_items_follow_the_scope(repo: SqlRepository) -> None:
+    d1 = await add(repo, ws="A", title="In C1", channel="C1")
+    d2 = await add(repo, ws="A", title="In C2", channel="C2")
+    await add(repo, ws="B", title="Other workspace", channel="C1")
+    await record(repo, d1, stakeholder="U2", terms="fine")
+    await repo.add_position_requests(
+        workspace_id="A",
+        requests=[PositionRequest(deadline_id=d2.id, user_id="U9", asked_by="U1", asked_at=NOW)],
+        event=event(EventKind.POSITIONS_ASKED, d2.id),
+    )
+    (item,) = await repo.list_feed_items(
+        scope=FeedScope("A", FeedKind.CHANNEL, "C1"), cancelled_since=SINCE
+    )
+    assert item.deadline == d1
+    assert [p.stakeholder for p in item.positions] == ["U2"]
+    asked = await repo.list_feed_items(
+        scope=FeedScope("A", FeedKind.USER, "U9"), cancelled_since=SINCE
+    )
+    assert [i.deadline.title for i in asked] == ["In C2"]
+    assert [r.user_id for r in asked[0].requests] == ["U9"]
+    owned = await repo.list_feed_items(
+        scope=FeedScope("A", FeedKind.USER, "U1"), cancelled_since=SINCE
+    )
+    assert [i.deadline.title for i in owned] == ["In C1", "In C2"]
+    assert await repo.get_feed_item(uid=d2.uid) == asked[0]
+    assert await repo.get_feed_item(uid="0" * 32) is None
+
+
+async def test_cancelled_deadlines_leave_after_the_cutoff(repo: SqlRepository) -> None:
+    deadline = await add(repo, ws="A", channel="C1")
+    cancelled = replace(deadline, status=DeadlineStatus.CANCELLED, updated_at=NOW)
+    await repo.update_deadline(
+        deadline=cancelled, event=event(EventKind.CANCELLED, deadline.id), alerts=()
+    )
+    scope = FeedScope("A", FeedKind.CHANNEL, "C1")
+    assert len(await repo.list_feed_items(scope=scope, cancelled_since=NOW)) == 1
+    later = NOW + timedelta(seconds=1)
+    assert await repo.list_feed_items(scope=scope, cancelled_since=later) == []
+    assert await repo.feed_fingerprint(scope=scope, cancelled_since=later) != (
+        await repo.feed_fingerprint(scope=scope, cancelled_since=NOW)
+    )
+
+
+async def test_the_fingerprint_moves_with_every_change_a_feed_shows(repo: SqlRepository) -> None:
+    scope = FeedScope("A", FeedKind.CHANNEL, "C1")
+    seen: list[str] = []
+
+    markers: list[str] = []
+
+    async def changed() -> None:
+        fingerprint = await repo.feed_fingerprint(scope=scope, cancelled_since=SINCE)
+        assert fingerprint not in seen
+        seen.append(fingerprint)
+        marker = await repo.feed_marker(workspace_id="A")
+        assert marker not in markers
+        markers.append(marker)
+
+    await changed()
+    deadline = await add(repo, ws="A", channel="C1")
+    await changed()
+    await add(repo, ws="B", channel="C1")  # another workspace: no change at all
+    assert await repo.feed_marker(workspace_id="A") == markers[-1]
+    await add(repo, ws="A", channel="C2")  # another channel: the workspace marker moves
+    assert await repo.feed_marker(workspace_id="A") != markers[-1]
+    assert await repo.feed_fingerprint(scope=scope, cancelled_since=SINCE) == seen[-1]
+    markers.append(await repo.feed_marker(workspace_id="A"))
+    moved = replace(deadline, due_at=deadline.due_at + timedelta(days=1))  # same updated_at
+    await repo.update_deadline(
+        deadline=moved, event=event(EventKind.EXTENDED, deadline.id), alerts=None
+    )
+    await changed()
+    # Positions at the same instant: a new one, a new stance, new terms.
+    await record(repo, deadline, stakeholder="U2", terms="no", stance=Stance.OPPOSE)
+    await changed()
+    await record(repo, deadline, stakeholder="U2", terms="no", stance=Stance.SUPPORT)
+    await changed()
+    await record(
+        repo, deadline, stakeholder="U2", terms="only with an audit", stance=Stance.SUPPORT
+    )
+    await changed()
+    ask = PositionRequest(deadline_id=deadline.id, user_id="U3", asked_by="U1", asked_at=NOW)
+    await repo.add_position_requests(
+        workspace_id="A", requests=[ask], event=event(EventKind.POSITIONS_ASKED, deadline.id)
+    )
+    await changed()
+    await record(repo, deadline, stakeholder="U3")  # answers the request
+    await changed()
+
+
+async def test_feed_queries_are_scoped_by_workspace_at_the_database(repo: SqlRepository) -> None:
+    """A user id that exists in two workspaces gets only this workspace's deadlines."""
+    await add(repo, ws="A", channel="C1", title="A's")
+    await add(repo, ws="B", channel="C1", title="B's")
+    for ws in ("A", "B"):
+        items = await repo.list_feed_items(
+            scope=FeedScope(ws, FeedKind.USER, "U1"), cancelled_since=SINCE
+        )
+        assert [i.deadline.title for i in items] == [f"{ws}'s"]

@@ -241,11 +241,14 @@ async def test_the_feed_answer_goes_to_a_personal_chat(teams: TeamsWorld) -> Non
     posted = await teams.say("deadline feed")
     assert [c.kind for c in posted.calls] == ["create", "send", "reply"]
     assert posted.calls[0].body["members"] == [{"id": ALEX_TEAMS_ID}]
-    assert posted.calls[1].conversation_id == f"a:{ALEX_TEAMS_ID}"
+    private = posted.calls[1]
+    assert private.conversation_id == f"a:{ALEX_TEAMS_ID}"
+    assert "Your private calendar feed" in private.card_text
+    assert "http://localhost:3000/calendar/" in private.card_text  # PUBLIC_URL/calendar/<token>
     in_channel = posted.calls[2]
     assert in_channel.conversation_id == THREAD
     assert in_channel.card_text.strip().endswith("I sent you the details in our personal chat.")
-    assert "calendar" not in in_channel.card_text.lower()
+    assert "/calendar/" not in json.dumps(in_channel.body)
 
 
 async def test_the_feed_answer_never_falls_back_to_the_channel(teams: TeamsWorld) -> None:

@@ -188,7 +188,7 @@ class Feeds:
     # --- FeedLinks -------------------------------------------------------------------
     async def feed_url(self, *, ctx: Context, scope: str) -> str:
         """A new private feed URL; ``revoke`` first revokes the channel's other URLs."""
-        if scope == "mine":
+        if scope in ("mine", "mine-revoke"):
             target = FeedScope(ctx.workspace_id, FeedKind.USER, ctx.user_id)
         elif scope in ("channel", "revoke"):
             target = FeedScope(ctx.workspace_id, FeedKind.CHANNEL, ctx.channel_id)
@@ -201,14 +201,15 @@ class Feeds:
             created_at=self.clock.now(),
             created_by=ctx.user_id,
         )
-        await self.repository.add_feed_token(token=record, revoke_others=scope == "revoke")
+        revoke = scope in ("revoke", "mine-revoke")
+        await self.repository.add_feed_token(token=record, revoke_others=revoke)
         log.info(
             "feed token %s issued for %s %s in %s%s",
             record.token_hash[:8],
             target.kind.value,
             target.subject,
             target.workspace_id,
-            " (others revoked)" if scope == "revoke" else "",
+            " (others revoked)" if revoke else "",
         )
         return f"{self.public_url}/calendar/{token}.ics"
 

@@ -98,7 +98,7 @@ class SetReminders:
 
 @dataclass(frozen=True, slots=True)
 class FeedRequest:
-    scope: Literal["channel", "mine", "revoke"]
+    scope: Literal["channel", "mine", "revoke", "mine-revoke"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +162,7 @@ _DEADLINE_FORMS: dict[str, tuple[str, str]] = {
     "done": ("/deadline done <ref>", "/deadline done D1"),
     "cancel": ("/deadline cancel <ref>", "/deadline cancel D1"),
     "remind": ("/deadline remind <ref> <offsets>", "/deadline remind D1 7d,2d,1d,4h,1h,15m"),
-    "feed": ("/deadline feed [mine|revoke]", "/deadline feed mine"),
+    "feed": ("/deadline feed [mine|revoke|mine revoke]", "/deadline feed mine"),
     "help": ("/deadline help", "/deadline help"),
 }
 _POSITION_FORMS: dict[str, tuple[str, str]] = {
@@ -329,8 +329,11 @@ def _parse_deadline(text: str) -> Command:
             return FeedRequest("mine")
         if scope == "revoke":
             return FeedRequest("revoke")
+        if " ".join(scope.split()) in ("mine revoke", "revoke mine"):
+            return FeedRequest("mine-revoke")
         raise GrammarError(
-            f'I understood "feed" but not {_quote(rest)} after it: use mine or revoke.',
+            f'I understood "feed" but not {_quote(rest)} after it: '
+            "use mine, revoke or mine revoke.",
             hint=hint,
         )
     if sub == "extend":

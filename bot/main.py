@@ -23,6 +23,7 @@ from bot.config import Settings, load_settings
 from bot.domain import Context
 from bot.errors import ConfigurationError, ParleyError
 from bot.feeds import Feeds
+from bot.logs import configure_logging
 from bot.ports import ChatGateway, Clock
 from bot.scheduler import Dispatcher, DispatchPolicy
 from bot.service import Parley
@@ -60,6 +61,7 @@ class Runtime:
     service: Parley
     wakeups: list[Callable[[], None]] = field(default_factory=list)
     gateways: dict[str, ChatGateway] = field(default_factory=dict)
+    dispatchers: list[Dispatcher] = field(default_factory=list)  # running ones (for metrics)
 
     def changed(self) -> None:
         """A deadline changed: wake whoever waits on the alert schedule."""
@@ -104,16 +106,24 @@ async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
         gateways=runtime.gateways,
         clock=runtime.clock,
         policy=policy,
+        event_url=runtime.service.event_url,
     )
     runtime.wakeups.append(dispatcher.wake)
+    runtime.dispatchers.append(dispatcher)
     task = asyncio.create_task(dispatcher.run(), name="parley-dispatcher")
     try:
         yield dispatcher
     finally:
         runtime.wakeups.remove(dispatcher.wake)
-        task.cancel()
+        # The send in progress may finish (within drain_seconds); claims not yet
+        # sent are given back for another replica. Cancel only what overstays.
+        dispatcher.stop()
+        done, _ = await asyncio.wait({task}, timeout=policy.drain_seconds)
+        if not done:
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        runtime.dispatchers.remove(dispatcher)
 
 
 def local_timezone() -> str:
@@ -282,9 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"parley: configuration error: {error}", file=sys.stderr)
         return 2
     args = build_parser(settings).parse_args(argv)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings)  # LOG_FORMAT text or json; secrets redacted at every level
     if settings.log_level.upper() != "DEBUG":
         # Migration progress is noise at start; errors still show.
         logging.getLogger("alembic").setLevel(logging.WARNING)

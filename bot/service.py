@@ -290,7 +290,7 @@ class Parley:
                 now=now,
                 headline=f"New deadline set by {views.mention(ctx.user_id)}",
                 extra=extra,
-                calendar_url=self._event_url(deadline),
+                calendar_url=self.event_url(deadline),
             )
         ]
 
@@ -364,7 +364,11 @@ class Parley:
         self._on_change()
         because = f" because {reason}" if reason else ""
         headline = f"{views.mention(ctx.user_id)} extended {saved.ref} (was {old_local}){because}"
-        return [views.deadline_card(saved, now=now, headline=headline)]
+        return [
+            views.deadline_card(
+                saved, now=now, headline=headline, calendar_url=self.event_url(saved)
+            )
+        ]
 
     async def _close(self, ctx: Context, ref: Ref, status: DeadlineStatus) -> list[Message]:
         deadline = await self.resolve(ctx, ref)
@@ -417,16 +421,19 @@ class Parley:
         what = {
             "channel": "this channel's deadlines",
             "mine": "the deadlines you own or owe a position on",
-            "revoke": "this channel's deadlines (the previous URL no longer works)",
+            "revoke": "this channel's deadlines (the previous URLs no longer work)",
+            "mine-revoke": "your deadlines (your previous personal URLs no longer work)",
         }[scope]
         text = (
             f"Your private calendar feed for {what}:\n{url}\n"
             "Subscribe to it in Google Calendar, Outlook or Apple Calendar. "
-            "Anyone with this URL can read the feed; `/deadline feed revoke` replaces it."
+            "Anyone with this URL can read the feed; `/deadline feed revoke` (or "
+            "`/deadline feed mine revoke` for your personal one) replaces it."
         )
         return [views.info_message(text, user_id=ctx.user_id)]
 
-    def _event_url(self, deadline: Deadline) -> str | None:
+    def event_url(self, deadline: Deadline) -> str | None:
+        """The single-event .ics link for ``deadline`` ("Add to calendar"), if feeds are on."""
         return self.feeds.event_url(deadline=deadline) if self.feeds is not None else None
 
     # --- positions -------------------------------------------------------

@@ -354,6 +354,7 @@ def countdown_alert(
     offset: timedelta,
     positions: Sequence[Position],
     requests: Sequence[PositionRequest],
+    calendar_url: str | None = None,
 ) -> Message:
     """The channel alert ``offset`` before the deadline."""
     pending = waiting_for(requests)
@@ -364,7 +365,11 @@ def countdown_alert(
         f"⏰ {time_left(deadline.due_at, now).replace(' left', '')} until {deadline.ref} is due"
     )
     message = deadline_card(
-        deadline, now=now, headline=headline, extra=(Text(summary, Role.MUTED),)
+        deadline,
+        now=now,
+        headline=headline,
+        extra=(Text(summary, Role.MUTED),),
+        calendar_url=calendar_url,
     )
     return Message(
         fallback=f"{message.fallback}. {summary}",

@@ -163,7 +163,7 @@ async def test_revoked_wrong_and_malformed_tokens_get_a_bare_404(chat: Chat, htt
         assert (await fetch(http, path))[0] == 200
 
     replacement = await subscribe(chat, "/deadline feed revoke")
-    assert "no longer works" in chat.text()
+    assert "previous URLs no longer work" in chat.text()
     assert (await fetch(http, replacement))[0] == 200
     token = first.rsplit("/", 1)[1].removesuffix(".ics")
     wrong = "A" * len(token)
@@ -383,3 +383,15 @@ async def test_simultaneous_requests_for_a_cold_feed_get_the_same_answer(
     assert {status for status, _, _ in answers} == {200}
     assert len({headers["ETag"] for _, _, headers in answers}) == 1
     assert len({body for _, body, _ in answers}) == 1
+
+
+async def test_mine_revoke_replaces_only_my_personal_feed(chat: Chat, http: Client) -> None:
+    await chat.say("/deadline add Mine due 2026-11-27 17:00 America/New_York", user_id="ana")
+    channel_feed = await subscribe(chat, user_id="ana")
+    personal = await subscribe(chat, "/deadline feed mine", user_id="ana")
+    someone_else = await subscribe(chat, "/deadline feed mine", user_id="bo")
+    replacement = await subscribe(chat, "/deadline feed mine revoke", user_id="ana")
+    assert "your previous personal URLs no longer work" in chat.text()
+    assert (await fetch(http, personal))[0] == 404
+    for path in (replacement, channel_feed, someone_else):
+        assert (await fetch(http, path))[0] == 200, path

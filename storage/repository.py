@@ -25,7 +25,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager, nullcontext
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from sqlalchemy import (
@@ -367,7 +367,22 @@ _CLAIMABLE_AT = type_coerce(
     ),
     UTCDateTime(),
 )
-_NEXT_ALERT = select(func.min(_CLAIMABLE_AT)).where(A.c.status == AlertStatus.PENDING.value)
+# The earliest pending alert that no one holds: an ordered read of
+# ix_alert_status_not_before that stops at its first row.
+_FIRST_FREE = (
+    select(A.c.not_before)
+    .where(A.c.status == AlertStatus.PENDING.value, A.c.lease_until.is_(None))
+    .order_by(A.c.not_before)
+    .limit(1)
+)
+# No row is claimable before its not_before, so only rows due no later than the first
+# free one can be claimable sooner: the held ones and that one, a range of the same
+# index, not every pending alert (a bound value, so PostgreSQL plans the index range).
+_NEXT_ALERT = select(func.min(_CLAIMABLE_AT)).where(
+    A.c.status == AlertStatus.PENDING.value,
+    A.c.not_before <= bindparam("upto", type_=UTCDateTime()),
+)
+_END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class SqlRepository:
@@ -661,8 +676,10 @@ class SqlRepository:
     async def next_alert_due(self) -> datetime | None:
         """The earliest instant a pending alert can be claimed: its ``not_before``
         (its due time, or a later retry time), or the end of a current lease."""
-        async with self._read() as conn:
-            return cast(datetime | None, await conn.scalar(_NEXT_ALERT))
+        async with self._read(snapshot=True) as conn:
+            first_free = await conn.scalar(_FIRST_FREE)
+            upto = _END_OF_TIME if first_free is None else first_free
+            return cast(datetime | None, await conn.scalar(_NEXT_ALERT, {"upto": upto}))
 
     @_guarded
     async def claim_due_alerts(

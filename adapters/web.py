@@ -2,6 +2,12 @@
 
 ``create_app(runtime)`` builds it (tests call it too); ``serve`` runs it until
 SIGINT/SIGTERM. Everything started here is stopped here (``cleanup_ctx``).
+
+Stopping (SIGTERM from Docker or Kubernetes): the listening socket closes at
+once; the alert dispatcher finishes the send in progress and gives back its
+other claims (up to 10 s); requests in progress finish (up to
+``shutdown_timeout``); then the adapters drain their background tasks and
+close. Give the process 45 s (terminationGracePeriodSeconds, stop_grace_period).
 """
 
 from __future__ import annotations
@@ -13,14 +19,18 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from adapters import metrics
 from adapters.feeds import RedactingAccessLogger
 from adapters.feeds import mount as mount_feeds
+from adapters.logs import request_context
 from bot.errors import StorageUnavailable
 
 if TYPE_CHECKING:
     from bot.main import Runtime
 
 log = logging.getLogger("parley.web")
+
+READY_TIMEOUT = 2.0  # a hung database must not hang the readiness probe
 
 RUNTIME = web.AppKey("runtime", object)
 
@@ -35,17 +45,19 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        await runtime_of(request).repository.ping()
-    except StorageUnavailable:
+        async with asyncio.timeout(READY_TIMEOUT):
+            await runtime_of(request).repository.ping()
+    except (StorageUnavailable, TimeoutError):
         return web.json_response({"status": "database unreachable"}, status=503)
     return web.json_response({"status": "ready"})
 
 
 def create_app(runtime: Runtime) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[request_context])
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    metrics.install(app, runtime)
     mount_feeds(app, runtime.service.feeds)
     if runtime.settings.slack_enabled:
         from adapters.slack.app import mount as mount_slack
@@ -88,17 +100,24 @@ async def serve(
     if listen:
         site = web.TCPSite(runner, host, port)
         await site.start()
-        log.info("Parley listening on http://%s:%s", host, port)
+        log.info("Parley listening on http://%s:%s", host, runner.addresses[0][1])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+
+    async def until_stopped() -> None:
+        await stop.wait()
+        log.info("Parley stopping: no new connections; finishing requests and alert sends")
+        for listening in list(runner.sites):
+            await listening.stop()
+
     try:
         if scheduler:
             async with running_dispatcher(runtime):
-                await stop.wait()
+                await until_stopped()
         else:
-            await stop.wait()
+            await until_stopped()
     finally:
-        log.info("Parley stopping")
         await runner.cleanup()
+        log.info("Parley stopped")

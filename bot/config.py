@@ -6,7 +6,7 @@ Every setting is checked at start; a value that cannot work raises
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     # How long a replica may hold claimed alerts before another may take them.
     alert_lease_seconds: float = 120.0
+    # How many `parley serve` replicas share this database (compose, k8s set it);
+    # only used to refuse SQLite, which serves one process.
+    parley_replicas: int = 1
 
     @property
     def slack_enabled(self) -> bool:
@@ -91,3 +94,49 @@ def check(settings: Settings) -> None:
         raise ConfigurationError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
     if settings.log_format not in ("text", "json"):
         raise ConfigurationError(f"LOG_FORMAT must be text or json (got {settings.log_format!r})")
+    check_deployment(settings)
+
+
+def check_deployment(settings: Settings) -> None:
+    """Checks for running as a service: database URL shape, replicas, ports, logging."""
+    url = settings.database_url
+    if url.startswith("postgresql+asyncpg:"):
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # a port that is not a number raises ValueError
+        except ValueError as error:
+            raise ConfigurationError(f"DATABASE_URL is malformed: {error}") from None
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ConfigurationError(
+                "DATABASE_URL needs a host and a database name, like "
+                "postgresql+asyncpg://parley:PASSWORD@db.example.com:5432/parley"
+            )
+    if settings.parley_replicas < 1:
+        raise ConfigurationError(
+            f"PARLEY_REPLICAS must be 1 or more (got {settings.parley_replicas})"
+        )
+    if settings.parley_replicas > 1 and url.startswith("sqlite"):
+        raise ConfigurationError(
+            f"PARLEY_REPLICAS={settings.parley_replicas} needs PostgreSQL: SQLite serves one "
+            "replica; set DATABASE_URL=postgresql+asyncpg://... (see docs/operations.md)"
+        )
+    if (
+        settings.slack_signing_secret
+        and not settings.slack_bot_token
+        and not settings.slack_client_id
+    ):
+        raise ConfigurationError(
+            "SLACK_SIGNING_SECRET is set but neither SLACK_BOT_TOKEN nor "
+            "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: Slack needs one of them"
+        )
+    if not 0 <= settings.port <= 65535:
+        raise ConfigurationError(f"PORT must be between 0 and 65535 (got {settings.port})")
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigurationError(
+            f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL "
+            f"(got {settings.log_level!r})"
+        )
+    if settings.alert_lease_seconds <= 0:
+        raise ConfigurationError(
+            f"ALERT_LEASE_SECONDS must be more than 0 (got {settings.alert_lease_seconds})"
+        )

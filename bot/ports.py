@@ -107,6 +107,15 @@ class Repository(Protocol):
         """Give a claimed alert back to be retried at ``retry_at`` (attempts + 1)."""
         ...
 
+    async def release_leases(self, *, alert_ids: Sequence[int]) -> None:
+        """Give back this process's claims on still-pending alerts, untouched
+        otherwise (attempts unchanged): they can be claimed again at once."""
+        ...
+
+    async def count_due_alerts(self, *, now: datetime) -> int:
+        """How many pending alerts are due at or before ``now`` (for metrics)."""
+        ...
+
     # --- calendar feeds (used by bot.feeds) -----------------------------
     # The token hash and the deadline uid are random secrets that name their
     # workspace themselves: the two lookups by them are the only feed queries

@@ -15,6 +15,11 @@ service in the same transaction as the change). The ``Dispatcher``:
    of attempts; permanent failures mark the alert failed and tell the
    deadline's owner once.
 
+``stop()`` ends the loop gracefully (SIGTERM): the send in progress finishes,
+alerts claimed but not yet handed to a platform are given back at once
+(``release_leases``) so another replica takes them without waiting for the
+lease to run out, and no new claim is made. Cancelling gives back the same.
+
 Alerts missed while no process ran (several of one deadline due long ago)
 collapse into one catch-up message. Posts to one channel are paced by the
 platform's allowance. At the deadline itself an open deadline becomes missed
@@ -74,6 +79,8 @@ class DispatchPolicy:
     backoff_cap: float = 300.0
     # An alert more than this late when claimed is part of a catch-up.
     catch_up_after: timedelta = timedelta(minutes=10)
+    # After stop(): how long the send in progress may take before it is cancelled.
+    drain_seconds: float = 10.0
 
 
 class Dispatcher:
@@ -98,19 +105,36 @@ class Dispatcher:
         self._last_post: dict[str, datetime] = {}
         self._told_owner: set[int] = set()
         self._paused = False
+        self._stopping = False
+        self._stopped = asyncio.Event()
+        self._unsent: set[int] = set()  # claimed, not yet handed to a gateway
 
     # --- loop ------------------------------------------------------------
     def wake(self) -> None:
         """Something changed: look at the schedule again now."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the send in progress, give back the other claims, and return from ``run``."""
+        log.info("alert dispatcher stopping")
+        self._stopping = True
+        self._stopped.set()
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        """True while the database is unreachable."""
+        return self._paused
+
     async def run(self) -> None:
-        """Dispatch until cancelled."""
-        while True:
+        """Dispatch until ``stop()`` (or cancelled)."""
+        while not self._stopping:
             try:
-                while await self.run_once():
+                while not self._stopping and await self.run_once():
                     pass
                 delay = await self._seconds_until_next()
+                if self._paused:
+                    log.info("database reachable again; alert dispatch resumed")
                 self._paused = False
             except StorageUnavailable:
                 # The database is away: pause and look again shortly; nothing is lost,
@@ -119,6 +143,14 @@ class Dispatcher:
                     log.warning("database unreachable; alert dispatch paused")
                 self._paused = True
                 delay = min(5.0, self.policy.poll_seconds)
+            except Exception:
+                # A bug, or a schema this code does not know (a replica started before
+                # `parley migrate` ran): say so and look again later rather than stop
+                # sending alerts for the life of the process.
+                log.exception(
+                    "alert dispatch failed; trying again in %.0f s", self.policy.poll_seconds
+                )
+                delay = self.policy.poll_seconds
             await self._sleep_or_wake(delay)
 
     async def _seconds_until_next(self) -> float:
@@ -129,11 +161,15 @@ class Dispatcher:
         return max(0.0, min(wait, self.policy.poll_seconds))
 
     async def _sleep_or_wake(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
         self._wake.clear()
+        if seconds <= 0 or self._stopping:
+            return
+        await self._sleep_unless(seconds, self._wake)
+
+    async def _sleep_unless(self, seconds: float, event: asyncio.Event) -> None:
+        """Sleep on the clock, or until ``event`` is set."""
         sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waker = asyncio.ensure_future(self._wake.wait())
+        waker = asyncio.ensure_future(event.wait())
         try:
             await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -154,12 +190,33 @@ class Dispatcher:
         by_deadline: dict[int, list[Alert]] = defaultdict(list)
         for alert in claimed:
             by_deadline[alert.deadline_id].append(alert)
-        jobs = await self._load_jobs(by_deadline.values())
-        by_channel: dict[str, list[_Job]] = defaultdict(list)
-        for job in jobs:
-            by_channel[f"{job.deadline.workspace_id}/{job.deadline.channel_id}"].append(job)
-        await asyncio.gather(*(self._run_channel(key, items) for key, items in by_channel.items()))
+        self._unsent = {alert.id for alert in claimed}
+        try:
+            jobs = await self._load_jobs(by_deadline.values())
+            by_channel: dict[str, list[_Job]] = defaultdict(list)
+            for job in jobs:
+                by_channel[f"{job.deadline.workspace_id}/{job.deadline.channel_id}"].append(job)
+            await asyncio.gather(
+                *(self._run_channel(key, items) for key, items in by_channel.items())
+            )
+        except asyncio.CancelledError:
+            await self._release_unsent()
+            raise
+        await self._release_unsent()  # jobs skipped by stop()
         return len(claimed)
+
+    async def _release_unsent(self) -> None:
+        unsent, self._unsent = sorted(self._unsent), set()
+        if not unsent:
+            return
+        try:
+            async with asyncio.timeout(5.0):
+                await self.repository.release_leases(alert_ids=unsent)
+        except (StorageUnavailable, TimeoutError):
+            # Their leases run out by themselves; another replica takes them then.
+            log.warning("could not give back %d claimed alerts", len(unsent))
+            return
+        log.info("gave back %d claimed alerts", len(unsent))
 
     async def _load_jobs(self, groups: Iterable[list[Alert]]) -> list[_Job]:
         jobs: list[_Job] = []
@@ -173,6 +230,7 @@ class Dispatcher:
                 DeadlineStatus.CANCELLED,
             ):
                 # Closed after the claim: its alerts are no longer wanted.
+                self._unsent.difference_update(alert.id for alert in alerts)
                 for alert in alerts:
                     await self.repository.mark_alert_failed(
                         alert_id=alert.id, error="deadline closed"
@@ -183,7 +241,13 @@ class Dispatcher:
 
     async def _run_channel(self, key: str, jobs: list[_Job]) -> None:
         for job in sorted(jobs, key=lambda j: j.alerts[0].due_at):
+            if self._stopping:
+                return
             await self._pace(key, job.deadline.platform)
+            if self._stopping:
+                return
+            # From here the platform may have it: a cancelled send keeps its lease.
+            self._unsent.difference_update(alert.id for alert in job.alerts)
             await self._deliver(job)
 
     async def _pace(self, key: str, platform: str) -> None:
@@ -192,7 +256,7 @@ class Dispatcher:
         if last is not None and interval > 0:
             wait = (last + timedelta(seconds=interval) - self.clock.now()).total_seconds()
             if wait > 0:
-                await self.clock.sleep(wait)
+                await self._sleep_unless(wait, self._stopped)
         self._last_post[key] = self.clock.now()
 
     # --- one deadline's due alerts ------------------------------------------

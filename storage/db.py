@@ -10,8 +10,12 @@ takes the write lock up front and waits in the busy handler instead of failing
 half-way with "database is locked"; none at all for single-statement reads
 (:func:`single_statement_reader`).
 
-PostgreSQL: asyncpg with ``pool_pre_ping`` and a 10 s connect timeout (``?timeout=``
-and ``?command_timeout=`` in the URL, in seconds, are passed on as numbers).
+PostgreSQL: asyncpg with ``pool_pre_ping``. Timeouts are short so that an
+unreachable database turns into ``StorageUnavailable`` while a Slack command
+can still be answered (Slack waits 3 s): 1.5 s to connect, 10 s for one
+statement, 5 s to wait for a pooled connection. ``?timeout=`` and
+``?command_timeout=`` in the URL (seconds) override the first two, e.g. for a
+large ``parley export``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Any constant will do: it only has to be the same for every replica.
 _MIGRATION_LOCK_ID = 0x7061726C6579  # "parley"
+
+CONNECT_TIMEOUT = 1.5
+COMMAND_TIMEOUT = 10.0
+POOL_TIMEOUT = 5.0
 
 _SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=5000",
@@ -61,12 +69,17 @@ def make_engine(database_url: str) -> AsyncEngine:
         _install_sqlite_hooks(engine)
         return engine
     # asyncpg wants numbers; SQLAlchemy would hand it URL query values as strings.
-    connect_args: dict[str, Any] = {"timeout": 10.0}
+    connect_args: dict[str, Any] = {
+        "timeout": CONNECT_TIMEOUT,
+        "command_timeout": COMMAND_TIMEOUT,
+    }
     for key in ("timeout", "command_timeout"):
         if key in url.query:
             connect_args[key] = float(cast(str, url.query[key]))
             url = url.difference_update_query([key])
-    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT, connect_args=connect_args
+    )
 
 
 def writer(engine: AsyncEngine) -> AsyncEngine:

@@ -771,6 +771,29 @@ class SqlRepository:
         )
         await self._write(lambda conn: conn.execute(stmt))
 
+    @_guarded
+    async def release_leases(self, *, alert_ids: Sequence[int]) -> None:
+        if not alert_ids:
+            return
+        stmt = (
+            update(A)
+            .where(
+                A.c.id.in_(list(alert_ids)),
+                A.c.status == AlertStatus.PENDING.value,
+                A.c.claimed_by == self._claimer,
+            )
+            .values(lease_until=None, claimed_by=None)
+        )
+        await self._write(lambda conn: conn.execute(stmt))
+
+    @_guarded
+    async def count_due_alerts(self, *, now: datetime) -> int:
+        stmt = select(func.count()).where(
+            A.c.status == AlertStatus.PENDING.value, A.c.not_before <= now
+        )
+        async with self._read() as conn:
+            return int(await conn.scalar(stmt) or 0)
+
     # --- conversation references (where a platform lets Parley post later) -----
 
     @_guarded

@@ -1,0 +1,241 @@
+"""Logging: text or one JSON object per line, with request fields, and never a secret.
+
+``configure_logging(settings)`` installs one handler on the root logger (the
+composition root calls it once). Every record that reaches it passes these filters:
+
+- ``RequestFields`` adds the current request's fields (``request_id``,
+  ``workspace``, ``command``, ``outcome``) from a context variable that the web
+  adapter sets per request (see ``start_request``);
+- ``Redactor`` rewrites the message, arguments, exception text and stack of
+  the record, at every level and for every logger (aiohttp's access log, bolt,
+  SQLAlchemy included): Slack tokens (``xoxb-...``, ``xapp-...``), Bearer and
+  Basic credentials and whole ``Authorization`` values, JWTs, passwords in
+  URLs, feed tokens and event uids in ``/calendar/...`` paths, secret-looking query
+  parameters, Slack request signatures, and the configured secret values
+  themselves (signing secret, bot token, client secret, app password, the
+  database password) wherever they appear;
+- aiosqlite's DEBUG statement trace (it carries query parameters) is dropped.
+
+The request fields live in one mutable ``LogFields`` per request, set with
+``start_request`` in the task aiohttp runs the request in (one task per
+request, so nothing has to be reset). Tasks started while handling the request
+(bolt runs listeners in tasks) copy the context and so share the object: what
+they learn (the workspace, the command, the outcome) shows in the request's
+access log line too, which aiohttp writes from the request's task at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+REDACTED = "[redacted]"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+# --- request fields -----------------------------------------------------------
+@dataclass
+class LogFields:
+    """What is known about the request being handled; ``None`` = not known (yet)."""
+
+    request_id: str | None = None
+    workspace: str | None = None
+    command: str | None = None
+    outcome: str | None = None
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is not None:
+                yield item.name, value
+
+
+_current: ContextVar[LogFields | None] = ContextVar("parley_log_fields", default=None)
+
+
+def current_fields() -> LogFields | None:
+    return _current.get()
+
+
+def start_request(request_id: str) -> LogFields:
+    """Fields for the request handled in the current task (and the tasks it starts)."""
+    bound = LogFields(request_id=request_id)
+    _current.set(bound)
+    return bound
+
+
+class RequestFields(logging.Filter):
+    """Copies the bound request fields onto each record (``extra=`` values win)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        bound = _current.get()
+        if bound is not None:
+            for name, value in bound.items():
+                if not hasattr(record, name):
+                    setattr(record, name, value)
+        return True
+
+
+# --- redaction ----------------------------------------------------------------
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # A whole Authorization header value, whatever its scheme, in dict reprs,
+    # JSON and "Name: value" forms.
+    (
+        re.compile(r"""(?i)(['"]?(?:proxy-)?authorization['"]?\s*[:=]\s*['"]?)[^'",\r\n}]+"""),
+        r"\g<1>" + REDACTED,
+    ),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\g<1> " + REDACTED),
+    # Slack tokens: bot, user, app-level, refresh, configuration.
+    (re.compile(r"\bxox[a-z]{1,2}-[A-Za-z0-9-]+"), REDACTED),
+    (re.compile(r"\bxapp-[A-Za-z0-9-]+"), REDACTED),
+    (re.compile(r"\bxoxe\.[A-Za-z0-9.-]+"), REDACTED),
+    # JWTs (Bot Framework tokens).
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+    # Slack request signatures.
+    (re.compile(r"\bv0=[0-9a-fA-F]{16,}"), "v0=" + REDACTED),
+    # user:password@ in URLs.
+    (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@"), r"\g<1>" + REDACTED + "@"),
+    # Calendar feed tokens (the token is the secret); adapters.feeds already
+    # writes "~<hash prefix>" labels instead, which stay.
+    (
+        re.compile(r"(/calendar/(?:event/)?)(?!~)[^/\s?#\"'<>]+?(?=\.ics|[/\s?#\"'<>]|$)"),
+        r"\g<1>" + REDACTED,
+    ),
+    # Secret-looking query or form parameters.
+    (
+        re.compile(
+            r"(?i)\b((?:access_|refresh_|bot_|id_)?token|client_secret|code|state|password"
+            r"|secret|signature|sig|api_key)=[^&\s\"',]+"
+        ),
+        r"\g<1>=" + REDACTED,
+    ),
+)
+
+
+class Redactor(logging.Filter):
+    """Rewrites every record so that no secret reaches any handler."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        # Longest first, so that a secret containing another is replaced whole.
+        values = {s for s in secrets if s and len(s) >= 4}
+        self._secrets = sorted(values, key=len, reverse=True)
+        self._secret_pattern = (
+            re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
+        )
+
+    def redact(self, text: str) -> str:
+        if self._secret_pattern is not None:
+            text = self._secret_pattern.sub(REDACTED, text)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep what there is, redacted
+            message = f"{record.msg!r} % {record.args!r}"
+        record.msg = self.redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def configured_secrets(settings: Settings) -> list[str]:
+    """The secret values in ``settings``: redacted verbatim wherever they appear."""
+    values = [
+        settings.slack_signing_secret,
+        settings.slack_bot_token,
+        settings.slack_client_secret,
+        settings.microsoft_app_password,
+    ]
+    password = urlsplit(settings.database_url).password
+    if password:
+        values += [password, unquote(password)]
+    return values
+
+
+# --- formats ------------------------------------------------------------------
+_EXTRA_FIELDS = ("request_id", "workspace", "command", "outcome")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, then what is known."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _EXTRA_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """The classic line, with the request id when there is one."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        request_id = getattr(record, "request_id", None)
+        if request_id is None:
+            return line
+        head, newline, rest = line.partition("\n")
+        return f"{head} [request {request_id}]{newline}{rest}"
+
+
+def no_statement_parameters(record: logging.LogRecord) -> bool:
+    """aiosqlite traces every statement with its parameters at DEBUG: titles, terms,
+    event uids. Those lines are never written, whatever LOG_LEVEL says."""
+    return not (record.name.startswith("aiosqlite") and record.levelno < logging.INFO)
+
+
+def make_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
+    """A stream handler in the configured format, with the request and redaction filters."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    handler.addFilter(no_statement_parameters)
+    handler.addFilter(RequestFields())
+    handler.addFilter(Redactor(configured_secrets(settings)))
+    return handler
+
+
+def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
+    """Replace the root logger's handlers with one configured handler; return it."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    handler = make_handler(settings, stream)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    return handler

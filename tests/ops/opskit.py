@@ -1,0 +1,69 @@
+"""Helpers for the operations tests: Slack settings for the fake, signed slash
+commands through Parley's real aiohttp app, and Prometheus text as a dict."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from fakes.signing import signed_headers, slash_command_body
+from fakes.slack_api import FakeSlackApi
+from prometheus_client.parser import text_string_to_metric_families
+
+SECRET = "ops-signing-secret-5f1c0e9a7b"
+BOT_TOKEN = "xoxb-1234-5678-opsbottokensecret"
+TEAM = "T1"
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def slack_settings(api: FakeSlackApi) -> dict[str, Any]:
+    """Settings overrides for single-workspace Slack against the fake."""
+    return {
+        "slack_signing_secret": SECRET,
+        "slack_bot_token": BOT_TOKEN,
+        "slack_api_url": api.api_url,
+        "slack_client_id": "",
+        "slack_client_secret": "",
+        "microsoft_app_id": "",
+        "microsoft_app_password": "",
+        "teams_enabled": False,
+    }
+
+
+async def slash(
+    http: TestClient[Any, Any],
+    line: str,
+    *,
+    api: FakeSlackApi,
+    headers: dict[str, str] | None = None,
+    channel_id: str = "C1",
+) -> tuple[int, dict[str, Any], Mapping[str, str]]:
+    """POST a signed ``/deadline ...`` command; return status, ack body and headers."""
+    command, _, words = line.partition(" ")
+    body = slash_command_body(
+        command=command,
+        text=words,
+        team_id=TEAM,
+        channel_id=channel_id,
+        response_url=api.response_url(secrets.token_hex(4)),
+    )
+    sent = signed_headers(body, secret=SECRET) | (headers or {})
+    response = await http.post("/slack/events", data=body, headers=sent)
+    raw = await response.text()
+    return response.status, (json.loads(raw) if raw else {}), response.headers
+
+
+def samples(exposition: str) -> Samples:
+    """Prometheus text -> {(sample name, labels): value}."""
+    found: Samples = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(found: Samples, name: str, **labels: str) -> float | None:
+    return found.get((name, frozenset(labels.items())))

@@ -1,0 +1,249 @@
+"""The deployment files, checked for what a reader relies on: they parse, the probes
+hit /healthz and /readyz, two replicas run on PostgreSQL after a migration step,
+the proxy balances between them, and no secret value is committed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+K8S = INFRA / "k8s"
+PLACEHOLDER = re.compile(r"^(|CHANGE_ME|.*CHANGE_ME.*)$")
+# Shapes of real credentials that must never be in the repository.
+CREDENTIAL = re.compile(
+    r"xox[abposr]-[0-9A-Za-z-]{8,}|xapp-[0-9A-Za-z-]{8,}|eyJ[\w-]{10,}\.[\w-]{10,}"
+    r"|postgres(?:ql)?(?:\+asyncpg)?://[^:\s/]+:(?!CHANGE_ME|PASSWORD|\$\{)[^@\s]+@"
+)
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def load_all(path: Path) -> list[Any]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+def seconds(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)(s|m)", duration)
+    assert match, duration
+    return int(match.group(1)) * (60 if match.group(2) == "m" else 1)
+
+
+# --- docker compose ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = load(INFRA / "docker-compose.yml")
+    return loaded
+
+
+def test_compose_runs_postgres_a_migration_two_replicas_and_a_proxy(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    assert set(services) == {"postgres", "migrate", "parley", "proxy"}
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "pg_isready" in str(services["postgres"]["healthcheck"]["test"])
+
+    migrate = services["migrate"]
+    assert migrate["command"] == ["migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+    parley = services["parley"]
+    assert parley["command"] == ["serve"]
+    assert parley["deploy"]["replicas"] == 2
+    assert parley["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "/healthz" in str(parley["healthcheck"]["test"])
+    assert seconds(parley["stop_grace_period"]) >= 45
+    env = parley["environment"]
+    assert env["PARLEY_REPLICAS"] == str(parley["deploy"]["replicas"])
+    assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert "@postgres:5432/" in env["DATABASE_URL"]
+
+    for name in ("migrate", "parley"):
+        service = services[name]
+        assert service["env_file"] == ".env"
+        assert service["build"]["dockerfile"] == "infra/Dockerfile"
+        assert (INFRA / service["build"]["context"] / "pyproject.toml").exists()
+        assert service["image"] == migrate["image"]
+
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["depends_on"]["parley"]["condition"] == "service_healthy"
+    [mount] = proxy["volumes"]
+    source = mount.split(":")[0]
+    assert (INFRA / source).exists()
+
+
+def test_compose_commits_no_secret_values(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if re.search(r"PASSWORD|SECRET|TOKEN", key):
+                assert str(value).startswith("${"), f"{name}.{key} holds a value"
+            if key == "DATABASE_URL":
+                password = re.search(r"://[^:]+:([^@]+)@", value)
+                assert password and password.group(1).startswith("${POSTGRES_PASSWORD")
+    example = (INFRA / ".env.example").read_text()
+    for name in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "MICROSOFT_APP_PASSWORD"):
+        assert re.search(rf"^{name}=$", example, re.MULTILINE), name
+    committed = subprocess.run(
+        ["git", "ls-files", "infra"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "infra/.env" not in committed
+
+
+def test_nginx_balances_the_replicas_and_keeps_tokens_and_metrics_in(
+    compose: dict[str, Any],
+) -> None:
+    conf = (INFRA / "nginx.conf").read_text()
+    parley = compose["services"]["parley"]
+    port = parley["environment"]["PORT"]
+    assert re.search(rf"server parley:{port} resolve", conf)
+    assert "proxy_pass http://parley;" in conf
+    assert re.search(r"location = /metrics \{\s*return 404;", conf)
+    assert "proxy_set_header X-Request-Id $request_id;" in conf
+    # The access log format must not contain the raw request line or URI.
+    log_format = conf[conf.index("log_format") : conf.index(";", conf.index("log_format"))]
+    assert "$request " not in log_format and "$request_uri" not in log_format
+    assert "$parley_log_path" in log_format
+
+
+# --- Dockerfile -------------------------------------------------------------------
+def test_dockerfile_is_multi_stage_slim_non_root_with_a_healthcheck() -> None:
+    text = (INFRA / "Dockerfile").read_text()
+    lines = [line.strip() for line in text.splitlines()]
+    stages = [line for line in lines if line.startswith("FROM ")]
+    assert len(stages) >= 2
+    assert all("-slim" in stage for stage in stages)
+    final = text[text.rindex("\nFROM ") :]
+    assert "COPY --from=build /opt/parley /opt/parley" in final
+    assert not re.search(r"apt-get|apk add|build-essential|gcc|pip install", final)
+    user = re.search(r"^USER (\S+)", final, re.MULTILINE)
+    assert user and user.group(1).split(":")[0] not in ("0", "root")
+    assert re.search(r"HEALTHCHECK .*\n?.*/healthz", final)
+    assert 'ENTRYPOINT ["parley"]' in final and 'CMD ["serve"]' in final
+    assert "EXPOSE 3000" in final and "HOST=0.0.0.0" in final
+    for source in re.findall(r"^COPY (?!--from)(\S+)", text, re.MULTILINE):
+        assert (ROOT / source).exists(), source
+    ignore = (INFRA / "Dockerfile.dockerignore").read_text().splitlines()
+    assert "*" in ignore and "**/.env" in ignore
+
+
+# --- Kubernetes ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def k8s() -> dict[str, dict[str, Any]]:
+    """Each resource listed in the kustomization, by kind."""
+    kustomization = load(K8S / "kustomization.yaml")
+    resources: dict[str, dict[str, Any]] = {}
+    for name in kustomization["resources"]:
+        for doc in load_all(K8S / name):
+            resources[doc["kind"]] = doc
+    return resources
+
+
+def test_every_manifest_parses_and_the_kustomization_lists_them() -> None:
+    kustomization = load(K8S / "kustomization.yaml")
+    listed = set(kustomization["resources"])
+    on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk - {"secret.example.yaml"}, "the Secret template is not applied"
+    for path in K8S.glob("*.yaml"):
+        assert load_all(path), path
+    assert kustomization["images"][0]["name"] == "parley"
+
+
+def pod_spec(resource: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = resource["spec"]["template"]["spec"]
+    return spec
+
+
+def test_deployment_runs_two_probed_replicas_with_resources_and_grace(
+    k8s: dict[str, dict[str, Any]],
+) -> None:
+    deployment = k8s["Deployment"]
+    assert deployment["spec"]["replicas"] == 2
+    spec = pod_spec(deployment)
+    [container] = spec["containers"]
+    assert container["args"] == ["serve"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": 3000}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+    requests = container["resources"]["requests"]
+    assert requests["cpu"] and requests["memory"]
+    # preStop + dispatcher drain (10 s) + HTTP drain (20 s) + background replies (10 s)
+    pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+    assert spec["terminationGracePeriodSeconds"] >= pre_stop + 40
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    sources = {
+        ref.get("configMapRef", ref.get("secretRef", {})).get("name")
+        for ref in container["envFrom"]
+    }
+    assert sources == {"parley"}
+    [migrate] = spec["initContainers"]
+    assert migrate["args"] == ["migrate"]
+    assert k8s["ConfigMap"]["data"]["PARLEY_REPLICAS"] == str(deployment["spec"]["replicas"])
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_service_and_ingress_reach_the_pods(k8s: dict[str, dict[str, Any]]) -> None:
+    deployment, service, ingress = k8s["Deployment"], k8s["Service"], k8s["Ingress"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    [port] = service["spec"]["ports"]
+    assert port["targetPort"] == "http"
+    paths = {}
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == service["metadata"]["name"]
+            assert backend["port"]["name"] == port["name"]
+            paths[path["path"]] = path["pathType"]
+    assert paths == {"/slack": "Prefix", "/api/messages": "Exact", "/calendar": "Prefix"}
+
+
+def test_the_migration_job_runs_parley_migrate(k8s: dict[str, dict[str, Any]]) -> None:
+    job = k8s["Job"]
+    spec = pod_spec(job)
+    [container] = spec["containers"]
+    assert container["args"] == ["migrate"]
+    assert spec["restartPolicy"] in ("Never", "OnFailure")
+    assert container["envFrom"] == pod_spec(k8s["Deployment"])["containers"][0]["envFrom"]
+    service_labels = k8s["Service"]["spec"]["selector"].items()
+    assert not service_labels <= job["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_no_secret_values_in_the_manifests(k8s: dict[str, dict[str, Any]]) -> None:
+    for key in k8s["ConfigMap"]["data"]:
+        assert not re.search(r"SECRET|TOKEN|PASSWORD|DATABASE_URL", key), key
+    [secret] = load_all(K8S / "secret.example.yaml")
+    assert secret["kind"] == "Secret"
+    for key, value in secret["stringData"].items():
+        assert PLACEHOLDER.match(str(value)), f"{key} is not a placeholder"
+    for path in [*INFRA.rglob("*.yaml"), *INFRA.rglob("*.yml"), INFRA / ".env.example"]:
+        found = CREDENTIAL.search(path.read_text())
+        assert found is None, f"{path.name}: {found.group(0) if found else ''}"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kustomize_builds_with_the_image_set() -> None:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    docs = [doc for doc in yaml.safe_load_all(built) if doc]
+    kinds = sorted(doc["kind"] for doc in docs)
+    assert kinds == ["ConfigMap", "Deployment", "Ingress", "Job", "Namespace", "Service"]
+    images = re.findall(r"image: (\S+)", built)
+    assert images and all(image.startswith("ghcr.io/") for image in images)
+    assert all(doc["metadata"].get("namespace", "parley") == "parley" for doc in docs)

@@ -1,0 +1,200 @@
+"""Logs: LOG_FORMAT=json gives one JSON object per line with the request id, workspace,
+command and outcome; no secret reaches any log line at any level, aiohttp's access
+log included. Real requests carry secrets in headers, paths and query strings; a
+raw handler (no filters, ahead of Parley's) proves the secrets were really logged
+before redaction, so the check is not vacuous."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from fakes.slack_api import FakeSlackApi
+from opskit import BOT_TOKEN, SECRET, slack_settings, slash
+
+from adapters.web import create_app
+from bot.clock import ManualClock
+from bot.config import Settings, load_settings
+from bot.logs import REDACTED, Redactor, configured_secrets, make_handler
+from bot.main import open_runtime
+
+DUE = "2026-11-27T17:00-05:00"
+APP_PASSWORD = "ms-app-password-Zq9"
+BEARER = "bearer-credential-7d1f"
+FEED_TOKEN = "AbCdEfGhIjKlMnOpQrStUv0123456789"
+QUERY_TOKEN = "query-token-41b2"
+USER_TOKEN = "xoxp-9999-8888-usertokenvalue"
+
+
+@dataclass
+class Captured:
+    out: io.StringIO  # what Parley's handler wrote
+    raw: io.StringIO  # the same records, unfiltered
+
+    def lines(self) -> list[str]:
+        return [line for line in self.out.getvalue().splitlines() if line.strip()]
+
+
+def capture(settings: Settings) -> Iterator[Captured]:
+    root = logging.getLogger()
+    captured = Captured(out=io.StringIO(), raw=io.StringIO())
+    raw = logging.StreamHandler(captured.raw)
+    raw.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    parley = make_handler(settings, captured.out)
+    level = root.level
+    root.addHandler(raw)  # before Parley's handler, which rewrites the records
+    root.addHandler(parley)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield captured
+    finally:
+        root.removeHandler(parley)
+        root.removeHandler(raw)
+        root.setLevel(level)
+
+
+@pytest.fixture(params=["json", "text"])
+def settings(request: pytest.FixtureRequest, sqlite_url: str, slack_api: FakeSlackApi) -> Settings:
+    return load_settings(
+        database_url=sqlite_url,
+        log_format=request.param,
+        log_level="DEBUG",
+        **slack_settings(slack_api)
+        | {"microsoft_app_id": "00000000-app", "microsoft_app_password": APP_PASSWORD},
+    )
+
+
+@pytest.fixture
+def logs(settings: Settings) -> Iterator[Captured]:
+    yield from capture(settings)
+
+
+@pytest.fixture
+async def http(
+    settings: Settings, clock: ManualClock, logs: Captured
+) -> AsyncIterator[TestClient[Any, Any]]:
+    async with (
+        open_runtime(settings, clock=clock) as runtime,
+        TestClient(TestServer(create_app(runtime))) as client,
+    ):
+        yield client
+
+
+SECRETS = (SECRET, BOT_TOKEN, APP_PASSWORD, BEARER, FEED_TOKEN, QUERY_TOKEN, USER_TOKEN)
+
+
+async def drive(
+    http: TestClient[Any, Any], api: FakeSlackApi, settings: Settings
+) -> Mapping[str, str]:
+    """Requests and log calls that put every secret in front of the logging system."""
+    auth = {"Authorization": f"Bearer {BEARER}", "X-Request-Id": "req-ops-42"}
+    status, ack, headers = await slash(
+        http, f"/deadline add Signed usage agreement due {DUE}", api=api, headers=auth
+    )
+    assert status == 200 and ack["response_type"] == "in_channel"
+    forged = await http.post(
+        "/slack/events",
+        data="command=%2Fdeadline&text=list",
+        headers={"X-Slack-Signature": "v0=" + "ab" * 32, "X-Slack-Request-Timestamp": "1"},
+    )
+    assert forged.status == 401
+    await http.get(f"/calendar/{FEED_TOKEN}.ics", headers={"Authorization": f"Basic {BEARER}"})
+    await http.get(f"/calendar/event/{FEED_TOKEN}.ics")
+    await http.get(f"/healthz?token={QUERY_TOKEN}&client_secret={APP_PASSWORD}")
+
+    # What a library or a careless line might log, at every level.
+    log = logging.getLogger("parley.test")
+    log.debug("settings: %r", settings)
+    log.info("calling Slack with token=%s for %s", BOT_TOKEN, USER_TOKEN)
+    log.warning("headers: %s", {"Authorization": f"Bearer {BEARER}", "X-Other": "ok"})
+    try:
+        raise RuntimeError(f"signing secret {SECRET} rejected; password {APP_PASSWORD}")
+    except RuntimeError:
+        log.error("request failed", exc_info=True)
+        log.critical("still failing: %s", SECRET, stack_info=True)
+    return headers
+
+
+async def test_no_secret_in_any_line_at_any_level(
+    http: TestClient[Any, Any], slack_api: FakeSlackApi, logs: Captured, settings: Settings
+) -> None:
+    await drive(http, slack_api, settings)
+    raw = logs.raw.getvalue()
+    for secret in (SECRET, BOT_TOKEN, APP_PASSWORD, BEARER, FEED_TOKEN, QUERY_TOKEN):
+        assert secret in raw, f"the test never logged {secret!r}"
+    assert f"/calendar/{FEED_TOKEN}.ics" in raw, "the access log saw the feed token"
+    out = logs.out.getvalue()
+    assert REDACTED in out
+    for secret in SECRETS:
+        assert secret not in out, f"{secret!r} leaked into the {settings.log_format} log"
+
+
+@pytest.mark.parametrize("settings", ["json"], indirect=True)
+async def test_json_lines_carry_request_id_workspace_command_and_outcome(
+    http: TestClient[Any, Any], slack_api: FakeSlackApi, logs: Captured, settings: Settings
+) -> None:
+    headers = await drive(http, slack_api, settings)
+    assert headers["X-Request-Id"] == "req-ops-42"
+    entries = [json.loads(line) for line in logs.lines()]  # every line is one JSON object
+    for entry in entries:
+        assert {"time", "level", "logger", "message"} <= entry.keys()
+    levels = {entry["level"] for entry in entries}
+    assert {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} <= levels
+
+    ours = [e for e in entries if e.get("request_id") == "req-ops-42"]
+    [command] = [e for e in ours if e["logger"] == "parley.command"]
+    assert command["workspace"] == "slack:T1"
+    assert command["command"] == "deadline add"
+    assert command["outcome"] == "ok"
+    [access] = [e for e in ours if e["logger"] == "aiohttp.access"]
+    assert access["command"] == "deadline add" and access["outcome"] == "ok"
+    assert "POST /slack/events" in access["message"]
+
+    # Other requests got ids of their own, echoed in the response.
+    others = {e["request_id"] for e in entries if e["logger"] == "aiohttp.access"}
+    assert len(others) >= 5
+    response = await http.get("/healthz")
+    assert response.headers["X-Request-Id"] not in others
+    [error] = [e for e in entries if e["message"] == "request failed"]
+    assert "RuntimeError" in error["exception"] and REDACTED in error["exception"]
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("token xoxb-123-456-abcdef here", "token  here"),
+        ("app token xapp-1-A0-123-abc", "app token "),
+        ("Authorization: Bearer abc.def.ghi", "Authorization: "),
+        ("{'authorization': 'Basic dXNlcjpwYXNz'}", "{'authorization': ''}"),
+        ("jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl", "jwt "),
+        (
+            "postgresql+asyncpg://parley:s3cret@db:5432/parley",
+            "postgresql+asyncpg://parley:@db:5432/parley",
+        ),
+        ('"GET /calendar/tok123.ics HTTP/1.1" 200', '"GET /calendar/.ics HTTP/1.1" 200'),
+        ("GET /calendar/event/uid-1.ics", "GET /calendar/event/.ics"),
+        ("GET /calendar/~3f2a.ics", "GET /calendar/~3f2a.ics"),
+        ("/slack/oauth_redirect?code=123.456&state=xyz", "/slack/oauth_redirect?code=&state="),
+        ("X-Slack-Signature: v0=" + "0a" * 32, "X-Slack-Signature: v0="),
+    ],
+)
+def test_redaction_patterns(line: str, kept: str) -> None:
+    redacted = Redactor().redact(line)
+    assert redacted.replace(REDACTED, "") == kept
+
+
+def test_configured_secrets_include_the_database_password() -> None:
+    settings = load_settings(
+        database_url="postgresql+asyncpg://parley:p%40ss-w0rd@db.example.com/parley",
+        slack_signing_secret="signing-secret-xyz",
+        slack_bot_token="xoxb-1",
+    )
+    redactor = Redactor(configured_secrets(settings))
+    line = redactor.redact("connect p@ss-w0rd p%40ss-w0rd signing-secret-xyz")
+    assert line == f"connect {REDACTED} {REDACTED} {REDACTED}"

@@ -1,0 +1,190 @@
+"""A PostgreSQL outage, through a TCP proxy between Parley and the database that the
+test cuts and restores: slash commands still answer within Slack's 3 seconds with
+the ephemeral database message, /readyz says not ready, the alert dispatcher pauses;
+after the restore everything resumes and the alert that fell due meanwhile is sent,
+once. Also: a replica that starts before the migration keeps its dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from fakes.slack_api import Call, FakeSlackApi
+from opskit import TEAM, Samples, samples, slack_settings, slash, value
+from sqlalchemy.engine import make_url
+from tcp_proxy import TcpProxy
+
+from adapters.web import create_app
+from bot.config import load_settings
+from bot.domain import Event, EventKind, NewDeadline, PlannedAlert
+from bot.main import open_runtime, running_dispatcher
+from bot.service import DATABASE_DOWN
+from storage.db import make_engine, run_migrations
+from storage.repository import SqlRepository
+
+SLACK_BUDGET = 3.0
+LATER = "2031-01-15T17:00Z"
+
+
+@pytest.fixture
+async def proxy(pg_url: str) -> AsyncIterator[TcpProxy]:
+    target = make_url(pg_url)
+    async with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as running:
+        yield running
+
+
+@pytest.fixture
+async def http(
+    pg_url: str, proxy: TcpProxy, slack_api: FakeSlackApi
+) -> AsyncIterator[TestClient[Any, Any]]:
+    through_proxy = make_url(pg_url).set(port=proxy.port).render_as_string(hide_password=False)
+    settings = load_settings(database_url=through_proxy, **slack_settings(slack_api))
+    async with (
+        open_runtime(settings) as runtime,
+        TestClient(TestServer(create_app(runtime))) as client,
+        running_dispatcher(runtime),
+    ):
+        yield client
+
+
+async def timed_slash(
+    http: TestClient[Any, Any], line: str, api: FakeSlackApi
+) -> tuple[float, dict[str, Any]]:
+    started = time.monotonic()
+    status, ack, _ = await slash(http, line, api=api)
+    assert status == 200
+    return time.monotonic() - started, ack
+
+
+async def metrics_until(
+    http: TestClient[Any, Any], condition: Callable[[Samples], bool], within: float
+) -> None:
+    """Scrape /metrics until ``condition`` holds (the dispatcher has no event to await)."""
+    async with asyncio.timeout(within):
+        while not condition(samples(await (await http.get("/metrics")).text())):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+def outage_alert(call: Call) -> bool:
+    return "Outage alert" in str(call.params.get("text", ""))
+
+
+async def test_commands_readiness_and_alerts_through_an_outage(
+    http: TestClient[Any, Any], proxy: TcpProxy, slack_api: FakeSlackApi
+) -> None:
+    _, ack = await timed_slash(http, "/deadline list", slack_api)
+    assert DATABASE_DOWN not in ack["text"]
+    assert (await http.get("/readyz")).status == 200
+
+    # Due in 3 s: the dispatcher is woken by the change and waits for it.
+    due = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _, ack = await timed_slash(http, f"/deadline add Outage alert due {due}", slack_api)
+    assert ack["response_type"] == "in_channel"
+    await proxy.cut()
+
+    for line in ("/deadline list", f"/deadline add Renewal due {LATER}", "/position D1 yes"):
+        elapsed, ack = await timed_slash(http, line, slack_api)
+        assert elapsed < SLACK_BUDGET, f"{line} took {elapsed:.2f} s"
+        assert ack["response_type"] == "ephemeral"
+        assert ack["text"] == DATABASE_DOWN
+    started = time.monotonic()
+    ready = await http.get("/readyz")
+    assert ready.status == 503 and time.monotonic() - started < SLACK_BUDGET
+
+    # The alert falls due while the database is away: the dispatcher pauses.
+    await metrics_until(http, lambda s: value(s, "parley_dispatcher_paused") == 1, within=10)
+    assert not any(outage_alert(c) for c in slack_api.calls_to("chat.postMessage"))
+
+    await proxy.restore()
+    assert (await http.get("/readyz")).status == 200
+    _, ack = await timed_slash(http, f"/deadline add Renewal due {LATER}", slack_api)
+    assert ack["response_type"] == "in_channel", ack
+    await slack_api.wait_for("chat.postMessage", where=outage_alert, within=10)
+    await metrics_until(http, lambda s: value(s, "parley_dispatcher_paused") == 0, within=5)
+    _, ack = await timed_slash(http, "/deadline list", slack_api)
+    assert "Renewal" in ack["text"]
+    assert len([c for c in slack_api.calls_to("chat.postMessage") if outage_alert(c)]) == 1
+
+
+async def test_a_silent_database_still_gets_an_answer_in_time(
+    http: TestClient[Any, Any], proxy: TcpProxy, slack_api: FakeSlackApi
+) -> None:
+    """Packets lost rather than refused: only the connect timeout can end the wait."""
+    await timed_slash(http, "/deadline list", slack_api)
+    await proxy.cut(blackhole=True)
+    elapsed, ack = await timed_slash(http, "/deadline list", slack_api)
+    assert elapsed < SLACK_BUDGET, f"took {elapsed:.2f} s"
+    assert ack == {**ack, "response_type": "ephemeral", "text": DATABASE_DOWN}
+    started = time.monotonic()
+    assert (await http.get("/readyz")).status == 503
+    assert time.monotonic() - started < SLACK_BUDGET
+
+    await proxy.restore()
+    _, ack = await timed_slash(http, "/deadline list", slack_api)
+    assert ack["text"] != DATABASE_DOWN
+
+
+class _Seen(logging.Handler):
+    """Sets ``event`` when a record whose message starts with ``prefix`` is logged."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.event = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith(self.prefix):
+            self.event.set()
+
+
+async def test_a_replica_started_before_the_migration_sends_alerts_once_it_ran(
+    pg_empty_url: str, slack_api: FakeSlackApi
+) -> None:
+    """An unknown table is not an outage: the dispatcher logs it and carries on."""
+    seen = _Seen("alert dispatch failed")
+    logging.getLogger("parley.scheduler").addHandler(seen)
+    settings = load_settings(database_url=pg_empty_url, **slack_settings(slack_api))
+    try:
+        async with (
+            open_runtime(settings) as runtime,
+            TestClient(TestServer(create_app(runtime))),
+            running_dispatcher(runtime),
+        ):
+            await asyncio.wait_for(seen.event.wait(), 10)
+            await run_migrations(pg_empty_url)
+            await seed_due_alert(pg_empty_url, "Migrated late")
+            runtime.changed()
+            await slack_api.wait_for(
+                "chat.postMessage", where=lambda c: "Migrated late" in c.params["text"]
+            )
+    finally:
+        logging.getLogger("parley.scheduler").removeHandler(seen)
+
+
+async def seed_due_alert(url: str, title: str) -> None:
+    repository = SqlRepository(make_engine(url))
+    now = datetime.now(UTC)
+    draft = NewDeadline(
+        workspace_id=f"slack:{TEAM}",
+        channel_id="C1",
+        platform="slack",
+        title=title,
+        due_at=now,
+        tz="UTC",
+        owner_id="U1",
+        reminder_offsets=(),
+        created_at=now - timedelta(hours=1),
+    )
+    event = Event(deadline_id=0, kind=EventKind.CREATED, at=now, actor_id="U1")
+    try:
+        await repository.create_deadline(
+            draft=draft, event=event, alerts=(PlannedAlert(offset=timedelta(0), due_at=now),)
+        )
+    finally:
+        await repository.close()

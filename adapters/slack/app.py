@@ -27,6 +27,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar, assert_never
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -196,7 +197,7 @@ def needs_timezone(command: str, text: str) -> bool:
     return command == "deadline" and text.split(maxsplit=1)[:1] == ["add"]
 
 
-def ack_body(message: Message, *, origin: Origin, now: Any) -> JSON | None:
+def ack_body(message: Message, *, origin: Origin, now: datetime) -> JSON | None:
     """The slash-command ack body for ``message``, or None if it must go another way."""
     if find_form(message) is not None:
         return None

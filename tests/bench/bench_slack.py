@@ -76,6 +76,7 @@ class Target:
     text: str
     channel: str
     expect: str  # text every reply must contain
+    team: str = "T1"
 
 
 BARE = Target("bare bolt", "bare", "list", LIST_CHANNEL, "")
@@ -91,6 +92,8 @@ TARGETS = (
         "add Bench add due 2030-01-04T17:00-05:00",
         ADD_CHANNEL,
         '"in_channel"',
+        # Another workspace: the deadlines added must not grow what list reads.
+        team="T2",
     ),
     Target(
         "parley add (natural language)",
@@ -98,6 +101,8 @@ TARGETS = (
         "add Bench add due Friday 17:00",
         ADD_CHANNEL,
         '"in_channel"',
+        # Another workspace: the deadlines added must not grow what list reads.
+        team="T2",
     ),
     BARE,
 )
@@ -257,6 +262,7 @@ async def main(args: argparse.Namespace) -> int:
                     command="/deadline",
                     text=target.text,
                     channel_id=target.channel,
+                    team_id=target.team,
                     response_url=fake.response_url("late"),
                 )
                 job = {

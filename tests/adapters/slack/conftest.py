@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fakes.slack_api import FakeSlackApi
-from slack_world import BOT_TOKEN, SECRET, SlackWorld, open_world
+from slack_world import BOT_TOKEN, SECRET, SlackWorld, check_everything_sent, open_world
 
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -40,3 +40,4 @@ async def slack_runtime(
 async def slack(slack_runtime: Runtime, slack_api: FakeSlackApi) -> AsyncIterator[SlackWorld]:
     async for world in open_world(slack_runtime, slack_api):
         yield world
+    check_everything_sent(slack_api)

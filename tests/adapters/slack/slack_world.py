@@ -9,14 +9,14 @@ from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
-from blockkit import check_message
+from blockkit import check_message, check_view
 from fakes.signing import (
     event_body,
     interactive_body,
     signed_headers,
     slash_command_body,
 )
-from fakes.slack_api import FakeSlackApi
+from fakes.slack_api import RESPONSE_URL, FakeSlackApi
 
 from adapters.slack.app import SLACK, SlackAdapter
 from adapters.web import create_app
@@ -96,3 +96,16 @@ async def open_world(runtime: Runtime, api: FakeSlackApi) -> AsyncIterator[Slack
     app = create_app(runtime)
     async with TestClient(TestServer(app)) as http:
         yield SlackWorld(http=http, api=api, runtime=runtime)
+
+
+MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", RESPONSE_URL)
+VIEW_METHODS = ("views.open", "views.publish", "views.update", "views.push")
+
+
+def check_everything_sent(api: FakeSlackApi) -> None:
+    """Every message and view the app sent to the fake passes the Block Kit checks."""
+    for call in api.calls:
+        if call.method in MESSAGE_METHODS:
+            check_message(call.params)
+        elif call.method in VIEW_METHODS:
+            check_view(call.params["view"])

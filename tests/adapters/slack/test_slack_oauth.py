@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fakes.slack_api import FakeSlackApi
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-from slack_world import SECRET, SlackWorld, open_world
+from slack_world import SECRET, SlackWorld, check_everything_sent, open_world
 
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -41,6 +41,7 @@ async def oauth_runtime(
 async def slack(oauth_runtime: Runtime, slack_api: FakeSlackApi) -> AsyncIterator[SlackWorld]:
     async for world in open_world(oauth_runtime, slack_api):
         yield world
+    check_everything_sent(slack_api)
 
 
 async def install(slack: SlackWorld, *, code: str = "code-1") -> str:

@@ -4,8 +4,11 @@ It records every call (``calls``), answers like Slack does for the methods
 Parley uses, and fails on demand: ``fail("chat.postMessage", status=429,
 retry_after=2)`` answers the next call with HTTP 429 and ``Retry-After``,
 ``status=500`` with a server error, ``error="channel_not_found"`` with
-``{"ok": false, "error": ...}``. It also serves response URLs
-(``response_url("r1")``), recorded as calls to method ``response_url``.
+``{"ok": false, "error": ...}``; ``chaos(method, choose)`` fails calls at
+random (``choose()`` returns None, 429, a 5xx status or an error code per call).
+Each recorded ``Call`` says how it was answered (``status``, ``error``,
+``accepted``) and when it arrived (``at``, ``time.monotonic()``). It also serves
+response URLs (``response_url("r1")``), recorded as calls to ``response_url``.
 
 Tests wait on what arrives, never on the clock::
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +46,14 @@ class Call:
     token: str | None  # the bearer token, if any
     headers: dict[str, str]
     key: str = ""  # for response URLs: the key in the URL
+    status: int = 200  # the HTTP status the fake answered
+    error: str | None = None  # the Slack error code it answered, if any
+    at: float = field(default_factory=time.monotonic)  # arrival, time.monotonic()
+
+    @property
+    def accepted(self) -> bool:
+        """Slack took the request (HTTP 200 and ``"ok": true``)."""
+        return self.status == 200 and self.error is None
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,7 @@ class FakeSlackApi:
     calls: list[Call] = field(default_factory=list)
     _answers: dict[str, Answer] = field(default_factory=dict)
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
+    _chaos: dict[str, tuple[Callable[[], int | str | None], int]] = field(default_factory=dict)
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
     _port: int = 0
@@ -128,6 +141,29 @@ class FakeSlackApi:
         for _ in range(times):
             self._failures[method].append(Failure(status, retry_after, error))
 
+    def chaos(
+        self, method: str, choose: Callable[[], int | str | None], *, retry_after: int = 1
+    ) -> None:
+        """From now on ask ``choose()`` how to answer each call to ``method`` (after any
+        queued ``fail``): None answers normally, 429 rate-limits with ``retry_after``,
+        a 5xx status is a server error, a string is that Slack error code."""
+        self._chaos[method] = (choose, retry_after)
+
+    def _failure_for(self, method: str) -> Failure | None:
+        queued = self._failures.get(method)
+        if queued:
+            return queued.popleft()
+        if method in self._chaos:
+            choose, retry_after = self._chaos[method]
+            match choose():
+                case None:
+                    return None
+                case str() as error:
+                    return Failure(error=error)
+                case int() as status:
+                    return Failure(status=status, retry_after=retry_after)
+        return None
+
     def set_user(self, user_id: str, *, tz: str, name: str = "") -> None:
         self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz}
 
@@ -173,11 +209,19 @@ class FakeSlackApi:
                 params[name] = json.loads(params[name])
         auth = request.headers.get("Authorization", "")
         token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else params.get("token")
-        call = Call(method=method, params=params, token=token, headers=dict(request.headers))
+        arrived = time.monotonic()
+        failure = self._failure_for(method)
+        call = Call(
+            method=method,
+            params=params,
+            token=token,
+            headers=dict(request.headers),
+            status=failure.status if failure else 200,
+            error=failure.error if failure else None,
+            at=arrived,
+        )
         await self._record(call)
-        queued = self._failures.get(method)
-        if queued:
-            failure = queued.popleft()
+        if failure is not None:
             if failure.status == 429:
                 retry_after = 1 if failure.retry_after is None else failure.retry_after
                 headers = {"Retry-After": str(retry_after)}
@@ -194,18 +238,21 @@ class FakeSlackApi:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         params = await request.json()
+        failure = self._failure_for(RESPONSE_URL)
+        status = 404 if failure is not None and failure.status == 200 else 200
+        if failure is not None and failure.status != 200:
+            status = failure.status
         call = Call(
             method=RESPONSE_URL,
             params=params,
             token=None,
             headers=dict(request.headers),
             key=request.match_info["key"],
+            status=status,
         )
         await self._record(call)
-        queued = self._failures.get(RESPONSE_URL)
-        if queued:
-            failure = queued.popleft()
-            return web.Response(status=failure.status if failure.status != 200 else 404)
+        if status != 200:
+            return web.Response(status=status)
         return web.Response(text="ok")
 
     def _default(self, call: Call) -> dict[str, Any]:

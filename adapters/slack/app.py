@@ -175,6 +175,10 @@ class TimeZones:
         self._cache[key] = (tz, time.monotonic() + ttl)
         return tz
 
+    async def settled(self) -> None:
+        """Wait for the lookups in flight (each ends with a zone or UTC; none raises)."""
+        await asyncio.gather(*list(self._pending.values()))
+
     def forget_team(self, team_id: str) -> None:
         for key in [k for k in self._cache if k[0] == team_id]:
             del self._cache[key]

@@ -5,7 +5,8 @@ Parley uses, and fails on demand: ``fail("chat.postMessage", status=429,
 retry_after=2)`` answers the next call with HTTP 429 and ``Retry-After``,
 ``status=500`` with a server error, ``error="channel_not_found"`` with
 ``{"ok": false, "error": ...}``; ``chaos(method, choose)`` fails calls at
-random (``choose()`` returns None, 429, a 5xx status or an error code per call).
+random (``choose()`` returns None, 429, a 5xx status or an error code per call);
+``hold(method)`` keeps its calls unanswered until the returned event is set.
 Each recorded ``Call`` says how it was answered (``status``, ``error``,
 ``accepted``) and when it arrived (``at``, ``time.monotonic()``). It also serves
 response URLs (``response_url("r1")``), recorded as calls to ``response_url``.
@@ -75,6 +76,7 @@ class FakeSlackApi:
     _answers: dict[str, Answer] = field(default_factory=dict)
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     _chaos: dict[str, tuple[Callable[[], int | str | None], int]] = field(default_factory=dict)
+    _holds: dict[str, asyncio.Event] = field(default_factory=dict)
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
     _port: int = 0
@@ -140,6 +142,11 @@ class FakeSlackApi:
             raise ValueError("say how to fail: status (429, 500, ...) or error")
         for _ in range(times):
             self._failures[method].append(Failure(status, retry_after, error))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Keep calls to ``method`` waiting (recorded, unanswered) until the event is set."""
+        release = self._holds[method] = asyncio.Event()
+        return release
 
     def chaos(
         self, method: str, choose: Callable[[], int | str | None], *, retry_after: int = 1
@@ -221,6 +228,8 @@ class FakeSlackApi:
             at=arrived,
         )
         await self._record(call)
+        if method in self._holds:
+            await self._holds[method].wait()
         if failure is not None:
             if failure.status == 429:
                 retry_after = 1 if failure.retry_after is None else failure.retry_after

@@ -484,3 +484,35 @@ async def test_task_set_drains_what_finishes_and_cancels_what_does_not() -> None
     assert finished == ["quick"]
     assert stuck_task.cancelled()
     assert len(tasks) == 0
+
+
+async def test_a_modal_that_cannot_open_comes_as_a_button(slack: SlackWorld) -> None:
+    await slack.command(f"/deadline add Signed usage agreement due {ISO_DUE}")
+    slack.api.fail("views.open", error="expired_trigger_id")
+    assert await slack.command("/position D1") == {}
+    key = slack.response_key()
+    [reply] = await slack.api.wait_for(RESPONSE_URL, where=lambda c: c.key == key)
+    assert reply.params["response_type"] == "ephemeral"
+    [(action_id, value)] = [
+        (e["action_id"], e["value"])
+        for b in reply.params["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert action_id.startswith(views.ACTION_OPEN_FORM) and value == "1"
+
+
+async def test_a_slow_zone_lookup_does_not_hold_up_the_command(slack: SlackWorld) -> None:
+    slack.api.set_user("U1", tz="America/New_York")
+    release = slack.api.hold("users.info")
+    ack = await slack.command("/deadline add Review draft due tomorrow 9am")
+    nine_utc = int(datetime(2026, 11, 27, 9, 0, tzinfo=UTC).timestamp())
+    assert f"<!date^{nine_utc}^" in shown(ack)  # read as UTC while Slack was silent
+    release.set()
+    # The lookup went on in the background; once it is answered the user's zone is used.
+    async with asyncio.timeout(5):
+        await slack.adapter.timezones.settled()
+    ack = await slack.command("/deadline add Second review due tomorrow 9am")
+    nine_in_new_york = int(datetime(2026, 11, 27, 14, 0, tzinfo=UTC).timestamp())
+    assert f"<!date^{nine_in_new_york}^" in shown(ack)
+    assert len(slack.api.calls_to("users.info")) == 1

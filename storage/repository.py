@@ -24,7 +24,7 @@ import random
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager, nullcontext, suppress
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
@@ -403,8 +403,21 @@ class SqlRepository:
         self._claimer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         # A :memory: SQLite database is one shared connection (StaticPool): take turns.
         self._serial = asyncio.Lock() if isinstance(engine.sync_engine.pool, StaticPool) else None
+        sqlite_file = self._dialect == "sqlite" and self._serial is None
+        # SQLite has one writer at a time. Queueing this process's writers here
+        # instead of in SQLite's busy handler (which sleeps in growing steps)
+        # keeps a burst of commands from turning into second-long waits.
+        self._write_turn = asyncio.Lock() if sqlite_file else None
+        # Single-statement reads on SQLite share one kept connection: a pool
+        # checkout and its reset cost more than the query itself. In WAL mode
+        # each autocommit statement sees everything committed before it.
+        self._kept_turn = asyncio.Lock() if sqlite_file else None
+        self._kept: AsyncConnection | None = None
 
     async def close(self) -> None:
+        if self._kept is not None:
+            await self._kept.close()
+            self._kept = None
         await self._engine.dispose()
 
     # --- plumbing ----------------------------------------------------------
@@ -412,6 +425,19 @@ class SqlRepository:
     @asynccontextmanager
     async def _read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for one read statement, or for several in one ``snapshot``."""
+        if self._kept_turn is not None and not snapshot:
+            async with self._kept_turn:
+                if self._kept is None:
+                    self._kept = await self._reader.connect()
+                try:
+                    yield self._kept
+                except exc.DBAPIError:
+                    # The connection may be what failed: open a new one next time.
+                    kept, self._kept = self._kept, None
+                    with suppress(exc.DBAPIError):
+                        await kept.close()
+                    raise
+            return
         engine = self._snapshot_reader if snapshot else self._reader
         async with self._serial or nullcontext(), engine.connect() as conn:
             if snapshot:
@@ -423,7 +449,8 @@ class SqlRepository:
         attempt = 0
         while True:
             try:
-                async with self._serial or nullcontext(), self._writer.begin() as conn:
+                turn = self._serial or self._write_turn or nullcontext()
+                async with turn, self._writer.begin() as conn:
                     return await work(conn)
             except exc.DBAPIError as error:
                 attempt += 1

@@ -194,9 +194,16 @@ class FeedTokenRow(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
-# Indexes for calendar feeds: a channel's deadlines, a user's own, the
-# deadlines a user was asked about, and a workspace's newest history event.
-Index("ix_deadline_workspace_channel", col(DeadlineRow.workspace_id), col(DeadlineRow.channel_id))
+# Indexes for a channel's deadlines in due order (`/deadline list`, feeds), a
+# user's own, the deadlines a user was asked about, and a workspace's newest
+# history event.
+Index(
+    "ix_deadline_channel_status_due",
+    col(DeadlineRow.workspace_id),
+    col(DeadlineRow.channel_id),
+    col(DeadlineRow.status),
+    col(DeadlineRow.due_at),
+)
 Index("ix_deadline_workspace_owner", col(DeadlineRow.workspace_id), col(DeadlineRow.owner_id))
 Index(
     "ix_position_request_workspace_user",

@@ -22,7 +22,7 @@ from bot.calendar import (
     vtimezone,
 )
 from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus, Position, Stance
-from tests.calendar.feedcheck import parse_both
+from tests.feeds.feedcheck import parse_both
 
 ZONES = sorted(available_timezones() - {"Factory", "localtime"})
 

@@ -6,6 +6,7 @@ Every setting is checked at start; a value that cannot work raises
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlparse, urlsplit
 
 from pydantic import ValidationError
@@ -128,6 +129,17 @@ def check_deployment(settings: Settings) -> None:
         raise ConfigurationError(
             "SLACK_SIGNING_SECRET is set but neither SLACK_BOT_TOKEN nor "
             "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: Slack needs one of them"
+        )
+    if (
+        settings.slack_enabled
+        and not settings.slack_oauth
+        and all(name in os.environ for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"))
+    ):
+        # slack-bolt reads these two itself and turns its OAuth flow on whenever both
+        # are in the environment, even empty, ignoring SLACK_BOT_TOKEN.
+        raise ConfigurationError(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set but empty: unset them for "
+            "SLACK_BOT_TOKEN, or fill both in for OAuth"
         )
     if not 0 <= settings.port <= 65535:
         raise ConfigurationError(f"PORT must be between 0 and 65535 (got {settings.port})")

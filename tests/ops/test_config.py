@@ -37,6 +37,15 @@ CASES = [
     ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET is not"),
     ({"SLACK_SIGNING_SECRET": "s"}, "neither SLACK_BOT_TOKEN nor"),
     ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not"),
+    (
+        {
+            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_CLIENT_ID": "",
+            "SLACK_CLIENT_SECRET": "",
+        },
+        "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set but empty",
+    ),
     ({"MICROSOFT_APP_ID": "app"}, "MICROSOFT_APP_PASSWORD is not"),
     ({"PARLEY_REPLICAS": "2"}, "PARLEY_REPLICAS=2 needs PostgreSQL"),
     ({"PARLEY_REPLICAS": "0", "DATABASE_URL": PG}, "PARLEY_REPLICAS must be 1 or more"),

@@ -34,7 +34,7 @@ import contextlib
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -93,8 +93,10 @@ class Dispatcher:
         policy: DispatchPolicy | None = None,
         pacing: Mapping[str, float] = DEFAULT_PACING,
         rng: random.Random | None = None,
+        event_url: Callable[[Deadline], str | None] | None = None,
     ) -> None:
         self.repository = repository
+        self.event_url = event_url or (lambda deadline: None)
         self.gateways = gateways
         self.clock = clock
         self.policy = policy or DispatchPolicy()
@@ -286,7 +288,12 @@ class Dispatcher:
             )
         else:
             message = views.countdown_alert(
-                deadline, now=now, offset=alerts[-1].offset, positions=positions, requests=requests
+                deadline,
+                now=now,
+                offset=alerts[-1].offset,
+                positions=positions,
+                requests=requests,
+                calendar_url=self.event_url(deadline),
             )
         gateway = self.gateways.get(deadline.platform)
         if gateway is None:

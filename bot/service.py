@@ -70,7 +70,9 @@ DATABASE_DOWN = (
     "Parley can't reach its database right now. Nothing was changed; try again in a minute."
 )
 ASK_MAX = 50
-OPEN = frozenset({DeadlineStatus.OPEN})
+# `/deadline list` shows what still needs attention: open deadlines, and missed
+# ones until someone marks them done or cancels them.
+UNSETTLED = frozenset({DeadlineStatus.OPEN, DeadlineStatus.MISSED})
 
 
 class FeedLinks(Protocol):
@@ -298,7 +300,7 @@ class Parley:
         deadlines = await self.repository.list_deadlines(
             workspace_id=ctx.workspace_id,
             channel_id=ctx.channel_id,
-            statuses=None if include_closed else OPEN,
+            statuses=None if include_closed else UNSETTLED,
         )
         return [
             views.deadline_list(

@@ -123,7 +123,11 @@ def deadline_list(
         what = "deadlines" if include_closed else "open deadlines"
         body = f"No {what} in this channel. Add one with `/deadline add <title> due <when>`."
         return Message(fallback=body, blocks=(Text(body),), user_id=user_id)
-    heading = "All deadlines" if include_closed else "Open deadlines"
+    missed = any(shown_status(d, now) is DeadlineStatus.MISSED for d in deadlines)
+    if include_closed:
+        heading = "All deadlines"
+    else:
+        heading = "Open and missed deadlines" if missed else "Open deadlines"
     blocks: list[Block] = [Text(f"{heading} ({len(deadlines)})", Role.HEADING)]
     lines = [heading + ":"]
     for deadline in deadlines[:LIST_LIMIT]:

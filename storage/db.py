@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Engine, NullPool, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -39,7 +39,6 @@ COMMAND_TIMEOUT = 10.0
 POOL_TIMEOUT = 5.0
 
 _SQLITE_PRAGMAS = (
-    "PRAGMA busy_timeout=5000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
@@ -66,7 +65,7 @@ def make_engine(database_url: str) -> AsyncEngine:
     url = _async_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(url)
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine.sync_engine, busy_timeout_ms=5000)
         return engine
     # asyncpg wants numbers; SQLAlchemy would hand it URL query values as strings.
     connect_args: dict[str, Any] = {
@@ -99,8 +98,22 @@ def single_statement_reader(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    sync_engine = engine.sync_engine
+def inline_sqlite_engine(engine: AsyncEngine) -> Engine:
+    """A synchronous engine on the same SQLite file, for statements run on the
+    event loop's own thread (see ``storage.repository``): a local SQLite
+    statement takes microseconds, less than a round trip to aiosqlite's thread.
+
+    Its connections never wait for another process's write lock
+    (``busy_timeout=0``): the repository then falls back to the async engine,
+    which waits in its own thread, so the event loop is never blocked on a lock.
+    """
+    url = engine.url.set(drivername="sqlite+pysqlite")
+    inline = create_engine(url, poolclass=NullPool)
+    _install_sqlite_hooks(inline, busy_timeout_ms=0)
+    return inline
+
+
+def _install_sqlite_hooks(sync_engine: Engine, *, busy_timeout_ms: int) -> None:
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -108,6 +121,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             for pragma in _SQLITE_PRAGMAS:
                 cursor.execute(pragma)
         finally:

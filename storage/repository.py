@@ -24,11 +24,12 @@ import random
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
-from contextlib import asynccontextmanager, nullcontext, suppress
+from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from sqlalchemy import (
+    Connection,
     Interval,
     Select,
     Table,
@@ -69,7 +70,7 @@ from bot.domain import (
 )
 from bot.errors import InvalidInput, NotFound, ParleyError, StorageUnavailable
 from bot.feeds import FeedKind, FeedScope, FeedToken
-from storage.db import single_statement_reader, writer
+from storage.db import inline_sqlite_engine, single_statement_reader, writer
 from storage.tables import (
     AlertRow,
     ConversationReferenceRow,
@@ -385,6 +386,24 @@ _NEXT_ALERT = select(func.min(_CLAIMABLE_AT)).where(
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+class _InlineConnection:
+    """Runs statements at once on a synchronous SQLite connection, on the calling thread.
+
+    It offers the AsyncConnection methods the repository's statements use, so one
+    body of statement code serves both paths. Nothing inside really waits, so a
+    unit of work runs to its end without another task stepping in.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._connection.execute(statement, parameters)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return self._connection.scalar(statement, parameters)
+
+
 class SqlRepository:
     """The Repository port on one AsyncEngine (see ``storage.db.make_engine``)."""
 
@@ -408,16 +427,20 @@ class SqlRepository:
         # instead of in SQLite's busy handler (which sleeps in growing steps)
         # keeps a burst of commands from turning into second-long waits.
         self._write_turn = asyncio.Lock() if sqlite_file else None
-        # Single-statement reads on SQLite share one kept connection: a pool
-        # checkout and its reset cost more than the query itself. In WAL mode
-        # each autocommit statement sees everything committed before it.
-        self._kept_turn = asyncio.Lock() if sqlite_file else None
-        self._kept: AsyncConnection | None = None
+        # On a SQLite file, statements run on the event loop's thread through one
+        # kept synchronous connection: a local SQLite statement takes a few
+        # microseconds, a round trip to aiosqlite's thread (and a pool checkout)
+        # far more. In WAL mode each autocommit read sees everything committed
+        # before it, and readers never wait for the writer.
+        self._inline_engine = inline_sqlite_engine(engine) if sqlite_file else None
+        self._inline: Connection | None = None
 
     async def close(self) -> None:
-        if self._kept is not None:
-            await self._kept.close()
-            self._kept = None
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
+        if self._inline_engine is not None:
+            self._inline_engine.dispose()
         await self._engine.dispose()
 
     # --- plumbing ----------------------------------------------------------
@@ -425,18 +448,14 @@ class SqlRepository:
     @asynccontextmanager
     async def _read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for one read statement, or for several in one ``snapshot``."""
-        if self._kept_turn is not None and not snapshot:
-            async with self._kept_turn:
-                if self._kept is None:
-                    self._kept = await self._reader.connect()
-                try:
-                    yield self._kept
-                except exc.DBAPIError:
-                    # The connection may be what failed: open a new one next time.
-                    kept, self._kept = self._kept, None
-                    with suppress(exc.DBAPIError):
-                        await kept.close()
-                    raise
+        if self._inline_engine is not None:
+            inline = self._inline_connection()
+            try:
+                if snapshot:
+                    inline.exec_driver_sql("BEGIN")
+                yield cast(AsyncConnection, _InlineConnection(inline))
+            finally:
+                inline.rollback()  # ends a snapshot; a no-op after a single statement
             return
         engine = self._snapshot_reader if snapshot else self._reader
         async with self._serial or nullcontext(), engine.connect() as conn:
@@ -444,8 +463,43 @@ class SqlRepository:
                 await conn.begin()
             yield conn
 
+    def _inline_connection(self) -> Connection:
+        if self._inline is None:
+            assert self._inline_engine is not None
+            # Transactions on it are begun by hand (BEGIN / BEGIN IMMEDIATE).
+            self._inline = self._inline_engine.connect().execution_options(sqlite_begin="NONE")
+        return self._inline
+
+    async def _write_inline(
+        self, work: Callable[[AsyncConnection], Awaitable[_T]]
+    ) -> tuple[bool, _T | None]:
+        """Run ``work`` in a write transaction on the inline connection.
+
+        Returns ``(False, None)`` without running it when another process holds
+        SQLite's write lock: the caller then waits for it off the event loop."""
+        conn = self._inline_connection()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except exc.OperationalError as error:
+            conn.rollback()
+            if _retryable(error):
+                return False, None
+            raise
+        try:
+            result = await work(cast(AsyncConnection, _InlineConnection(conn)))
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        return True, result
+
     async def _write(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
         """Run ``work`` in one write transaction, retrying lock timeouts and deadlocks."""
+        if self._inline_engine is not None and self._write_turn is not None:
+            async with self._write_turn:
+                done, result = await self._write_inline(work)
+            if done:
+                return cast(_T, result)
         attempt = 0
         while True:
             try:

@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestClient
 from bot.domain import DEFAULT_OFFSETS
 from bot.main import Runtime
 from bot.messages import Audience
-from tests.feeds.feedcheck import fetch, link_in, parse_both, subscribe
 from tests.conftest import Chat
+from tests.feeds.feedcheck import fetch, link_in, parse_both, subscribe
 
 Client = TestClient[Any, Any]
 

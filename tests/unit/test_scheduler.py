@@ -96,7 +96,10 @@ async def test_offsets_fire_in_order_each_once(
     assert "15 minutes until D1 is due" in texts[3]
     assert "Deadline reached: D1 Signed usage agreement" in texts[4]
     assert await dispatcher.run_once() == 0
-    assert "[missed]" in await chat.say("/deadline list all")
+    listed = await chat.say("/deadline list")  # missed stays in the list until settled
+    assert "Open and missed deadlines (1)" in listed and "[missed]" in listed
+    await chat.say("/deadline done D1")
+    assert "No open deadlines" in await chat.say("/deadline list")
 
 
 async def test_countdown_carries_the_position_summary(

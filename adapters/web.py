@@ -13,6 +13,7 @@ close. Give the process 45 s (terminationGracePeriodSeconds, stop_grace_period).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from typing import TYPE_CHECKING
@@ -67,7 +68,17 @@ def create_app(runtime: Runtime) -> web.Application:
         from adapters.teams.bot import mount as mount_teams
 
         mount_teams(app, runtime)
+    app.on_startup.append(settle_heap)
     return app
+
+
+async def settle_heap(app: web.Application) -> None:
+    """Move everything loaded at start (SDKs, language data, templates: about
+    130,000 objects) out of the garbage collector's sight. A full collection
+    over them took 50 ms here and landed on whichever request was running,
+    which set the p99 ack time; what requests allocate is still collected."""
+    gc.collect()
+    gc.freeze()
 
 
 async def register_gateways(runtime: Runtime) -> None:

@@ -17,6 +17,7 @@ a pure function (``match`` + ``assert_never``):
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -154,6 +155,7 @@ def _plural(count: int, unit: str) -> str:
     return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
+@functools.lru_cache(maxsize=4096)  # the same deadlines are shown over and over
 def format_local(due_at: datetime, tz: str) -> str:
     """``Fri 27 Nov 2026 17:00 EST`` in zone ``tz`` (the text form of a Countdown)."""
     local = due_at.astimezone(ZoneInfo(tz))

@@ -133,7 +133,9 @@ def deadline_list(
     for deadline in deadlines[:LIST_LIMIT]:
         blocks.append(Text(deadline_summary(deadline, now)))
         blocks.append(Countdown(deadline.due_at, deadline.tz))
-        lines.append(f"{deadline.ref} {deadline.title} — due {_due_line(deadline, now)}")
+        lines.append(
+            f"{deadline.ref} {deadline.title} — due {format_local(deadline.due_at, deadline.tz)}"
+        )
     hidden = len(deadlines) - LIST_LIMIT
     if hidden > 0:
         more = f"… and {hidden} more. Use `/deadline show <ref>` for any of them."

@@ -186,6 +186,7 @@ def _offsets_to_text(offsets: Iterable[timedelta]) -> str:
     return ",".join(str(int(offset.total_seconds())) for offset in offsets)
 
 
+@functools.lru_cache(maxsize=256)  # a handful of distinct reminder sets, read on every row
 def _offsets_from_text(value: str) -> tuple[timedelta, ...]:
     return tuple(timedelta(seconds=int(part)) for part in value.split(",") if part)
 

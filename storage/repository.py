@@ -387,6 +387,22 @@ _NEXT_ALERT = select(func.min(_CLAIMABLE_AT)).where(
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+# A unit of work waiting for the shared inline transaction, and what became of it.
+_Queued = tuple[Callable[[AsyncConnection], Awaitable[Any]], "asyncio.Future[tuple[bool, Any]]"]
+_Outcome = tuple["asyncio.Future[tuple[bool, Any]]", BaseException | None, Any]
+
+
+def _run_now(coroutine: Awaitable[_T]) -> _T:
+    """The result of a coroutine that never waits (a unit of work on the inline connection)."""
+    assert isinstance(coroutine, Coroutine)
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return cast(_T, stop.value)
+    coroutine.close()
+    raise RuntimeError("a unit of work on the inline SQLite connection tried to wait")
+
+
 class _InlineConnection:
     """Runs statements at once on a synchronous SQLite connection, on the calling thread.
 
@@ -435,6 +451,7 @@ class SqlRepository:
         # before it, and readers never wait for the writer.
         self._inline_engine = inline_sqlite_engine(engine) if sqlite_file else None
         self._inline: Connection | None = None
+        self._queued: list[_Queued] = []
 
     async def close(self) -> None:
         if self._inline is not None:
@@ -476,29 +493,72 @@ class SqlRepository:
     ) -> tuple[bool, _T | None]:
         """Run ``work`` in a write transaction on the inline connection.
 
-        Returns ``(False, None)`` without running it when another process holds
-        SQLite's write lock: the caller then waits for it off the event loop."""
+        Writes queued in the same turn of the event loop share one transaction
+        (each in its own savepoint, so one that fails takes nothing else with
+        it): a SQLite commit costs more than the statements of a new deadline.
+        Returns ``(False, None)`` without running ``work`` when another process
+        holds SQLite's write lock; the caller then waits for it off the loop.
+        """
+        future: asyncio.Future[tuple[bool, Any]] = asyncio.get_running_loop().create_future()
+        self._queued.append((work, future))
+        if len(self._queued) == 1:
+            asyncio.get_running_loop().call_soon(self._commit_queued)
+        return await future
+
+    def _commit_queued(self) -> None:
+        batch, self._queued = self._queued, []
+        try:
+            outcomes = self._commit_batch(batch)
+        except Exception as failure:  # the database itself failed: every writer hears of it
+            outcomes = [(future, failure, None) for _, future in batch]
+        for future, error, value in outcomes:
+            if future.done():  # the caller went away; what it wrote stays written
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+    def _commit_batch(self, batch: list[_Queued]) -> list[_Outcome]:
+        """Run the queued units of work in one transaction; what each one gave or raised."""
         conn = self._inline_connection()
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except exc.OperationalError as error:
             conn.rollback()
-            if _retryable(error):
-                return False, None
-            raise
+            if not _retryable(error):
+                raise
+            return [(future, None, (False, None)) for _, future in batch]
+        shared = len(batch) > 1
+        outcomes: list[_Outcome] = []
+        for n, (work, future) in enumerate(batch):
+            if shared:
+                conn.exec_driver_sql(f"SAVEPOINT w{n}")
+            try:
+                value = _run_now(work(cast(AsyncConnection, _InlineConnection(conn))))
+            except Exception as error:
+                if shared:
+                    conn.exec_driver_sql(f"ROLLBACK TO w{n}")
+                    conn.exec_driver_sql(f"RELEASE w{n}")
+                outcomes.append((future, error, None))
+            else:
+                if shared:
+                    conn.exec_driver_sql(f"RELEASE w{n}")
+                outcomes.append((future, None, (True, value)))
         try:
-            result = await work(cast(AsyncConnection, _InlineConnection(conn)))
-        except BaseException:
+            if shared or outcomes[0][1] is None:
+                conn.commit()
+            else:
+                conn.rollback()
+        except Exception:
             conn.rollback()
             raise
-        conn.commit()
-        return True, result
+        return outcomes
 
     async def _write(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
         """Run ``work`` in one write transaction, retrying lock timeouts and deadlocks."""
-        if self._inline_engine is not None and self._write_turn is not None:
-            async with self._write_turn:
-                done, result = await self._write_inline(work)
+        if self._inline_engine is not None:
+            done, result = await self._write_inline(work)
             if done:
                 return cast(_T, result)
         attempt = 0

@@ -573,6 +573,9 @@ class SqlRepository:
                     raise
                 await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
 
+    async def _next_number(self, conn: AsyncConnection, workspace_id: str) -> int:
+        return int((await conn.execute(self._counter_next, {"ws": workspace_id})).scalar_one())
+
     def _counter_statement(self) -> Any:
         stmt = self._insert(C).values(workspace_id=bindparam("ws"), last_number=1)
         return stmt.on_conflict_do_update(
@@ -596,9 +599,17 @@ class SqlRepository:
         self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
     ) -> Deadline:
         ws = draft.workspace_id
+        reserved: int | None = None
+        if self._dialect == "postgresql":
+            # The workspace's counter row is locked from the increment to the
+            # commit. Taking the number in a transaction of its own keeps that
+            # lock for one statement, not for the whole insert: concurrent adds in
+            # one workspace otherwise queue behind each other. A failed insert
+            # leaves a gap in the numbering, never a duplicate.
+            reserved = await self._write(lambda conn: self._next_number(conn, ws))
 
         async def work(conn: AsyncConnection) -> Deadline:
-            number = (await conn.execute(self._counter_next, {"ws": ws})).scalar_one()
+            number = reserved if reserved is not None else await self._next_number(conn, ws)
             values = {
                 "workspace_id": ws,
                 "number": number,

@@ -166,6 +166,15 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class DeadlineState:
+    """A deadline with its current positions and requests (what an alert shows)."""
+
+    deadline: Deadline
+    positions: tuple[Position, ...]
+    requests: tuple[PositionRequest, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedAlert:
     """An alert to be written to the outbox: ``offset`` before the due time."""
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.domain import (
     Alert,
     Deadline,
+    DeadlineState,
     DeadlineStatus,
     Event,
     NewDeadline,
@@ -100,6 +101,24 @@ class Repository(Protocol):
         ...
 
     async def mark_alert_sent(self, *, alert_id: int, sent_at: datetime) -> None: ...
+
+    async def mark_alerts_sent(self, *, alert_ids: Sequence[int], sent_at: datetime) -> None:
+        """``mark_alert_sent`` for many alerts in one statement."""
+        ...
+
+    async def renew_leases(
+        self, *, alert_ids: Sequence[int], lease_seconds: float, now: datetime
+    ) -> list[int]:
+        """Extend this process's leases on claimed, unsent alerts; the ids still held
+        (an alert whose lease ran out may have been taken by another replica)."""
+        ...
+
+    async def load_deadline_states(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> list[DeadlineState]:
+        """The deadlines (of this workspace) with their positions and requests,
+        in three queries however many deadlines are asked for."""
+        ...
 
     async def mark_alert_failed(self, *, alert_id: int, error: str) -> None: ...
 

@@ -9,10 +9,16 @@ service in the same transaction as the change). The ``Dispatcher``:
 2. claims due alerts in a short transaction with a lease and commits
    (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite ``BEGIN IMMEDIATE``), so
    no lock is held while talking to a platform and a crashed replica's claims
-   expire and are taken again;
-3. sends, then marks each alert sent. Rate limits honour ``retry_after``;
-   transient failures back off exponentially with jitter for a bounded number
-   of attempts; permanent failures mark the alert failed and tell the
+   expire and are taken again; what they show (deadline, positions, requests)
+   is read for the whole claim at once;
+3. queues them per channel: each channel's queue is sent by its own task,
+   paced for its platform, so a busy channel never holds up the others, and
+   claiming goes on while earlier alerts are being sent (up to
+   ``max_in_flight``). A job that waited in its queue for half the lease
+   renews it first, and skips any alert another replica took meanwhile;
+4. sends, then marks the job's alerts sent in one statement. Rate limits
+   honour ``retry_after``; transient failures back off exponentially with
+   jitter for a bounded number of attempts; permanent failures mark the alert failed and tell the
    deadline's owner once.
 
 ``stop()`` ends the loop gracefully (SIGTERM): the send in progress finishes,
@@ -33,13 +39,21 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot import views
-from bot.domain import NUDGE_OFFSETS, Alert, Deadline, DeadlineStatus, Event, EventKind
+from bot.domain import (
+    NUDGE_OFFSETS,
+    Alert,
+    Deadline,
+    DeadlineState,
+    DeadlineStatus,
+    Event,
+    EventKind,
+)
 from bot.errors import (
     DeliveryError,
     PermanentDelivery,
@@ -69,10 +83,12 @@ class DispatchStats:
 
 @dataclass(frozen=True)
 class DispatchPolicy:
-    # A batch must be sent well within the lease, pacing included: 50 alerts for
-    # one Slack channel take 50 s, under the 120 s lease.
+    # How long a claim holds; a job that waits in its channel's queue for half
+    # of it renews the lease before it is sent.
     lease_seconds: float = 120.0
-    batch_size: int = 50
+    batch_size: int = 250
+    # Claimed alerts not yet sent, at most (their channel queues included).
+    max_in_flight: int = 2000
     poll_seconds: float = 30.0
     max_attempts: int = 8
     backoff_base: float = 2.0
@@ -110,6 +126,9 @@ class Dispatcher:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._unsent: set[int] = set()  # claimed, not yet handed to a gateway
+        self._in_flight = 0  # claimed, not yet finished with
+        self._queues: defaultdict[str, deque[_Job]] = defaultdict(deque)
+        self._workers: dict[str, asyncio.Task[None]] = {}
 
     # --- loop ------------------------------------------------------------
     def wake(self) -> None:
@@ -130,30 +149,39 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Dispatch until ``stop()`` (or cancelled)."""
-        while not self._stopping:
-            try:
-                while not self._stopping and await self.run_once():
-                    pass
-                delay = await self._seconds_until_next()
-                if self._paused:
-                    log.info("database reachable again; alert dispatch resumed")
-                self._paused = False
-            except StorageUnavailable:
-                # The database is away: pause and look again shortly; nothing is lost,
-                # because claims that were not marked sent expire and are taken again.
-                if not self._paused:
-                    log.warning("database unreachable; alert dispatch paused")
-                self._paused = True
-                delay = min(5.0, self.policy.poll_seconds)
-            except Exception:
-                # A bug, or a schema this code does not know (a replica started before
-                # `parley migrate` ran): say so and look again later rather than stop
-                # sending alerts for the life of the process.
-                log.exception(
-                    "alert dispatch failed; trying again in %.0f s", self.policy.poll_seconds
-                )
-                delay = self.policy.poll_seconds
-            await self._sleep_or_wake(delay)
+        try:
+            while not self._stopping:
+                try:
+                    if await self._claim() == self.policy.batch_size:
+                        continue  # more may be due: claim again while earlier ones send
+                    if self._in_flight >= self.policy.max_in_flight:
+                        delay = self.policy.poll_seconds  # a finishing send wakes us
+                    else:
+                        delay = await self._seconds_until_next()
+                    if self._paused:
+                        log.info("database reachable again; alert dispatch resumed")
+                    self._paused = False
+                except StorageUnavailable:
+                    # The database is away: pause and look again shortly; nothing is lost,
+                    # because claims that were not marked sent expire and are taken again.
+                    if not self._paused:
+                        log.warning("database unreachable; alert dispatch paused")
+                    self._paused = True
+                    delay = min(5.0, self.policy.poll_seconds)
+                except Exception:
+                    # A bug, or a schema this code does not know (a replica started before
+                    # `parley migrate` ran): say so and look again later rather than stop
+                    # sending alerts for the life of the process.
+                    log.exception(
+                        "alert dispatch failed; trying again in %.0f s", self.policy.poll_seconds
+                    )
+                    delay = self.policy.poll_seconds
+                await self._sleep_or_wake(delay)
+            await self._finish_sends(self.policy.drain_seconds)
+        finally:
+            for worker in list(self._workers.values()):
+                worker.cancel()
+            await self._release_unsent()
 
     async def _seconds_until_next(self) -> float:
         next_due = await self.repository.next_alert_due()
@@ -182,29 +210,46 @@ class Dispatcher:
                     await task
 
     async def run_once(self) -> int:
-        """Claim the alerts due now and send them; return how many were claimed."""
-        now = self.clock.now()
+        """Claim what is due now and wait until it is handled; how many were claimed."""
+        claimed = await self._claim()
+        await self._finish_sends(None)
+        return claimed
+
+    async def _finish_sends(self, within: float | None) -> None:
+        """Wait for the channel queues to empty (``within`` seconds at most)."""
+        while self._workers:
+            done, _ = await asyncio.wait(set(self._workers.values()), timeout=within)
+            if not done:
+                return
+
+    async def _claim(self) -> int:
+        """Claim due alerts (as many as there is room for) and queue them per channel.
+
+        Each channel's queue is sent by its own task, paced for its platform, so a
+        busy channel never holds up the others and claiming goes on meanwhile."""
+        room = min(self.policy.batch_size, self.policy.max_in_flight - self._in_flight)
+        if room <= 0:
+            return 0
         claimed = await self.repository.claim_due_alerts(
-            now=now, lease_seconds=self.policy.lease_seconds, limit=self.policy.batch_size
+            now=self.clock.now(), lease_seconds=self.policy.lease_seconds, limit=room
         )
         if not claimed:
             return 0
-        by_deadline: dict[int, list[Alert]] = defaultdict(list)
-        for alert in claimed:
-            by_deadline[alert.deadline_id].append(alert)
-        self._unsent = {alert.id for alert in claimed}
+        claimed_at = self.clock.now()
+        self._in_flight += len(claimed)
+        self._unsent.update(alert.id for alert in claimed)
         try:
-            jobs = await self._load_jobs(by_deadline.values())
-            by_channel: dict[str, list[_Job]] = defaultdict(list)
-            for job in jobs:
-                by_channel[f"{job.deadline.workspace_id}/{job.deadline.channel_id}"].append(job)
-            await asyncio.gather(
-                *(self._run_channel(key, items) for key, items in by_channel.items())
-            )
-        except asyncio.CancelledError:
-            await self._release_unsent()
+            jobs = await self._load_jobs(claimed, claimed_at)
+        except BaseException:
+            self._in_flight -= len(claimed)
             raise
-        await self._release_unsent()  # jobs skipped by stop()
+        for job in jobs:
+            key = f"{job.deadline.workspace_id}/{job.deadline.channel_id}"
+            self._queues[key].append(job)
+            if key not in self._workers:
+                self._workers[key] = asyncio.create_task(
+                    self._run_channel(key), name=f"parley-alerts-{key}"
+                )
         return len(claimed)
 
     async def _release_unsent(self) -> None:
@@ -220,37 +265,88 @@ class Dispatcher:
             return
         log.info("gave back %d claimed alerts", len(unsent))
 
-    async def _load_jobs(self, groups: Iterable[list[Alert]]) -> list[_Job]:
+    async def _load_jobs(self, claimed: list[Alert], claimed_at: datetime) -> list[_Job]:
+        """The claimed alerts grouped by deadline, with what each alert shows,
+        read in three queries per workspace."""
+        by_deadline: dict[int, list[Alert]] = defaultdict(list)
+        by_workspace: dict[str, set[int]] = defaultdict(set)
+        for alert in claimed:
+            by_deadline[alert.deadline_id].append(alert)
+            by_workspace[alert.workspace_id].add(alert.deadline_id)
+        states: dict[int, DeadlineState] = {}
+        for workspace_id, deadline_ids in by_workspace.items():
+            for loaded in await self.repository.load_deadline_states(
+                workspace_id=workspace_id, deadline_ids=sorted(deadline_ids)
+            ):
+                states[loaded.deadline.id] = loaded
         jobs: list[_Job] = []
-        for alerts in groups:
-            first = alerts[0]
-            deadline = await self.repository.get_deadline_by_id(
-                workspace_id=first.workspace_id, deadline_id=first.deadline_id
-            )
-            if deadline is None or deadline.status in (
+        for deadline_id, alerts in by_deadline.items():
+            state = states.get(deadline_id)
+            if state is None or state.deadline.status in (
                 DeadlineStatus.MET,
                 DeadlineStatus.CANCELLED,
             ):
                 # Closed after the claim: its alerts are no longer wanted.
-                self._unsent.difference_update(alert.id for alert in alerts)
+                self._done_with(alerts)
                 for alert in alerts:
                     await self.repository.mark_alert_failed(
                         alert_id=alert.id, error="deadline closed"
                     )
                 continue
-            jobs.append(_Job(deadline=deadline, alerts=sorted(alerts, key=lambda a: a.due_at)))
+            alerts.sort(key=lambda a: a.due_at)
+            jobs.append(_Job(state=state, alerts=alerts, claimed_at=claimed_at))
+        jobs.sort(key=lambda job: job.alerts[0].due_at)
         return jobs
 
-    async def _run_channel(self, key: str, jobs: list[_Job]) -> None:
-        for job in sorted(jobs, key=lambda j: j.alerts[0].due_at):
-            if self._stopping:
-                return
-            await self._pace(key, job.deadline.platform)
-            if self._stopping:
-                return
-            # From here the platform may have it: a cancelled send keeps its lease.
-            self._unsent.difference_update(alert.id for alert in job.alerts)
-            await self._deliver(job)
+    def _done_with(self, alerts: Iterable[Alert]) -> None:
+        ids = {alert.id for alert in alerts}
+        self._unsent.difference_update(ids)
+        self._in_flight -= len(ids)
+        self.wake()  # there is room to claim more
+
+    async def _run_channel(self, key: str) -> None:
+        queue = self._queues[key]
+        try:
+            while queue and not self._stopping:
+                job = queue[0]
+                await self._pace(key, job.deadline.platform)
+                if self._stopping:
+                    return
+                queue.popleft()
+                alerts = await self._still_ours(job)
+                # From here the platform may have it: a cancelled send keeps its lease.
+                self._unsent.difference_update(alert.id for alert in alerts)
+                try:
+                    if alerts:
+                        await self._deliver(replace(job, alerts=alerts))
+                finally:
+                    self._done_with(job.alerts)
+        except Exception:
+            # Left in the queue: their leases run out and they are claimed again.
+            log.exception("alert sending for %s failed", key)
+        finally:
+            del self._workers[key]
+            # Jobs still queued (stopping, or a failure) stay unsent: given back at
+            # shutdown, or claimed again when their lease runs out.
+            for job in self._queues.pop(key, ()):
+                self._in_flight -= len(job.alerts)
+            self.wake()
+
+    async def _still_ours(self, job: _Job) -> list[Alert]:
+        """The job's alerts this process still holds. A job that waited in its
+        channel's queue for half the lease renews the lease first: an alert
+        whose lease ran out may already be another replica's."""
+        waited = (self.clock.now() - job.claimed_at).total_seconds()
+        if waited < self.policy.lease_seconds / 2:
+            return job.alerts
+        kept = set(
+            await self.repository.renew_leases(
+                alert_ids=[alert.id for alert in job.alerts],
+                lease_seconds=self.policy.lease_seconds,
+                now=self.clock.now(),
+            )
+        )
+        return [alert for alert in job.alerts if alert.id in kept]
 
     async def _pace(self, key: str, platform: str) -> None:
         interval = self.pacing.get(platform, 1.0)
@@ -264,15 +360,10 @@ class Dispatcher:
     # --- one deadline's due alerts ------------------------------------------
     async def _deliver(self, job: _Job) -> None:
         deadline, alerts = job.deadline, job.alerts
+        positions, requests = job.state.positions, job.state.requests
         now = self.clock.now()
         late = [a for a in alerts if now - a.due_at > self.policy.catch_up_after]
         workspace = deadline.workspace_id
-        positions = await self.repository.list_positions(
-            workspace_id=workspace, deadline_id=deadline.id
-        )
-        requests = await self.repository.list_position_requests(
-            workspace_id=workspace, deadline_id=deadline.id
-        )
         if len(alerts) > 1 and late:
             message = views.catch_up_alert(
                 deadline,
@@ -311,8 +402,8 @@ class Dispatcher:
             await self._failed(deadline, alerts, error, gateway)
             return
         sent_at = self.clock.now()
+        await self.repository.mark_alerts_sent(alert_ids=[a.id for a in alerts], sent_at=sent_at)
         for alert in alerts:
-            await self.repository.mark_alert_sent(alert_id=alert.id, sent_at=sent_at)
             self.stats.lateness.append((sent_at - alert.due_at).total_seconds())
         self.stats.sent += len(alerts)
         if any(a.offset == timedelta(0) for a in alerts) and deadline.status is DeadlineStatus.OPEN:
@@ -394,5 +485,12 @@ class Dispatcher:
 
 @dataclass(frozen=True)
 class _Job:
-    deadline: Deadline
+    """One deadline's claimed alerts, sent together as one message."""
+
+    state: DeadlineState
     alerts: list[Alert]
+    claimed_at: datetime
+
+    @property
+    def deadline(self) -> Deadline:
+        return self.state.deadline

@@ -23,6 +23,7 @@ import os
 import random
 import secrets
 import socket
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
@@ -50,7 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.types import Integer, String, Text
 from sqlmodel import SQLModel
 
@@ -59,6 +60,7 @@ from bot.domain import (
     Alert,
     AlertStatus,
     Deadline,
+    DeadlineState,
     DeadlineStatus,
     Event,
     EventKind,
@@ -237,6 +239,17 @@ def _deadline(row: Sequence[Any]) -> Deadline:
     )
 
 
+def _request(row: Sequence[Any]) -> PositionRequest:
+    deadline_id, user_id, asked_by, asked_at, answered_at = row
+    return PositionRequest(
+        deadline_id=deadline_id,
+        user_id=user_id,
+        asked_by=asked_by,
+        asked_at=asked_at,
+        answered_at=answered_at,
+    )
+
+
 _POSITION_COLS = (
     P.c.deadline_id,
     P.c.stakeholder,
@@ -352,6 +365,20 @@ _REQUESTS = (
     select(R.c.deadline_id, R.c.user_id, R.c.asked_by, R.c.asked_at, R.c.answered_at)
     .where(R.c.workspace_id == bindparam("ws"), R.c.deadline_id == bindparam("id"))
     .order_by(R.c.asked_at, R.c.user_id)
+)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_DEADLINES_BY_IDS = select(*_DEADLINE_COLS).where(
+    D.c.workspace_id == bindparam("ws"), D.c.id.in_(_IDS)
+)
+_POSITIONS_BY_IDS = (
+    select(*_POSITION_COLS)
+    .where(P.c.workspace_id == bindparam("ws"), P.c.deadline_id.in_(_IDS))
+    .order_by(P.c.deadline_id, P.c.recorded_at, P.c.stakeholder)
+)
+_REQUESTS_BY_IDS = (
+    select(R.c.deadline_id, R.c.user_id, R.c.asked_by, R.c.asked_at, R.c.answered_at)
+    .where(R.c.workspace_id == bindparam("ws"), R.c.deadline_id.in_(_IDS))
+    .order_by(R.c.deadline_id, R.c.asked_at, R.c.user_id)
 )
 _EVENTS = (
     select(E.c.deadline_id, E.c.kind, E.c.at, E.c.actor_id, E.c.data)
@@ -797,16 +824,7 @@ class SqlRepository:
     ) -> list[PositionRequest]:
         async with self._read() as conn:
             rows = (await conn.execute(_REQUESTS, {"ws": workspace_id, "id": deadline_id})).all()
-        return [
-            PositionRequest(
-                deadline_id=row[0],
-                user_id=row[1],
-                asked_by=row[2],
-                asked_at=row[3],
-                answered_at=row[4],
-            )
-            for row in rows
-        ]
+        return [_request(row) for row in rows]
 
     @_guarded
     async def list_events(self, *, workspace_id: str, deadline_id: int) -> list[Event]:
@@ -893,6 +911,73 @@ class SqlRepository:
             )
         )
         await self._write(lambda conn: conn.execute(stmt))
+
+    @_guarded
+    async def mark_alerts_sent(self, *, alert_ids: Sequence[int], sent_at: datetime) -> None:
+        if not alert_ids:
+            return
+        stmt = (
+            update(A)
+            .where(A.c.id.in_(list(alert_ids)))
+            .values(
+                status=AlertStatus.SENT.value, sent_at=sent_at, lease_until=None, claimed_by=None
+            )
+        )
+        await self._write(lambda conn: conn.execute(stmt))
+
+    @_guarded
+    async def renew_leases(
+        self, *, alert_ids: Sequence[int], lease_seconds: float, now: datetime
+    ) -> list[int]:
+        if not alert_ids:
+            return []
+        until: Any = (
+            func.now() + literal(timedelta(seconds=lease_seconds), Interval())
+            if self._dialect == "postgresql"
+            else now + timedelta(seconds=lease_seconds)
+        )
+        stmt = (
+            update(A)
+            .where(
+                A.c.id.in_(list(alert_ids)),
+                A.c.status == AlertStatus.PENDING.value,
+                A.c.claimed_by == self._claimer,
+            )
+            .values(lease_until=until)
+            .returning(A.c.id)
+        )
+
+        async def work(conn: AsyncConnection) -> list[int]:
+            return sorted(row[0] for row in (await conn.execute(stmt)).all())
+
+        return await self._write(work)
+
+    @_guarded
+    async def load_deadline_states(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> list[DeadlineState]:
+        if not deadline_ids:
+            return []
+        ids = sorted(set(deadline_ids))
+        params = {"ws": workspace_id, "ids": ids}
+        async with self._read(snapshot=True) as conn:
+            deadline_rows = (await conn.execute(_DEADLINES_BY_IDS, params)).all()
+            position_rows = (await conn.execute(_POSITIONS_BY_IDS, params)).all()
+            request_rows = (await conn.execute(_REQUESTS_BY_IDS, params)).all()
+        positions: dict[int, list[Position]] = defaultdict(list)
+        for position in map(_position, position_rows):
+            positions[position.deadline_id].append(position)
+        requests: dict[int, list[PositionRequest]] = defaultdict(list)
+        for request in map(_request, request_rows):
+            requests[request.deadline_id].append(request)
+        return [
+            DeadlineState(
+                deadline=deadline,
+                positions=tuple(positions[deadline.id]),
+                requests=tuple(requests[deadline.id]),
+            )
+            for deadline in map(_deadline, deadline_rows)
+        ]
 
     @_guarded
     async def mark_alert_failed(self, *, alert_id: int, error: str) -> None:

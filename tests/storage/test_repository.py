@@ -443,15 +443,69 @@ async def test_claim_mark_and_release(repo: SqlRepository) -> None:
 
 async def test_lease_expires(repo: SqlRepository) -> None:
     await add(repo, offsets=())
-    claimed = await repo.claim_due_alerts(now=LATER, lease_seconds=0.3, limit=10)
+    claimed = await repo.claim_due_alerts(now=LATER, lease_seconds=60, limit=10)
     assert len(claimed) == 1
     # Still leased (SQLite: by the given clock; PostgreSQL: by the database clock).
-    assert await repo.claim_due_alerts(now=LATER, lease_seconds=0.3, limit=10) == []
-    await asyncio.sleep(0.4)
-    again = await repo.claim_due_alerts(
-        now=LATER + timedelta(seconds=1), lease_seconds=60, limit=10
-    )
+    assert await repo.claim_due_alerts(now=LATER, lease_seconds=60, limit=10) == []
+    # The claimer died long ago: its lease lies in the past.
+    await repo.renew_leases(alert_ids=[claimed[0].id], lease_seconds=-3600, now=LATER)
+    again = await repo.claim_due_alerts(now=LATER, lease_seconds=60, limit=10)
     assert [x.id for x in again] == [claimed[0].id]
+
+
+async def test_renewing_keeps_only_what_is_still_ours(
+    database: Database, open_repo: RepoFactory
+) -> None:
+    mine, other_replica = await open_repo(database), await open_repo(database)
+    for i in range(3):
+        await add(mine, title=f"T{i}", offsets=())
+    claimed = [a.id for a in await mine.claim_due_alerts(now=LATER, lease_seconds=60, limit=10)]
+    assert len(claimed) == 3
+    await mine.mark_alerts_sent(alert_ids=claimed[:1], sent_at=LATER)
+    # The third one's lease ran out and the other replica took it.
+    await mine.renew_leases(alert_ids=claimed[2:], lease_seconds=-3600, now=LATER)
+    taken = await other_replica.claim_due_alerts(now=LATER, lease_seconds=60, limit=10)
+    assert [a.id for a in taken] == claimed[2:]
+    assert await mine.renew_leases(alert_ids=claimed, lease_seconds=60, now=LATER) == claimed[1:2]
+
+
+async def test_mark_many_sent_at_once(repo: SqlRepository) -> None:
+    deadline = await add(repo, offsets=(timedelta(hours=1),))
+    claimed = await repo.claim_due_alerts(now=LATER, lease_seconds=60, limit=10)
+    await repo.mark_alerts_sent(alert_ids=[a.id for a in claimed], sent_at=LATER)
+    alerts = (await repo.export_all())["alerts"]
+    assert {(a["deadline_id"], a["status"]) for a in alerts} == {(deadline.id, "sent")}
+    assert await repo.next_alert_due() is None
+
+
+async def test_deadline_states_come_whole_and_only_from_the_workspace(
+    repo: SqlRepository,
+) -> None:
+    first, second = await add(repo, title="First"), await add(repo, title="Second")
+    theirs = await add(repo, ws="B", title="Theirs")
+    position = Position(
+        deadline_id=second.id,
+        stakeholder="U2",
+        label="<@U2>",
+        stance=Stance.OPPOSE,
+        terms="no",
+        recorded_by="U2",
+        recorded_at=NOW,
+    )
+    await repo.record_position(
+        workspace_id="A", position=position, event=event(EventKind.POSITION_RECORDED, second.id)
+    )
+    request = PositionRequest(deadline_id=first.id, user_id="U3", asked_by="U1", asked_at=NOW)
+    await repo.add_position_requests(
+        workspace_id="A", requests=[request], event=event(EventKind.POSITIONS_ASKED, first.id)
+    )
+    states = await repo.load_deadline_states(
+        workspace_id="A", deadline_ids=[second.id, first.id, theirs.id]
+    )
+    by_title = {state.deadline.title: state for state in states}
+    assert sorted(by_title) == ["First", "Second"]
+    assert by_title["First"].requests == (request,) and by_title["First"].positions == ()
+    assert by_title["Second"].positions == (position,) and by_title["Second"].requests == ()
 
 
 async def test_concurrent_claimers_never_share_an_alert(

@@ -259,3 +259,36 @@ async def test_posts_to_one_channel_are_paced(
         for a, b in zip(gateway.posts, gateway.posts[1:], strict=False)
     ]
     assert gaps == [1.0, 1.0]
+
+
+async def test_a_busy_channel_does_not_hold_up_the_others(
+    chat: Chat, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    dispatcher = Dispatcher(
+        repository=chat.runtime.repository,
+        gateways={"shell": gateway},
+        clock=clock,
+        pacing={"shell": 1.0},
+        # Short leases: the last jobs of the busy channel wait past half of one and renew it.
+        policy=DispatchPolicy(lease_seconds=3.0),
+    )
+    for n in range(5):
+        await chat.say(f"/deadline add Busy {n} due Friday 17:00 America/New_York remind 4h")
+    await chat.say(
+        "/deadline add Quiet due Friday 17:00 America/New_York remind 4h", channel_id="quiet"
+    )
+    due = FRIDAY_5PM_ET - timedelta(hours=4)
+    clock.set(due)
+    run = asyncio.create_task(dispatcher.run_once())
+    while not run.done():
+        await asyncio.sleep(0)
+        if clock.sleepers:
+            clock.advance(timedelta(milliseconds=250))
+    assert await run == 6
+    quiet = [p for p in gateway.posts if p.channel_id == "quiet"]
+    assert [p.at for p in quiet] == [due]
+    busy = [p.at for p in gateway.posts if p.channel_id == "negotiation"]
+    assert busy == [due + timedelta(seconds=n) for n in range(5)]
+    alerts = (await chat.runtime.repository.export_all())["alerts"]
+    four_hours = [a for a in alerts if a["due_at"] == "2026-11-27T18:00:00+00:00"]
+    assert [a["status"] for a in four_hours] == ["sent"] * 6

@@ -129,6 +129,8 @@ class Dispatcher:
         self._in_flight = 0  # claimed, not yet finished with
         self._queues: defaultdict[str, deque[_Job]] = defaultdict(deque)
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._to_mark: list[int] = []  # sent, not yet recorded as sent
+        self._marker: asyncio.Task[None] | None = None
 
     # --- loop ------------------------------------------------------------
     def wake(self) -> None:
@@ -182,6 +184,9 @@ class Dispatcher:
             for worker in list(self._workers.values()):
                 worker.cancel()
             await self._release_unsent()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5.0):
+                    await self._write_marks()
 
     async def _seconds_until_next(self) -> float:
         next_due = await self.repository.next_alert_due()
@@ -213,6 +218,7 @@ class Dispatcher:
         """Claim what is due now and wait until it is handled; how many were claimed."""
         claimed = await self._claim()
         await self._finish_sends(None)
+        await self._marks_written()
         return claimed
 
     async def _finish_sends(self, within: float | None) -> None:
@@ -297,6 +303,30 @@ class Dispatcher:
             jobs.append(_Job(state=state, alerts=alerts, claimed_at=claimed_at))
         jobs.sort(key=lambda job: job.alerts[0].due_at)
         return jobs
+
+    def _mark_sent(self, alerts: Iterable[Alert]) -> None:
+        """Record alerts as sent. The writes of many sends are gathered into one
+        statement, so a burst does not queue a transaction per post ahead of the
+        next claim; a process that dies before the write leaves these alerts to
+        be sent again when their leases run out (only they can be posted twice)."""
+        self._to_mark.extend(alert.id for alert in alerts)
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._write_marks(), name="parley-mark-sent")
+
+    async def _write_marks(self) -> None:
+        while self._to_mark:
+            ids, self._to_mark = self._to_mark, []
+            try:
+                await self.repository.mark_alerts_sent(alert_ids=ids, sent_at=self.clock.now())
+            except StorageUnavailable:
+                self._to_mark[:0] = ids
+                await self._sleep_unless(1.0, self._stopped)
+                if self._stopping:
+                    return
+
+    async def _marks_written(self) -> None:
+        if self._marker is not None:
+            await self._marker
 
     def _done_with(self, alerts: Iterable[Alert]) -> None:
         ids = {alert.id for alert in alerts}
@@ -402,7 +432,7 @@ class Dispatcher:
             await self._failed(deadline, alerts, error, gateway)
             return
         sent_at = self.clock.now()
-        await self.repository.mark_alerts_sent(alert_ids=[a.id for a in alerts], sent_at=sent_at)
+        self._mark_sent(alerts)
         for alert in alerts:
             self.stats.lateness.append((sent_at - alert.due_at).total_seconds())
         self.stats.sent += len(alerts)

@@ -4,12 +4,16 @@ and a ``Chat`` helper that lets tests read like a conversation."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.shell.render import render_message
 from bot.clock import ManualClock
@@ -17,12 +21,44 @@ from bot.config import load_settings
 from bot.domain import Context
 from bot.main import Runtime, open_runtime
 from bot.messages import Audience, Message
+from storage.db import run_migrations
 
 # Thursday 26 November 2026, 12:00 in New York.
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 POSTGRES_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+
+
+async def _admin(sql: str) -> None:
+    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def pg_empty_url() -> AsyncIterator[str]:
+    """An empty PostgreSQL database of the test's own (not migrated), dropped afterwards.
+    Skips without a server, or fails when REQUIRE_POSTGRES=1."""
+    name = f"parley_test_{secrets.token_hex(4)}"
+    try:
+        await _admin(f'CREATE DATABASE "{name}"')
+    except OSError as error:  # the server is not running
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required but unreachable: {error}")
+        pytest.skip(f"PostgreSQL unreachable: {error}")
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def pg_url(pg_empty_url: str) -> str:
+    """A migrated PostgreSQL database of the test's own, dropped afterwards."""
+    await run_migrations(pg_empty_url)
+    return pg_empty_url
 
 
 @pytest.fixture

@@ -44,8 +44,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 from aiohttp import ClientSession, TCPConnector  # noqa: E402
-from fakes.signing import signed_headers, slash_command_body  # noqa: E402
-from fakes.slack_api import FakeSlackApi  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
@@ -53,6 +51,8 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 from bot.domain import Event, EventKind, NewDeadline, PlannedAlert  # noqa: E402
 from storage.db import make_engine, run_migrations  # noqa: E402
 from storage.repository import SqlRepository  # noqa: E402
+from tests.fakes.signing import signed_headers, slash_command_body  # noqa: E402
+from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -50,8 +50,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "tests"))
 
 from aiohttp import ClientSession, TCPConnector, web  # noqa: E402
-from fakes.signing import signed_headers, slash_command_body  # noqa: E402
-from fakes.slack_api import RESPONSE_URL, FakeSlackApi  # noqa: E402
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request  # noqa: E402
 from slack_bolt.async_app import AsyncAck, AsyncApp  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
@@ -62,6 +60,8 @@ from bot.config import load_settings  # noqa: E402
 from bot.domain import Context  # noqa: E402
 from bot.main import open_runtime  # noqa: E402
 from bot.when import warm_up  # noqa: E402
+from tests.fakes.signing import signed_headers, slash_command_body  # noqa: E402
+from tests.fakes.slack_api import RESPONSE_URL, FakeSlackApi  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"

@@ -13,7 +13,6 @@ import asyncio
 import os
 import random
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -24,43 +23,17 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.domain import Event, EventKind, NewDeadline, PlannedAlert
-from storage.db import make_engine, run_migrations
+from storage.db import make_engine
 from storage.repository import SqlRepository
-from tests.conftest import POSTGRES_URL
 from tests.fakes.slack_api import Call, FakeSlackApi
 
 pytestmark = pytest.mark.timeout(240)
 
 REACHED = re.compile(r"Deadline reached: (D\d+)")
 TEAM = "T0REPLICA"
-
-
-async def _admin(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    name = f"parley_e2e_{secrets.token_hex(4)}"
-    try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except OSError as error:  # server not running
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required but unreachable: {error}")
-        pytest.skip(f"PostgreSQL unreachable: {error}")
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    await run_migrations(url)
-    yield url
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from fakes.signing import signed_headers, slash_command_body
-from fakes.slack_api import FakeSlackApi
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.fakes.signing import signed_headers, slash_command_body
+from tests.fakes.slack_api import FakeSlackApi
 
 SECRET = "ops-signing-secret-5f1c0e9a7b"
 BOT_TOKEN = "xoxb-1234-5678-opsbottokensecret"

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from fakes.slack_api import FakeSlackApi
 from opskit import BOT_TOKEN, SECRET, slack_settings, slash
 
 from adapters.web import create_app
@@ -23,6 +22,7 @@ from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.logs import REDACTED, Redactor, configured_secrets, make_handler
 from bot.main import open_runtime
+from tests.fakes.slack_api import FakeSlackApi
 
 DUE = "2026-11-27T17:00-05:00"
 APP_PASSWORD = "ms-app-password-Zq9"

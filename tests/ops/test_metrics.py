@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from fakes.slack_api import FakeSlackApi
 from opskit import Samples, samples, slack_settings, slash, value
 
 from adapters.web import create_app
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.main import Runtime, open_runtime, running_dispatcher
+from tests.fakes.slack_api import FakeSlackApi
 
 DUE = "2026-11-27T17:00-05:00"  # 29 hours after the test clock's NOW
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from fakes.slack_api import Call, FakeSlackApi
 from opskit import TEAM, Samples, samples, slack_settings, slash, value
 from sqlalchemy.engine import make_url
 from tcp_proxy import TcpProxy
@@ -27,6 +26,7 @@ from bot.main import open_runtime, running_dispatcher
 from bot.service import DATABASE_DOWN
 from storage.db import make_engine, run_migrations
 from storage.repository import SqlRepository
+from tests.fakes.slack_api import Call, FakeSlackApi
 
 SLACK_BUDGET = 3.0
 LATER = "2031-01-15T17:00Z"

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from fakes.slack_api import FakeSlackApi
 from slack_world import BOT_TOKEN, SECRET, SlackWorld, check_everything_sent, open_world
 
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.main import Runtime, open_runtime
+from tests.fakes.slack_api import FakeSlackApi
 
 
 @pytest.fixture

@@ -10,17 +10,17 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from blockkit import check_message, check_view
-from fakes.signing import (
+
+from adapters.slack.app import SLACK, SlackAdapter
+from adapters.web import create_app
+from bot.main import Runtime
+from tests.fakes.signing import (
     event_body,
     interactive_body,
     signed_headers,
     slash_command_body,
 )
-from fakes.slack_api import RESPONSE_URL, FakeSlackApi
-
-from adapters.slack.app import SLACK, SlackAdapter
-from adapters.web import create_app
-from bot.main import Runtime
+from tests.fakes.slack_api import RESPONSE_URL, FakeSlackApi
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-single-workspace"

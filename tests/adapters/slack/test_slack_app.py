@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 from blockkit import check_message, check_view, texts
-from fakes.signing import signature, slash_command_body
-from fakes.slack_api import RESPONSE_URL, Call
 from slack_world import SlackWorld
 
 from adapters.slack.app import WORKING, TaskSet
 from adapters.slack.gateway import SlackGateway
 from bot import views
 from bot.domain import DeadlineStatus
+from tests.fakes.signing import signature, slash_command_body
+from tests.fakes.slack_api import RESPONSE_URL, Call
 
 ISO_DUE = "2026-11-27T17:00-05:00"
 ISO_UNIX = int(datetime(2026, 11, 27, 22, 0, tzinfo=UTC).timestamp())

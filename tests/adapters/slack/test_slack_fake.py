@@ -6,7 +6,8 @@ import itertools
 
 import aiohttp
 import pytest
-from fakes.slack_api import FakeSlackApi
+
+from tests.fakes.slack_api import FakeSlackApi
 
 
 async def post(fake: FakeSlackApi, method: str, **params: str) -> tuple[int, dict[str, str], str]:

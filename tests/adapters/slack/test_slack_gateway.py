@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from blockkit import check_message
-from fakes.slack_api import FakeSlackApi
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import retry_handlers
@@ -19,6 +18,7 @@ from bot.clock import ManualClock
 from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus
 from bot.errors import PermanentDelivery, RateLimited, TransientDelivery
 from bot.messages import Audience, Message
+from tests.fakes.slack_api import FakeSlackApi
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 DEADLINE = Deadline(

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from fakes.slack_api import FakeSlackApi
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_world import SECRET, SlackWorld, check_everything_sent, open_world
 from sqlalchemy import text
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.main import Runtime, open_runtime
+from tests.fakes.slack_api import FakeSlackApi
 
 CLIENT_ID = "1111.2222"
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from fakes.bot_connector import FakeBotConnector
 from jsonschema import Draft6Validator
 from teams_world import TeamsWorld, card_validator, loopback_only, open_world, teams_settings
 
 from bot.clock import ManualClock
+from tests.fakes.bot_connector import FakeBotConnector
 
 
 @pytest.fixture(autouse=True)

@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from fakes.bot_connector import Call, FakeBotConnector
 from jsonschema import Draft6Validator
 
 from adapters.web import create_app, register_gateways
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.main import Runtime, open_runtime
+from tests.fakes.bot_connector import Call, FakeBotConnector
 
 ACTIVITIES = Path(__file__).parent / "activities"
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -15,13 +15,13 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fakes.bot_connector import FakeBotConnector
 from jsonschema import Draft6Validator
 from jwt.algorithms import RSAAlgorithm
 from teams_world import APP_ID, CHANNEL, WORKSPACE, TeamsWorld, open_world, teams_settings
 
 from adapters.teams.bot import signing_keys
 from bot.clock import ManualClock
+from tests.fakes.bot_connector import FakeBotConnector
 
 ISSUER = "https://api.botframework.com"
 KEY_ID = "parley-test-key"

@@ -76,6 +76,16 @@ async def run_until(dispatcher: Dispatcher, clock: ManualClock, moment: datetime
     await dispatcher.run_once()
 
 
+async def run_paced(dispatcher: Dispatcher, clock: ManualClock) -> int:
+    """``run_once``, moving the clock on whenever the dispatcher waits for pacing."""
+    run = asyncio.create_task(dispatcher.run_once())
+    while not run.done():
+        await asyncio.sleep(0)
+        if clock.sleepers:
+            clock.advance(timedelta(milliseconds=250))
+    return await run
+
+
 async def test_offsets_fire_in_order_each_once(
     chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
 ) -> None:
@@ -248,12 +258,7 @@ async def test_posts_to_one_channel_are_paced(
     for n in range(3):
         await chat.say(f"/deadline add Item {n} due Friday 17:00 America/New_York remind 4h")
     clock.set(FRIDAY_5PM_ET - timedelta(hours=4))
-    run = asyncio.create_task(dispatcher.run_once())
-    while not run.done():
-        await asyncio.sleep(0)
-        if clock.sleepers:
-            clock.advance(timedelta(milliseconds=250))
-    await run
+    await run_paced(dispatcher, clock)
     gaps = [
         (b.at - a.at).total_seconds()
         for a, b in zip(gateway.posts, gateway.posts[1:], strict=False)
@@ -279,12 +284,7 @@ async def test_a_busy_channel_does_not_hold_up_the_others(
     )
     due = FRIDAY_5PM_ET - timedelta(hours=4)
     clock.set(due)
-    run = asyncio.create_task(dispatcher.run_once())
-    while not run.done():
-        await asyncio.sleep(0)
-        if clock.sleepers:
-            clock.advance(timedelta(milliseconds=250))
-    assert await run == 6
+    assert await run_paced(dispatcher, clock) == 6
     quiet = [p for p in gateway.posts if p.channel_id == "quiet"]
     assert [p.at for p in quiet] == [due]
     busy = [p.at for p in gateway.posts if p.channel_id == "negotiation"]

@@ -503,7 +503,9 @@ class Parley:
             text = f"{label} is conditional on {deadline.ref} {deadline.title}{on_behalf}{detail}"
         elif stance is Stance.UNDECIDED:
             text = f"{label} is undecided on {deadline.ref} {deadline.title}{on_behalf}{detail}"
-        return [views.info_message(text, user_id=None, audience=Audience.CHANNEL)]
+        # Announced where the deadline lives, also when the stance came from a DM button.
+        announce = views.info_message(text, user_id=None, audience=Audience.CHANNEL)
+        return [replace(announce, channel_id=deadline.channel_id)]
 
     async def _current_position(
         self, ctx: Context, deadline: Deadline, stakeholder: str

@@ -138,10 +138,14 @@ async def test_stance_button_records_and_keeps_earlier_terms(chat: Chat) -> None
     await chat.say(ADD)
     await chat.say("/position D1 conditional only with an audit clause", user="legal")
     deadline_id = (await chat.runtime.repository.export_all())["deadlines"][0]["id"]
+    # Pressed in a direct message: the announcement still goes to the deadline's channel.
     replies = await chat.runtime.service.press(
-        ctx=chat.context(user_id="legal"), action_id=ACTION_STANCE, value=f"{deadline_id}|support"
+        ctx=chat.context(user_id="legal", channel_id="D0LEGAL"),
+        action_id=ACTION_STANCE,
+        value=f"{deadline_id}|support",
     )
     assert replies[0].audience is Audience.CHANNEL
+    assert replies[0].channel_id == "negotiation"
     assert "@legal: support — only with an audit clause" in await chat.say("/position list D1")
 
 

@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"parley: configuration error: {error}", file=sys.stderr)
         return 2
     args = build_parser(settings).parse_args(argv)
+    if args.command in ("shell", "demo") and "LOG_LEVEL" not in os.environ:
+        # The console is the user's conversation: only problems are logged into it.
+        settings = settings.model_copy(update={"log_level": "WARNING"})
     configure_logging(settings)  # LOG_FORMAT text or json; secrets redacted at every level
     if settings.log_level.upper() != "DEBUG":
         # Migration progress is noise at start; errors still show.

@@ -543,13 +543,15 @@ class SlackAdapter:
             workspace_id=workspace, statuses=frozenset({DeadlineStatus.OPEN}), limit=HOME_SCAN
         )
         owned = [d for d in deadlines if d.owner_id == user_id]
-        asked = []
-        for deadline in deadlines:
-            requests = await self.repository.list_position_requests(
-                workspace_id=workspace, deadline_id=deadline.id
-            )
-            if any(r.user_id == user_id and r.answered_at is None for r in requests):
-                asked.append(deadline)
+        states = await self.repository.load_deadline_states(
+            workspace_id=workspace, deadline_ids=[d.id for d in deadlines]
+        )
+        waiting = {
+            state.deadline.id
+            for state in states
+            if any(r.user_id == user_id and r.answered_at is None for r in state.requests)
+        }
+        asked = [d for d in deadlines if d.id in waiting]
         view = home_view(owned=owned, asked=asked, now=self.clock.now())
         await client.views_publish(user_id=user_id, view=view)
 

@@ -248,11 +248,11 @@ class Metrics:
     async def refresh(self) -> None:
         """What is read at scrape time: lateness samples, due alerts, the database."""
         for dispatcher in list(self.runtime.dispatchers):
-            samples = dispatcher.stats.lateness
-            seen = self._lateness_seen.get(dispatcher, 0)
-            for value in samples[seen:]:
+            samples, total = dispatcher.stats.lateness, dispatcher.stats.lateness_count
+            new = min(total - self._lateness_seen.get(dispatcher, 0), len(samples))
+            for value in list(samples)[len(samples) - new :]:
                 self.lateness.observe(value)
-            self._lateness_seen[dispatcher] = len(samples)
+            self._lateness_seen[dispatcher] = total
         try:
             async with asyncio.timeout(SCRAPE_QUERY_SECONDS):
                 due = await self.runtime.repository.count_due_alerts(now=self.runtime.clock.now())

@@ -78,7 +78,9 @@ class DispatchStats:
     failed: int = 0
     retried: int = 0
     collapsed: int = 0
-    lateness: list[float] = field(default_factory=list)
+    # The latest lateness samples (seconds), and how many there have been in all.
+    lateness: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+    lateness_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -435,6 +437,7 @@ class Dispatcher:
         self._mark_sent(alerts)
         for alert in alerts:
             self.stats.lateness.append((sent_at - alert.due_at).total_seconds())
+            self.stats.lateness_count += 1
         self.stats.sent += len(alerts)
         if any(a.offset == timedelta(0) for a in alerts) and deadline.status is DeadlineStatus.OPEN:
             await self._mark_missed(deadline, sent_at)

@@ -493,14 +493,14 @@ class SqlRepository:
     @asynccontextmanager
     async def _read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for one read statement, or for several in one ``snapshot``."""
-        if self._inline_engine is not None:
+        if self._inline_engine is not None and not snapshot:
+            # Snapshots are the large reads (feeds, export, a claim's context):
+            # they go to aiosqlite's thread so the event loop keeps serving.
             inline = self._inline_connection()
             try:
-                if snapshot:
-                    inline.exec_driver_sql("BEGIN")
                 yield cast(AsyncConnection, _InlineConnection(inline))
             finally:
-                inline.rollback()  # ends a snapshot; a no-op after a single statement
+                inline.rollback()  # a no-op after a single statement
             return
         engine = self._snapshot_reader if snapshot else self._reader
         async with self._serial or nullcontext(), engine.connect() as conn:

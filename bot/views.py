@@ -48,13 +48,6 @@ ACTION_STANCE = "parley_stance"  # value: "<deadline id>|<stance>"
 ACTION_OPEN_FORM = "parley_position_form"  # value: "<deadline id>"
 FORM_POSITION = "parley_position"  # form value: "<deadline id>"
 
-STANCE_MARK = {
-    Stance.SUPPORT: "support",
-    Stance.OPPOSE: "oppose",
-    Stance.CONDITIONAL: "conditional",
-    Stance.UNDECIDED: "undecided",
-}
-
 
 def mention(user_id: str) -> str:
     return f"<@{user_id}>"
@@ -221,7 +214,7 @@ def position_tally(positions: Sequence[Position], requests: Sequence[PositionReq
     counts: dict[Stance, int] = {}
     for position in positions:
         counts[position.stance] = counts.get(position.stance, 0) + 1
-    parts = [f"{counts[s]} {STANCE_MARK[s]}" for s in Stance if s in counts] or ["none yet"]
+    parts = [f"{counts[s]} {s.value}" for s in Stance if s in counts] or ["none yet"]
     text = ", ".join(parts)
     if requests:
         answered = sum(1 for r in requests if r.answered_at is not None)
@@ -249,7 +242,7 @@ def position_matrix(
     if positions:
         rows: list[tuple[str, str]] = []
         for position in positions[:MATRIX_LIMIT]:
-            value = STANCE_MARK[position.stance]
+            value = position.stance.value
             if position.terms:
                 value += f" — {position.terms}"
             rows.append((position.label, value))

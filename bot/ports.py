@@ -100,10 +100,8 @@ class Repository(Protocol):
         expired, setting a lease; commit before returning."""
         ...
 
-    async def mark_alert_sent(self, *, alert_id: int, sent_at: datetime) -> None: ...
-
     async def mark_alerts_sent(self, *, alert_ids: Sequence[int], sent_at: datetime) -> None:
-        """``mark_alert_sent`` for many alerts in one statement."""
+        """Mark claimed alerts sent (and their leases ended), in one statement."""
         ...
 
     async def renew_leases(

@@ -902,17 +902,6 @@ class SqlRepository:
         return sorted(alerts, key=lambda alert: (alert.due_at, alert.id))
 
     @_guarded
-    async def mark_alert_sent(self, *, alert_id: int, sent_at: datetime) -> None:
-        stmt = (
-            update(A)
-            .where(A.c.id == alert_id)
-            .values(
-                status=AlertStatus.SENT.value, sent_at=sent_at, lease_until=None, claimed_by=None
-            )
-        )
-        await self._write(lambda conn: conn.execute(stmt))
-
-    @_guarded
     async def mark_alerts_sent(self, *, alert_ids: Sequence[int], sent_at: datetime) -> None:
         if not alert_ids:
             return

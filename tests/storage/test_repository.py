@@ -215,7 +215,7 @@ async def test_update_raises_sequence_and_replaces_pending_alerts(repo: SqlRepos
     sent = (await repo.claim_due_alerts(now=LATER - timedelta(days=1), lease_seconds=60, limit=9))[
         0
     ]
-    await repo.mark_alert_sent(alert_id=sent.id, sent_at=LATER - timedelta(days=1))
+    await repo.mark_alerts_sent(alert_ids=[sent.id], sent_at=LATER - timedelta(days=1))
 
     new_due = LATER + timedelta(days=2)
     offsets = (timedelta(hours=4),)
@@ -408,7 +408,7 @@ async def test_claim_mark_and_release(repo: SqlRepository) -> None:
         AlertStatus.PENDING,
         0,
     )
-    await repo.mark_alert_sent(alert_id=first.id, sent_at=hour_before)
+    await repo.mark_alerts_sent(alert_ids=[first.id], sent_at=hour_before)
 
     claimed = await repo.claim_due_alerts(now=LATER + timedelta(hours=1), lease_seconds=60, limit=1)
     assert [(x.deadline_id, x.offset) for x in claimed] == [(a.id, timedelta(0))]  # limit, order
@@ -569,7 +569,7 @@ async def test_export_then_import_into_a_fresh_database(
         alerts=plan_alerts(due_at=LATER + timedelta(days=1), offsets=(), now=NOW),
     )
     [claimed, *_] = await repo.claim_due_alerts(now=LATER, lease_seconds=60, limit=1)
-    await repo.mark_alert_sent(alert_id=claimed.id, sent_at=LATER)
+    await repo.mark_alerts_sent(alert_ids=[claimed.id], sent_at=LATER)
 
     dump = await repo.export_all()
     assert dump["format"] == "parley-export" and dump["version"] == 1

@@ -1,11 +1,14 @@
-"""The Teams app package: ``infra/teams/manifest.json`` filled in, plus the two icons, zipped.
+"""The Teams app package: the manifest template filled in, plus the two icons, zipped.
 
-The manifest in ``infra/teams`` is a template: ``{{MICROSOFT_APP_ID}}`` (the
-app and its bot share the Azure Bot's app id), ``{{PUBLIC_URL}}`` and
+The template and icons are package data in ``adapters/teams/app_package/``, read
+through ``importlib.resources`` so that an installed wheel finds them as a
+checkout does. The manifest is a template: ``{{MICROSOFT_APP_ID}}`` (the app
+and its bot share the Azure Bot's app id), ``{{PUBLIC_URL}}`` and
 ``{{PUBLIC_HOST}}`` (for ``validDomains``) are replaced from the settings.
 The icons (``color.png`` 192x192, ``outline.png`` 32x32 white on
 transparent, as Teams asks) are drawn by ``draw_icons``; the committed files
-are its output (``python -m adapters.teams.package ICON_DIR`` rewrites them).
+are its output (``python -m adapters.teams.package [ICON_DIR]`` rewrites them,
+by default in the package-data folder of a checkout).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import struct
 import sys
 import zipfile
 import zlib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -24,7 +28,7 @@ from urllib.parse import urlparse
 from bot.config import Settings
 from bot.errors import ConfigurationError
 
-SOURCE = Path(__file__).resolve().parents[2] / "infra" / "teams"
+APP_FILES = resources.files("adapters.teams") / "app_package"
 ICONS = {"color.png": 192, "outline.png": 32}
 ACCENT = (0x4F, 0x46, 0xE5)
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -121,17 +125,19 @@ def manifest(settings: Settings, *, template: str) -> dict[str, Any]:
     return data
 
 
-def write_package(settings: Settings, *, output: Path, source: Path = SOURCE) -> Path:
+def write_package(settings: Settings, *, output: Path) -> Path:
     """Write the zip Teams takes ("Upload a custom app") to ``output``."""
     try:
-        template = (source / "manifest.json").read_text(encoding="utf-8")
-        icons = {name: (source / name).read_bytes() for name in ICONS}
+        template = (APP_FILES / "manifest.json").read_text(encoding="utf-8")
+        icons = {name: (APP_FILES / name).read_bytes() for name in ICONS}
     except OSError as error:
-        raise ConfigurationError(f"cannot read the Teams app files in {source}: {error}") from None
+        raise ConfigurationError(
+            f"cannot read the Teams app files in {APP_FILES}: {error}"
+        ) from None
     data = manifest(settings, template=template)
     for name, size in ICONS.items():
         if png_size(icons[name]) != (size, size):
-            raise ConfigurationError(f"{source / name} must be {size}x{size} pixels")
+            raise ConfigurationError(f"{APP_FILES / name} must be {size}x{size} pixels")
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
@@ -141,6 +147,6 @@ def write_package(settings: Settings, *, output: Path, source: Path = SOURCE) ->
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else SOURCE)
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else str(APP_FILES))
     for icon, content in draw_icons().items():
         (target / icon).write_bytes(content)

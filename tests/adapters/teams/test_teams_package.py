@@ -1,4 +1,4 @@
-"""``parley teams-package``: the zip Teams takes, from infra/teams and the settings."""
+"""``parley teams-package``: the zip Teams takes, from the package data and the settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.teams.package import SOURCE, draw_icons, png_size
+from adapters.teams.package import APP_FILES, draw_icons, png_size
 from bot.config import load_settings
 from bot.errors import ConfigurationError
 from bot.main import COMMANDS, build_parser
@@ -80,4 +80,4 @@ async def test_teams_package_says_what_is_missing(
 
 def test_the_committed_icons_are_the_drawn_ones() -> None:
     for name, content in draw_icons().items():
-        assert (SOURCE / name).read_bytes() == content, "run python -m adapters.teams.package"
+        assert (APP_FILES / name).read_bytes() == content, "run python -m adapters.teams.package"

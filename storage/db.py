@@ -20,7 +20,6 @@ large ``parley export``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, cast
 
 from alembic import command
@@ -29,7 +28,9 @@ from sqlalchemy import Connection, Engine, NullPool, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# A package resource, not a path beside this file: alembic opens it through
+# importlib.resources, so an installed wheel finds its migrations as a checkout does.
+MIGRATIONS = "storage:migrations"
 
 # Any constant will do: it only has to be the same for every replica.
 _MIGRATION_LOCK_ID = 0x7061726C6579  # "parley"
@@ -139,7 +140,7 @@ def _install_sqlite_hooks(sync_engine: Engine, *, busy_timeout_ms: int) -> None:
 def alembic_config() -> Config:
     """An alembic Config built in code, pointing at the migrations inside this package."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", MIGRATIONS)
     config.set_main_option("path_separator", "os")
     return config
 

@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +250,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parley", description="Negotiation deadlines and positions in Slack and Teams."
     )
+    parser.add_argument("--version", action="version", version=f"parley {version('parley-bot')}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP server (Slack, Teams, calendar feeds)")
     serve.add_argument("--host", default=settings.host)

@@ -12,6 +12,7 @@ from adapters.teams.package import APP_FILES, draw_icons, png_size
 from bot.config import load_settings
 from bot.errors import ConfigurationError
 from bot.main import COMMANDS, build_parser
+from tests.data.schemas import teams_manifest_validator, violations
 
 APP_ID = "3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c"
 
@@ -44,6 +45,9 @@ async def test_teams_package_writes_the_app_zip(
         manifest = json.loads(archive.read("manifest.json"))
         assert png_size(archive.read("color.png")) == (192, 192)
         assert png_size(archive.read("outline.png")) == (32, 32)
+    version = manifest["manifestVersion"]
+    assert violations(teams_manifest_validator(version), manifest) == []
+    assert manifest["$schema"].endswith(f"/v{version}/MicrosoftTeams.schema.json")
     assert manifest["id"] == APP_ID
     [bot] = manifest["bots"]
     assert bot["botId"] == APP_ID

@@ -1,6 +1,7 @@
 """The deployment files, checked for what a reader relies on: they parse, the probes
 hit /healthz and /readyz, two replicas run on PostgreSQL after a migration step,
-the proxy balances between them, and no secret value is committed."""
+the proxy balances between them, no secret value is committed, and the Slack app
+manifest is one Slack accepts, with every slash command the grammar has."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 import yaml
+
+from bot.grammar import Help, parse_command
+from tests.data.schemas import SLACK_GENERATED, SLACK_PUBLISHED, validator, violations
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -252,3 +256,37 @@ def test_kustomize_builds_with_the_image_set() -> None:
     images = re.findall(r"image: (\S+)", built)
     assert images and all(image.startswith("ghcr.io/") for image in images)
     assert all(doc["metadata"].get("namespace", "parley") == "parley" for doc in docs)
+
+
+# --- Slack app manifest ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def slack_manifest() -> dict[str, Any]:
+    """infra/slack/manifest.yml as an operator pastes it: PUBLIC_URL replaced, as it says."""
+    text = (INFRA / "slack" / "manifest.yml").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = yaml.safe_load(
+        text.replace("PUBLIC_URL", "https://parley.example.com")
+    )
+    return loaded
+
+
+def test_the_slack_manifest_fits_slacks_manifest_type(slack_manifest: dict[str, Any]) -> None:
+    assert violations(validator(SLACK_GENERATED), slack_manifest) == []
+
+
+def test_the_slack_manifest_validates_against_slacks_published_schema(
+    slack_manifest: dict[str, Any],
+) -> None:
+    if not SLACK_PUBLISHED.is_file():
+        pytest.skip(f"Slack's published schema is not at {SLACK_PUBLISHED} (tests/data/README.md)")
+    assert violations(validator(SLACK_PUBLISHED), slack_manifest) == []
+
+
+def test_the_slack_manifest_registers_every_slash_command_of_the_grammar(
+    slack_manifest: dict[str, Any],
+) -> None:
+    # Each slash command of the grammar has its own help topic ("/deadline help").
+    grammar = set(get_args(get_type_hints(Help)["topic"]))
+    registered = {c["command"] for c in slack_manifest["features"]["slash_commands"]}
+    assert registered == {f"/{name}" for name in grammar}
+    for command in registered:
+        assert parse_command(command, "help") == Help(command.removeprefix("/"))

@@ -1,13 +1,21 @@
 """The deployment files, checked for what a reader relies on: they parse, the probes
 hit /healthz and /readyz, two replicas run on PostgreSQL after a migration step,
-the proxy balances between them, no secret value is committed, and the Slack app
-manifest is one Slack accepts, with every slash command the grammar has."""
+the proxy balances between them, no secret value is committed, the image's install
+steps give a Parley that runs, and the Slack app manifest is one Slack accepts, with
+every slash command the grammar has."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shlex
 import shutil
+import string
 import subprocess
+import sys
+import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
@@ -144,6 +152,126 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_a_healthcheck() -> None:
         assert (ROOT / source).exists(), source
     ignore = (INFRA / "Dockerfile.dockerignore").read_text().splitlines()
     assert "*" in ignore and "**/.env" in ignore
+
+
+# The image's own folders; the emulation below puts each under a folder of this machine.
+IMAGE_FOLDERS = re.compile(r"(?<![\w.])(/src|/dist|/deps|/opt/parley|/var/lib/parley)(?![\w.-])")
+ABSOLUTE_PATH = re.compile(r"(?:^|(?<=[\s'\"=>:]))/[\w./*-]+")
+DOCKERIGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", ".env")
+# What the emulation may pass over: metadata, and the runtime stage's user and copies.
+PASSED_OVER = {
+    *("LABEL", "EXPOSE", "STOPSIGNAL", "HEALTHCHECK", "ENTRYPOINT", "CMD"),
+    *("RUN", "COPY", "USER"),
+}
+Instruction = tuple[str, str]
+
+
+def dockerfile_stages() -> dict[str, list[Instruction]]:
+    """Each stage's instructions, by stage name: (keyword, arguments), lines joined."""
+    stages: dict[str, list[Instruction]] = {}
+    current: list[Instruction] = []
+    pending = ""
+    for line in (INFRA / "Dockerfile").read_text(encoding="utf-8").splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1]
+            continue
+        keyword, _, arguments = (pending + line).strip().partition(" ")
+        pending = ""
+        if keyword == "FROM":
+            current = stages[arguments.rsplit(" AS ", 1)[-1]] = []
+        else:
+            current.append((keyword, arguments.strip()))
+    return stages
+
+
+def emulate(
+    instructions: list[Instruction], *, root: Path, env: dict[str, str], only: set[str]
+) -> tuple[Path, dict[str, str]]:
+    """Carry out a stage's ``only`` instructions on this machine, the image's folders
+    under ``root``; every other instruction must be one this function may pass over.
+    Returns the stage's working directory and environment."""
+    workdir, env = root, dict(env)
+    ignore = (INFRA / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+    context = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    for keyword, raw in instructions:
+        arguments = IMAGE_FOLDERS.sub(lambda m: f"{root}{m.group(1)}", raw)
+        if keyword not in only:
+            assert keyword in PASSED_OVER, f"the emulation does not pass over {keyword}"
+        elif keyword == "ENV":
+            for pair in shlex.split(arguments):
+                name, _, value = pair.partition("=")
+                # The image keeps no pip cache; here the cache keeps the test short.
+                if name != "PIP_NO_CACHE_DIR":
+                    env[name] = string.Template(value).safe_substitute(env)
+        elif keyword == "WORKDIR":
+            workdir = Path(arguments)
+            workdir.mkdir(parents=True, exist_ok=True)
+        elif keyword == "COPY":
+            # Every stage's folders are under the one root: what --from=STAGE copies to
+            # the same path in this stage is there already.
+            *sources, target = shlex.split(re.sub(r"^--from=\S+\s+", "", arguments))
+            destination = Path(target) if target.startswith("/") else workdir / target
+            for source in sources:
+                if not source.startswith("/"):
+                    assert Path(source).parts[0] in context, f"{source} is .dockerignored"
+                path = Path(source) if source.startswith("/") else ROOT / source
+                if path.is_file():
+                    destination.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(path, destination / path.name)
+                elif path != destination:  # a missing source fails here, as in docker build
+                    shutil.copytree(path, destination, ignore=DOCKERIGNORED, dirs_exist_ok=True)
+        elif keyword == "RUN":
+            strays = [p for p in ABSOLUTE_PATH.findall(arguments) if not p.startswith(str(root))]
+            assert not strays, f"extend IMAGE_FOLDERS: {strays} in {raw}"
+            done = subprocess.run(
+                ["bash", "-c", arguments], cwd=workdir, env=env, capture_output=True, text=True,
+                timeout=900, check=False,
+            )  # fmt: skip
+            assert done.returncode == 0, f"RUN {raw}\n{done.stdout}\n{done.stderr}"
+        else:
+            pytest.fail(f"the emulation does not carry out {keyword}")
+    return workdir, env
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_images_install_steps_give_a_parley_that_runs(tmp_path: Path) -> None:
+    """The wheel and build stages, step by step, in a plain virtualenv (no Docker engine
+    runs here), then commands as `docker run parley ...` runs them in the runtime stage."""
+    stages = dockerfile_stages()
+    root = tmp_path / "image"
+    # The image's Python is this Python; pip's settings are this machine's.
+    machine = {k: v for k, v in os.environ.items() if k.startswith("PIP_") or k == "HOME"}
+    machine["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    for name in ("wheel", "build"):
+        emulate(stages[name], root=root, env=machine, only={"ENV", "WORKDIR", "COPY", "RUN"})
+    home, env = emulate(stages["runtime"], root=root, env=machine, only={"ENV", "WORKDIR", "COPY"})
+    [entrypoint] = [json.loads(args) for key, args in stages["runtime"] if key == "ENTRYPOINT"]
+    program = shutil.which(entrypoint[0], path=env["PATH"])
+    assert program and Path(program).is_relative_to(root / "opt" / "parley"), program
+
+    def docker_run(*args: str, **settings: str) -> str:
+        done = subprocess.run(
+            [program, *entrypoint[1:], *args], cwd=home, env=env | settings,
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert docker_run("--version").strip() == f"parley {project['version']}"
+    assert "up to date" in docker_run("migrate")
+    assert (home / "parley.db").is_file()  # DATABASE_URL: the volume's folder
+    output = tmp_path / "out" / "parley-teams.zip"
+    docker_run(
+        "teams-package", "-o", str(output),
+        MICROSOFT_APP_ID="3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c",
+        MICROSOFT_APP_PASSWORD="secret", PUBLIC_URL="https://parley.example.com",
+    )  # fmt: skip
+    with zipfile.ZipFile(output) as archive:
+        assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
 
 
 # --- Kubernetes ---------------------------------------------------------------------

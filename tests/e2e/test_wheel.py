@@ -147,12 +147,15 @@ def test_the_wheel_carries_complete_metadata(installed: Installed) -> None:
     assert metadata["License-Expression"] == "MIT"
     assert metadata["License-File"] == "LICENSE" and licence.startswith("MIT License")
     assert metadata["Requires-Python"] == ">=3.11"
-    classifiers = metadata.get_all("Classifier")
+    classifiers = metadata.get_all("Classifier", [])
     assert classifiers and set(classifiers) <= known_classifiers
-    urls = dict(entry.split(", ", 1) for entry in metadata.get_all("Project-URL"))
+    urls = {
+        label: url
+        for label, _, url in (e.partition(", ") for e in metadata.get_all("Project-URL", []))
+    }
     assert {"Homepage", "Source", "Issues", "Documentation"} <= urls.keys()
     assert all(url.startswith("https://") for url in urls.values())
-    required = [r for r in metadata.get_all("Requires-Dist") if "extra ==" not in r]
+    required = [r for r in metadata.get_all("Requires-Dist", []) if "extra ==" not in r]
     assert len(required) == len(PROJECT["dependencies"])
     assert metadata["Summary"] and "parley demo" in metadata.get_payload()
 

@@ -74,9 +74,10 @@ class Installed:
 
 
 def pip(*args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", *args], check=True, capture_output=True, timeout=300
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=300
     )
+    assert done.returncode == 0, f"pip {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
 
 
 @pytest.fixture(scope="module")

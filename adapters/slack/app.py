@@ -66,10 +66,15 @@ from adapters.slack.render import (
 )
 from bot import views
 from bot.domain import DeadlineStatus
-from bot.errors import ConfigurationError, FormError, StorageUnavailable, UserError
+from bot.errors import (
+    DATABASE_DOWN,
+    ConfigurationError,
+    FormError,
+    StorageUnavailable,
+    UserError,
+)
 from bot.main import Runtime
 from bot.messages import Audience, Message
-from bot.service import DATABASE_DOWN
 
 log = logging.getLogger("parley.slack")
 

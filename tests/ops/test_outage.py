@@ -22,8 +22,8 @@ from tcp_proxy import TcpProxy
 from adapters.web import create_app
 from bot.config import load_settings
 from bot.domain import Event, EventKind, NewDeadline, PlannedAlert
+from bot.errors import DATABASE_DOWN
 from bot.main import open_runtime, running_dispatcher
-from bot.service import DATABASE_DOWN
 from storage.db import make_engine, run_migrations
 from storage.repository import SqlRepository
 from tests.fakes.slack_api import Call, FakeSlackApi

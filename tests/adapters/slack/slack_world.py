@@ -11,7 +11,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from blockkit import check_message, check_view
 
-from adapters.slack.app import SLACK, SlackAdapter
+from adapters.slack.app import SLACK, SlackApp
 from adapters.web import create_app
 from bot.main import Runtime
 from tests.fakes.signing import (
@@ -41,7 +41,7 @@ class SlackWorld:
     _responses: int = 0
 
     @property
-    def adapter(self) -> SlackAdapter:
+    def adapter(self) -> SlackApp:
         return self.http.server.app[SLACK]
 
     async def post(

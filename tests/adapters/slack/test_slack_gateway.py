@@ -11,7 +11,7 @@ import pytest
 from blockkit import check_message
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import retry_handlers
+from adapters.slack.delivery import SlackDelivery, retry_handlers
 from adapters.slack.gateway import SlackGateway
 from bot import views
 from bot.clock import ManualClock
@@ -46,7 +46,7 @@ def gateway_for(url: str, tokens: dict[str, str]) -> SlackGateway:
         return tokens.get(team_id)
 
     client = AsyncWebClient(base_url=url, retry_handlers=retry_handlers(), timeout=5)
-    return SlackGateway(client=client, tokens=token, clock=ManualClock(NOW))
+    return SlackGateway(delivery=SlackDelivery(client=client, clock=ManualClock(NOW)), tokens=token)
 
 
 @pytest.fixture

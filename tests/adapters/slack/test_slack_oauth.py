@@ -136,8 +136,8 @@ async def install(slack: SlackWorld, *, code: str = "code-1") -> str:
 
 async def stored_bot_token(slack: SlackWorld, team_id: str = "T1") -> str | None:
     """What the database holds, read with a fresh (uncached) store."""
-    engine = slack.adapter.engine
-    assert engine is not None
+    assert slack.adapter.oauth is not None
+    engine = slack.adapter.oauth.engine
     store = AsyncSQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=engine)
     bot = await store.async_find_bot(enterprise_id=None, team_id=team_id)
     return bot.bot_token if bot is not None else None

@@ -65,7 +65,7 @@ def create_app(runtime: Runtime) -> web.Application:
 
         mount_slack(app, runtime)
     if runtime.settings.teams_enabled:
-        from adapters.teams.bot import mount as mount_teams
+        from adapters.teams.handler import mount as mount_teams
 
         mount_teams(app, runtime)
     app.on_startup.append(settle_heap)
@@ -84,7 +84,7 @@ async def settle_heap(app: web.Application) -> None:
 async def register_gateways(runtime: Runtime) -> None:
     """Give the alert engine a gateway for every platform that is configured."""
     if runtime.settings.teams_enabled:
-        from adapters.teams.bot import register_gateway as register_teams
+        from adapters.teams.handler import register_gateway as register_teams
 
         register_teams(runtime)
 

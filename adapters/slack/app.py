@@ -1,8 +1,10 @@
 """The Slack app: slack-bolt ``AsyncApp`` listeners on Parley's aiohttp server.
 
-``mount(app, runtime)`` adds ``POST /slack/events`` (and, with OAuth configured,
-``GET /slack/install`` and ``GET /slack/oauth_redirect``, see ``oauth``) to
-Parley's aiohttp application and registers start/stop with ``cleanup_ctx``.
+``mount(app, service=..., clock=..., settings=..., deadlines=...)`` adds
+``POST /slack/events`` (and, with OAuth configured, ``GET /slack/install`` and
+``GET /slack/oauth_redirect``, see ``oauth``) to Parley's aiohttp application,
+registers start/stop with ``cleanup_ctx`` and returns the ``SlackGateway``
+the alert dispatcher posts through.
 
 How a request flows:
 
@@ -43,9 +45,11 @@ from adapters.slack.render import JSON, form_errors
 from adapters.slack.tasks import TaskSet
 from adapters.slack.timezones import TimeZones, needs_timezone
 from bot import views
+from bot.config import Settings
 from bot.errors import ConfigurationError, FormError, StorageUnavailable, UserError, chat_text
-from bot.main import Runtime
 from bot.messages import Message
+from bot.ports import Clock
+from bot.service import Parley
 
 log = logging.getLogger("parley.slack")
 
@@ -65,16 +69,14 @@ def failure_text(error: BaseException, doing: str) -> str:
 class SlackApp:
     """The bolt app, its Web API client and the listeners that call Parley's core."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        settings = runtime.settings
-        service, clock = runtime.service, runtime.clock
-        deadlines: DeadlineReads = runtime.repository
+    def __init__(
+        self, *, service: Parley, clock: Clock, settings: Settings, deadlines: DeadlineReads
+    ) -> None:
         if not settings.slack_bot_token and not settings.slack_oauth:
             raise ConfigurationError(
                 "SLACK_SIGNING_SECRET is set but neither SLACK_BOT_TOKEN nor "
                 "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: Slack needs one of them"
             )
-        self.runtime = runtime
         self.service = service
         self.clock = clock
         self.deadlines = deadlines
@@ -131,11 +133,9 @@ class SlackApp:
         self.client.session = self.session
         if self.oauth is not None:
             await self.oauth.start()
-        self.runtime.gateways["slack"] = self.gateway
         try:
             yield
         finally:
-            self.runtime.gateways.pop("slack", None)
             await self.tasks.drain(DRAIN_SECONDS)
             await self.session.close()
             if self.oauth is not None:
@@ -332,13 +332,21 @@ class SlackApp:
 SLACK = web.AppKey("parley_slack", SlackApp)
 
 
-def mount(app: web.Application, runtime: Runtime) -> SlackApp:
-    """Add the Slack endpoints to Parley's aiohttp app; start and stop with it."""
-    slack = SlackApp(runtime)
+def mount(
+    app: web.Application,
+    *,
+    service: Parley,
+    clock: Clock,
+    settings: Settings,
+    deadlines: DeadlineReads,
+) -> SlackGateway:
+    """Add the Slack endpoints to Parley's aiohttp app, start and stop with it, and
+    return the gateway that posts alerts to Slack."""
+    slack = SlackApp(service=service, clock=clock, settings=settings, deadlines=deadlines)
     app[SLACK] = slack
     app.router.add_post(EVENTS_PATH, slack.handle_events)
     if slack.bolt.oauth_flow is not None:
         app.router.add_get(INSTALL_PATH, slack.handle_install)
         app.router.add_get(REDIRECT_PATH, slack.handle_oauth_redirect)
     app.cleanup_ctx.append(slack.running)
-    return slack
+    return slack.gateway

@@ -15,9 +15,9 @@ Conversation references (tenant and serviceUrl included) are stored in
 Parley's database on installation and refreshed on every activity; removing
 the app deletes those of the team or chat it was removed from.
 
-``mount`` serves ``POST /api/messages`` with this handler on the one
-``TeamsConnection`` that the runtime's ``TeamsGateway`` holds
-(``register_gateway``), so alerts and replies go through one adapter.
+``mount`` serves ``POST /api/messages`` with this handler on one
+``TeamsConnection`` and returns the ``TeamsGateway`` that shares it, so alerts
+and replies go through one adapter.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from botbuilder.core import ActivityHandler, InvokeResponse
 from adapters.teams import parse, render
 from adapters.teams.connection import RAW_ACTIVITY, TeamsConnection, connector, send_direct
 from adapters.teams.gateway import ReferenceReads, TeamsGateway
+from bot.config import Settings
 from bot.errors import FormError, ParleyError, StorageUnavailable
-from bot.main import Runtime
 from bot.messages import Audience, Message, Role, Text
 from bot.ports import Clock
 from bot.service import Parley
@@ -304,28 +304,22 @@ def _note(text: str) -> Message:
     return Message(fallback=text, blocks=(Text(text),))
 
 
-def register_gateway(runtime: Runtime) -> TeamsGateway:
-    """The runtime's Teams gateway (created on first use): it holds the connection
-    that ``POST /api/messages`` shares, so alerts and replies use one adapter."""
-    gateway = runtime.gateways.get(parse.PLATFORM)
-    if not isinstance(gateway, TeamsGateway):
-        connection = TeamsConnection(settings=runtime.settings, clock=runtime.clock)
-        gateway = TeamsGateway(connection=connection, references=runtime.repository)
-        runtime.gateways[parse.PLATFORM] = gateway
-    return gateway
-
-
-def mount(app: web.Application, runtime: Runtime) -> None:
-    """Serve ``POST /api/messages`` on ``app``."""
-    connection = register_gateway(runtime).connection
+def mount(
+    app: web.Application,
+    *,
+    service: Parley,
+    clock: Clock,
+    settings: Settings,
+    conversations: ConversationStore,
+) -> TeamsGateway:
+    """Serve ``POST /api/messages`` on ``app``; return the gateway that posts alerts."""
+    connection = TeamsConnection(settings=settings, clock=clock)
     handler = ParleyTeamsBot(
-        connection=connection,
-        service=runtime.service,
-        clock=runtime.clock,
-        conversations=runtime.repository,
+        connection=connection, service=service, clock=clock, conversations=conversations
     )
 
     async def messages(request: web.Request) -> web.Response:
         return await connection.handle(request, handler)
 
     app.router.add_post(MESSAGES_PATH, messages)
+    return TeamsGateway(connection=connection, references=conversations)

@@ -14,10 +14,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from opskit import Samples, samples, slack_settings, slash, value
 
-from adapters.web import create_app
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.main import Runtime, open_runtime, running_dispatcher
+from bot.main import build_app, open_runtime
+from bot.runtime import Runtime, running_dispatcher
 from tests.fakes.slack_api import FakeSlackApi
 
 DUE = "2026-11-27T17:00-05:00"  # 29 hours after the test clock's NOW
@@ -34,7 +34,7 @@ async def runtime(
 
 @pytest.fixture
 async def http(runtime: Runtime) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(create_app(runtime))) as client:
+    async with TestClient(TestServer(build_app(runtime))) as client:
         yield client
 
 
@@ -169,8 +169,8 @@ async def test_feed_requests_and_304s_are_counted_without_the_token(
 
 async def test_each_app_has_its_own_registry(runtime: Runtime) -> None:
     async with (
-        TestClient(TestServer(create_app(runtime))) as one,
-        TestClient(TestServer(create_app(runtime))) as two,
+        TestClient(TestServer(build_app(runtime))) as one,
+        TestClient(TestServer(build_app(runtime))) as two,
     ):
         await one.get("/healthz")
         await one.get("/healthz")

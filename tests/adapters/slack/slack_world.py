@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from blockkit import check_message, check_view
 
 from adapters.slack.app import SLACK, SlackApp
-from adapters.web import create_app
-from bot.main import Runtime
+from bot.main import build_app
+from bot.runtime import Runtime
 from tests.fakes.signing import (
     event_body,
     interactive_body,
@@ -93,7 +93,7 @@ class SlackWorld:
 
 
 async def open_world(runtime: Runtime, api: FakeSlackApi) -> AsyncIterator[SlackWorld]:
-    app = create_app(runtime)
+    app = build_app(runtime)
     async with TestClient(TestServer(app)) as http:
         yield SlackWorld(http=http, api=api, runtime=runtime)
 

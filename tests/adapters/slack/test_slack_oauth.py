@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.main import Runtime, open_runtime
+from bot.main import open_runtime
+from bot.runtime import Runtime
 from tests.fakes.slack_api import FakeSlackApi
 
 CLIENT_ID = "1111.2222"

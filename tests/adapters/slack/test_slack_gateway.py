@@ -133,6 +133,17 @@ async def test_refusals_are_permanent(api: FakeSlackApi, gateway: SlackGateway, 
         await gateway.send(workspace_id="slack:T1", channel_id="C1", message=ALERT)
 
 
+async def test_an_alert_to_a_channel_that_refuses_it_tells_nobody_else(
+    api: FakeSlackApi, gateway: SlackGateway
+) -> None:
+    # A reply would go to the person who acted, with a hint; an alert has nobody to
+    # tell, so the dispatcher gets the error (and tells the deadline's owner itself).
+    api.fail("chat.postMessage", error="not_in_channel")
+    with pytest.raises(PermanentDelivery, match="not_in_channel"):
+        await gateway.send(workspace_id="slack:T1", channel_id="C1", message=ALERT)
+    assert [c.params["channel"] for c in api.calls_to("chat.postMessage")] == ["C1"]
+
+
 @pytest.mark.parametrize("error", ["internal_error", "fatal_error", "service_unavailable"])
 async def test_slack_side_errors_are_transient(
     api: FakeSlackApi, gateway: SlackGateway, error: str

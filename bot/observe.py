@@ -6,11 +6,11 @@
 never the command's free text). Commands typed, button presses and failed
 parses are observed alike:
 
-- ``handle`` reports a text that does not parse as ``deadline other``
-  (``position other``, ``other``), with outcome ``user_error``;
-- ``execute`` reports every parsed command;
+- ``handle`` parses with ``parse_observed``, which reports a text that does
+  not parse as ``deadline other`` (``position other``, ``other``);
+- ``execute`` reports every parsed command (``observing``);
 - ``press`` reports a stance button as ``position record`` and the "Add terms"
-  button as ``position form``.
+  button as ``position form`` (``observing_press``).
 
 ``CommandObservers`` fans one hook out to several observers (a composition
 root adds metrics to it); ``CommandLog`` logs one line per command and puts
@@ -45,6 +45,7 @@ from bot.grammar import (
     RecordPosition,
     SetReminders,
     ShowDeadline,
+    parse_command,
 )
 from bot.logs import current_fields
 
@@ -107,6 +108,15 @@ def unparsed_name(word: str) -> str:
 def pressed_name(action_id: str) -> str:
     """The name of the command a button stands for."""
     return _PRESSES.get(action_id, "position other")
+
+
+def parse_observed(observer: CommandObserver, *, ctx: Context, command: str, text: str) -> Command:
+    """``parse_command``, reporting a text that does not parse to ``observer``."""
+    try:
+        return parse_command(command, text)
+    except Exception:
+        with observing(observer, ctx=ctx, name=unparsed_name(command)):
+            raise
 
 
 @contextlib.contextmanager
@@ -189,3 +199,13 @@ class CommandLog:
             "/%s: %s in %.1f ms", name, outcome, seconds * 1000,
             extra={"workspace": ctx.workspace_id, "command": name, "outcome": str(outcome)},
         )  # fmt: skip
+
+
+def observing_press(
+    observer: CommandObserver, *, ctx: Context, action_id: str
+) -> contextlib.AbstractContextManager[None]:
+    """``observing`` for a button press; a stale button's value (``ValueError``) is
+    the user's mistake, as the press's reply says."""
+    return observing(
+        observer, ctx=ctx, name=pressed_name(action_id), user_errors=(UserError, ValueError)
+    )

@@ -61,7 +61,6 @@ from bot.grammar import (
     Ref,
     SetReminders,
     ShowDeadline,
-    parse_command,
 )
 from bot.messages import Audience, Message, Role, Text, format_local
 from bot.observe import (
@@ -69,8 +68,8 @@ from bot.observe import (
     CommandObservers,
     command_name,
     observing,
-    pressed_name,
-    unparsed_name,
+    observing_press,
+    parse_observed,
 )
 from bot.ports import Clock, Repository
 from bot.when import parse_when
@@ -111,12 +110,7 @@ class Parley:
     async def handle(self, *, ctx: Context, command: str, text: str) -> list[Message]:
         """Run one slash command (``command`` is ``deadline`` or ``position``)."""
         try:
-            try:
-                parsed = parse_command(command, text)
-            except Exception:
-                # Observed here as "<word> other"; ``execute`` observes what parses.
-                with observing(self.observer, ctx=ctx, name=unparsed_name(command)):
-                    raise
+            parsed = parse_observed(self.observer, ctx=ctx, command=command, text=text)
             return await self.execute(ctx=ctx, command=parsed)
         except (UserError, StorageUnavailable) as error:
             return [views.error_message(chat_text(error), user_id=ctx.user_id)]
@@ -164,12 +158,7 @@ class Parley:
     async def press(self, *, ctx: Context, action_id: str, value: str) -> list[Message]:
         """A button from ``views.position_buttons`` was pressed."""
         try:
-            with observing(
-                self.observer,
-                ctx=ctx,
-                name=pressed_name(action_id),
-                user_errors=(UserError, ValueError),  # a stale button's value is the user's
-            ):
+            with observing_press(self.observer, ctx=ctx, action_id=action_id):
                 return await self._press(ctx, action_id, value)
         except ValueError:
             return [views.error_message("That button is out of date.", user_id=ctx.user_id)]

@@ -40,7 +40,7 @@ class DeadlineReads(Protocol):
 
 
 class AppHome:
-    """Builds and publishes a person's App Home (three queries however many deadlines)."""
+    """Builds and publishes a person's App Home (the same few queries however many deadlines)."""
 
     def __init__(self, *, deadlines: DeadlineReads, clock: Clock) -> None:
         self.deadlines = deadlines

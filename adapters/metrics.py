@@ -1,6 +1,6 @@
 """Prometheus metrics at ``GET /metrics``, one registry per application.
 
-``install(app, runtime)`` (called by ``create_app``) adds:
+``install(app, dispatchers=..., alerts=..., clock=...)`` adds to an aiohttp app:
 
 - a middleware counting requests by route and status, with their duration.
   The route is the matched resource's canonical path (``/calendar/{token}.ics``),
@@ -9,8 +9,8 @@
 - command handling time by command (``deadline add``, ``position record``,
   ...) and the count of commands by outcome (``ok``, ``user_error``,
   ``database_unavailable``, ``error``), whichever adapter the command came
-  through: ``command_timer`` wraps the service's ``handle`` once and calls
-  every registered observer (see below);
+  through: ``Metrics`` is a ``bot.observe.CommandObserver``, which the
+  composition root adds to the service's observers for the app's lifetime;
 - at scrape time: the alert dispatchers' counters (sent, failed, retried,
   collapsed) and new lateness samples, the number of alerts due and not yet
   sent (one indexed ``count(*)``, bounded by a timeout), whether the database
@@ -35,13 +35,11 @@ one), so tests and benchmarks can build several apps in one process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import time
 import weakref
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -52,127 +50,31 @@ from prometheus_client.registry import Collector
 
 from adapters.logs import route_of
 from bot.domain import Context
-from bot.errors import StorageUnavailable, UserError
-from bot.logs import current_fields
-from bot.messages import Message
-
-if TYPE_CHECKING:
-    from bot.main import Runtime
-    from bot.scheduler import Dispatcher
-
-log = logging.getLogger("parley.command")
+from bot.errors import StorageUnavailable
+from bot.observe import Outcome
+from bot.ports import Clock
+from bot.scheduler import Dispatcher
 
 METRICS_PATH = "/metrics"
 SCRAPE_QUERY_SECONDS = 2.0
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_DEADLINE_VERBS = frozenset(
-    {"add", "list", "show", "extend", "done", "cancel", "remind", "feed", "help"}
-)
-_POSITION_VERBS = frozenset({"list", "ask", "help"})
-
-CommandObserver = Callable[[str, str, float], None]  # (command, outcome, seconds)
 
 
-def command_label(command: str, text: str) -> str:
-    """A bounded label for a command: its word and verb, never its free text."""
-    name = command.strip().lstrip("/").lower()
-    words = text.split(maxsplit=2)
-    verb = words[0].lower() if words else "help"
-    if name == "deadline":
-        return f"deadline {verb}" if verb in _DEADLINE_VERBS else "deadline other"
-    if name == "position":
-        if verb in _POSITION_VERBS:
-            return f"position {verb}"
-        return "position record" if len(words) > 1 else "position form"
-    return "other"
+class DueAlerts(Protocol):
+    """The one storage read the metrics make (at scrape time)."""
 
-
-# --- the command hook ----------------------------------------------------------
-_outcome: ContextVar[list[str] | None] = ContextVar("parley_command_outcome", default=None)
-
-
-class CommandTimer:
-    """Stands in for one service's ``handle``: times it, classifies the outcome,
-    logs one line per command and tells the observers.
-
-    The outcome comes from the service's ``execute`` (also wrapped here), which
-    raises what ``handle`` turns into a reply: ``UserError`` is ``user_error``,
-    ``StorageUnavailable`` is ``database_unavailable``. A command that does not
-    parse never reaches ``execute``: that is a ``user_error`` too.
-    """
-
-    def __init__(self, service: Any) -> None:
-        self._handle = service.handle
-        self._execute = service.execute
-        self.observers: list[CommandObserver] = []
-
-    async def __call__(self, *, ctx: Context, command: str, text: str) -> list[Message]:
-        label = command_label(command, text)
-        fields = current_fields()
-        if fields is not None:
-            fields.workspace, fields.command = ctx.workspace_id, label
-        seen: list[str] = []
-        token = _outcome.set(seen)
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            messages: list[Message] = await self._handle(ctx=ctx, command=command, text=text)
-            outcome = seen[-1] if seen else "user_error"
-            return messages
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        finally:
-            _outcome.reset(token)
-            elapsed = time.perf_counter() - started
-            if fields is not None:
-                fields.outcome = outcome
-            for observe in self.observers:
-                observe(label, outcome, elapsed)
-            log.info(
-                "/%s: %s in %.1f ms", label, outcome, elapsed * 1000,
-                extra={"workspace": ctx.workspace_id, "command": label, "outcome": outcome},
-            )  # fmt: skip
-
-    async def execute(self, **kwargs: Any) -> list[Message]:
-        seen = _outcome.get()
-        try:
-            messages: list[Message] = await self._execute(**kwargs)
-        except UserError:
-            if seen is not None:
-                seen.append("user_error")
-            raise
-        except StorageUnavailable:
-            if seen is not None:
-                seen.append("database_unavailable")
-            raise
-        if seen is not None:
-            seen.append("ok")
-        return messages
-
-
-def command_timer(service: Any) -> CommandTimer:
-    """The service's ``CommandTimer``, installed on first use (once per service)."""
-    existing = service.__dict__.get("handle")
-    if isinstance(existing, CommandTimer):
-        return existing
-    timer = CommandTimer(service)
-    # Instance attributes shadow the methods for every caller (Slack, Teams, ...),
-    # including ``handle``'s own call to ``self.execute``.
-    service.handle = timer
-    service.execute = timer.execute
-    return timer
+    async def count_due_alerts(self, *, now: datetime) -> int: ...
 
 
 # --- the registry --------------------------------------------------------------
 class _DispatcherCollector(Collector):
     """The dispatchers' own counters, read when scraped."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, dispatchers: Sequence[Dispatcher]) -> None:
+        self.dispatchers = dispatchers
 
     def collect(self) -> Iterator[Metric]:
-        dispatchers = list(self.runtime.dispatchers)
+        dispatchers = list(self.dispatchers)
         for name, doc in (
             ("sent", "Alerts posted."),
             ("failed", "Alerts given up on (permanent errors, too many attempts)."),
@@ -189,10 +91,14 @@ class _DispatcherCollector(Collector):
 
 
 class Metrics:
-    """One application's metrics."""
+    """One application's metrics; ``dispatchers`` is the live list of running ones."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(
+        self, *, dispatchers: Sequence[Dispatcher], alerts: DueAlerts, clock: Clock
+    ) -> None:
+        self.dispatchers = dispatchers
+        self.alerts = alerts
+        self.clock = clock
         self.registry = CollectorRegistry()
         registry = self.registry
         self.requests = Counter(
@@ -235,19 +141,24 @@ class Metrics:
         self.database_up = Gauge(
             "parley_database_up", "1 when the database answered the last scrape.", registry=registry
         )
-        registry.register(_DispatcherCollector(runtime))
+        registry.register(_DispatcherCollector(dispatchers))
         self._lateness_seen: weakref.WeakKeyDictionary[Dispatcher, int] = (
             weakref.WeakKeyDictionary()
         )
 
     # --- feeding ---------------------------------------------------------------
-    def observe_command(self, command: str, outcome: str, seconds: float) -> None:
-        self.command_seconds.labels(command).observe(seconds)
-        self.commands.labels(command, outcome).inc()
+    def command_started(self, *, ctx: Context, name: str) -> None:
+        pass  # counted when it finishes, with its outcome
+
+    def command_finished(
+        self, *, ctx: Context, name: str, outcome: Outcome, seconds: float
+    ) -> None:
+        self.command_seconds.labels(name).observe(seconds)
+        self.commands.labels(name, str(outcome)).inc()
 
     async def refresh(self) -> None:
         """What is read at scrape time: lateness samples, due alerts, the database."""
-        for dispatcher in list(self.runtime.dispatchers):
+        for dispatcher in list(self.dispatchers):
             samples, total = dispatcher.stats.lateness, dispatcher.stats.lateness_count
             new = min(total - self._lateness_seen.get(dispatcher, 0), len(samples))
             for value in list(samples)[len(samples) - new :]:
@@ -255,7 +166,7 @@ class Metrics:
             self._lateness_seen[dispatcher] = total
         try:
             async with asyncio.timeout(SCRAPE_QUERY_SECONDS):
-                due = await self.runtime.repository.count_due_alerts(now=self.runtime.clock.now())
+                due = await self.alerts.count_due_alerts(now=self.clock.now())
         except (StorageUnavailable, TimeoutError):
             self.database_up.set(0)
             self.pending_due.set(float("nan"))
@@ -294,18 +205,12 @@ class Metrics:
 METRICS = web.AppKey("parley_metrics", Metrics)
 
 
-def install(app: web.Application, runtime: Runtime) -> Metrics:
-    """Add the middleware, ``GET /metrics`` and the command observer to ``app``."""
-    metrics = Metrics(runtime)
+def install(
+    app: web.Application, *, dispatchers: Sequence[Dispatcher], alerts: DueAlerts, clock: Clock
+) -> Metrics:
+    """Add the middleware and ``GET /metrics`` to ``app``; the caller feeds it commands."""
+    metrics = Metrics(dispatchers=dispatchers, alerts=alerts, clock=clock)
     app[METRICS] = metrics
     app.middlewares.append(metrics.middleware)
     app.router.add_get(METRICS_PATH, metrics.handle)
-    timer = command_timer(runtime.service)
-    timer.observers.append(metrics.observe_command)
-
-    async def detach(_app: web.Application) -> None:
-        with contextlib.suppress(ValueError):
-            timer.observers.remove(metrics.observe_command)
-
-    app.on_cleanup.append(detach)
     return metrics

@@ -1,7 +1,12 @@
-"""The aiohttp application: one server for Slack, Teams, calendar feeds, health and metrics.
+"""The aiohttp server: one application for Slack, Teams, calendar feeds, health and metrics.
 
-``create_app(runtime)`` builds it (tests call it too); ``serve`` runs it until
-SIGINT/SIGTERM. Everything started here is stopped here (``cleanup_ctx``).
+``create_app(database=...)`` builds the application's base: request ids
+(``adapters.logs``), ``GET /healthz`` and ``GET /readyz``. The composition
+root (``bot.main.build_app``) mounts the rest onto it, each part with only
+what it uses. ``serving`` runs the application; ``Server.until_stopped``
+returns after SIGINT or SIGTERM, once the listening socket is closed.
+Everything started while serving is stopped when the block ends
+(``cleanup_ctx``).
 
 Stopping (SIGTERM from Docker or Kubernetes): the listening socket closes at
 once; the alert dispatcher finishes the send in progress and gives back its
@@ -13,61 +18,48 @@ close. Give the process 45 s (terminationGracePeriodSeconds, stop_grace_period).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from typing import Protocol
 
 from aiohttp import web
 
-from adapters import metrics
 from adapters.feeds import RedactingAccessLogger
-from adapters.feeds import mount as mount_feeds
 from adapters.logs import request_context
 from bot.errors import StorageUnavailable
-
-if TYPE_CHECKING:
-    from bot.main import Runtime
 
 log = logging.getLogger("parley.web")
 
 READY_TIMEOUT = 2.0  # a hung database must not hang the readiness probe
-
-RUNTIME = web.AppKey("runtime", object)
-
-
-def runtime_of(request: web.Request) -> Runtime:
-    return request.app[RUNTIME]  # type: ignore[return-value]
+SHUTDOWN_TIMEOUT = 20.0  # requests in progress may finish within this
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+class Database(Protocol):
+    async def ping(self) -> None:
+        """Raise ``StorageUnavailable`` when the database cannot be reached."""
+        ...
 
 
-async def readyz(request: web.Request) -> web.Response:
-    try:
-        async with asyncio.timeout(READY_TIMEOUT):
-            await runtime_of(request).repository.ping()
-    except (StorageUnavailable, TimeoutError):
-        return web.json_response({"status": "database unreachable"}, status=503)
-    return web.json_response({"status": "ready"})
-
-
-def create_app(runtime: Runtime) -> web.Application:
+def create_app(*, database: Database) -> web.Application:
+    """The base application: request ids, liveness, and readiness (``database`` answers)."""
     app = web.Application(client_max_size=1024 * 1024, middlewares=[request_context])
-    app[RUNTIME] = runtime
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(request: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                await database.ping()
+        except (StorageUnavailable, TimeoutError):
+            return web.json_response({"status": "database unreachable"}, status=503)
+        return web.json_response({"status": "ready"})
+
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    metrics.install(app, runtime)
-    mount_feeds(app, runtime.service.feeds)
-    if runtime.settings.slack_enabled:
-        from adapters.slack.app import mount as mount_slack
-
-        mount_slack(app, runtime)
-    if runtime.settings.teams_enabled:
-        from adapters.teams.bot import mount as mount_teams
-
-        mount_teams(app, runtime)
     app.on_startup.append(settle_heap)
     return app
 
@@ -81,54 +73,46 @@ async def settle_heap(app: web.Application) -> None:
     gc.freeze()
 
 
-async def register_gateways(runtime: Runtime) -> None:
-    """Give the alert engine a gateway for every platform that is configured."""
-    if runtime.settings.teams_enabled:
-        from adapters.teams.bot import register_gateway as register_teams
+class Server:
+    """A started application (see ``serving``)."""
 
-        register_teams(runtime)
+    def __init__(self, runner: web.AppRunner) -> None:
+        self.runner = runner
+
+    async def until_stopped(self) -> None:
+        """Wait for SIGINT or SIGTERM, then stop taking connections."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("Parley stopping: no new connections; finishing requests and alert sends")
+        for listening in list(self.runner.sites):
+            await listening.stop()
 
 
-async def serve(
-    runtime: Runtime, *, host: str, port: int, scheduler: bool = True, listen: bool = True
-) -> None:
-    """Run until SIGINT or SIGTERM, then drain and stop.
+@contextlib.asynccontextmanager
+async def serving(
+    app: web.Application, *, host: str, port: int, listen: bool = True
+) -> AsyncIterator[Server]:
+    """Start ``app`` (and listen on ``host:port``); stop it when the block ends.
 
     ``listen=False`` is the worker: the application starts (so every platform's
     client and gateway is up) but no HTTP port is opened.
     """
-    from bot.main import running_dispatcher
-
-    app = create_app(runtime)
-    await register_gateways(runtime)
     runner = web.AppRunner(
         app,
         handle_signals=False,
-        shutdown_timeout=20.0,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
         access_log_class=RedactingAccessLogger,  # feed URLs carry secret tokens
     )
     await runner.setup()
-    if listen:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        log.info("Parley listening on http://%s:%s", host, runner.addresses[0][1])
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-    async def until_stopped() -> None:
-        await stop.wait()
-        log.info("Parley stopping: no new connections; finishing requests and alert sends")
-        for listening in list(runner.sites):
-            await listening.stop()
-
     try:
-        if scheduler:
-            async with running_dispatcher(runtime):
-                await until_stopped()
-        else:
-            await until_stopped()
+        if listen:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            log.info("Parley listening on http://%s:%s", host, runner.addresses[0][1])
+        yield Server(runner)
     finally:
         await runner.cleanup()
         log.info("Parley stopped")

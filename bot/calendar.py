@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import calendar as gregorian
 import hashlib
-import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from icalendar import (
 )
 
 from bot.domain import Deadline, DeadlineStatus, Position, PositionRequest, format_offset
-from bot.messages import format_local
+from bot.messages import MENTION, format_local
 from bot.views import position_tally, waiting_for
 
 PRODID = "-//Parley//Parley negotiation deadlines//EN"
@@ -63,7 +62,6 @@ STATUS_WORDS = {
     DeadlineStatus.MISSED: "missed",
 }
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu", "Universal"})
-_MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
@@ -126,7 +124,7 @@ def dtstart(deadline: Deadline) -> datetime:
 
 def _plain(text: str) -> str:
     """Chat mentions as calendar text: ``<@U1>`` -> ``@U1``."""
-    return _MENTION.sub(r"@\1", text)
+    return MENTION.sub(r"@\1", text)
 
 
 def describe(item: CalendarItem) -> str:

@@ -18,9 +18,15 @@
           └── PermanentDelivery    channel gone, bot removed: do not retry
 
 Adapters translate platform exceptions into this tree; the core raises only these.
+``chat_text`` is what a person is told about any error that reaches them.
 """
 
 from __future__ import annotations
+
+DATABASE_DOWN = (
+    "Parley can't reach its database right now. Nothing was changed; try again in a minute."
+)
+UNEXPECTED = "Something went wrong inside Parley; the error is logged. Please try again."
 
 
 class ParleyError(Exception):
@@ -96,3 +102,13 @@ class TransientDelivery(DeliveryError):
 
 class PermanentDelivery(DeliveryError):
     """A failure that retrying will not fix (channel gone, bot removed, bad token)."""
+
+
+def chat_text(error: BaseException) -> str:
+    """What to tell the person whose request ended in ``error``: a ``UserError``'s own
+    message, that the database is away, or that something broke (the caller logs it)."""
+    if isinstance(error, UserError):
+        return str(error)
+    if isinstance(error, StorageUnavailable):
+        return DATABASE_DOWN
+    return UNEXPECTED

@@ -1,7 +1,13 @@
 """Composition root and command line: the one place that wires storage, core and adapters.
 
 ``parley serve | shell | demo | migrate | export | import | worker | teams-package``.
-Tests build the same runtime with ``open_runtime`` and their own clock.
+
+``open_runtime`` opens the repository and builds the core on it
+(``bot.runtime``); ``build_app`` builds the HTTP application, handing each
+adapter only what it uses and registering the gateways they return; the
+commands below own the alert dispatcher's lifetime. Nothing imports this
+module but the ``parley`` console script and tests, which build the same
+runtime and application with their own clock and settings.
 """
 
 from __future__ import annotations
@@ -13,22 +19,22 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.clock import SystemClock
 from bot.config import Settings, load_settings
 from bot.domain import Context
 from bot.errors import ConfigurationError, ParleyError
-from bot.feeds import Feeds
 from bot.logs import configure_logging
 from bot.ports import ChatGateway, Clock
-from bot.scheduler import Dispatcher, DispatchPolicy
-from bot.service import Parley
+from bot.runtime import Runtime, build_runtime, running_dispatcher
 from bot.when import warm_up
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("parley")
 
@@ -52,24 +58,6 @@ DEMO_CHANNEL = "general"
 SHELL_WORKSPACE = "shell:local"
 
 
-@dataclass
-class Runtime:
-    """Everything a running Parley holds: settings, storage, the core, its clock."""
-
-    settings: Settings
-    clock: Clock
-    repository: Any  # storage.repository.SqlRepository
-    service: Parley
-    wakeups: list[Callable[[], None]] = field(default_factory=list)
-    gateways: dict[str, ChatGateway] = field(default_factory=dict)
-    dispatchers: list[Dispatcher] = field(default_factory=list)  # running ones (for metrics)
-
-    def changed(self) -> None:
-        """A deadline changed: wake whoever waits on the alert schedule."""
-        for wake in self.wakeups:
-            wake()
-
-
 @contextlib.asynccontextmanager
 async def open_runtime(
     settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None
@@ -80,51 +68,70 @@ async def open_runtime(
 
     if migrate or (migrate is None and is_sqlite(settings.database_url)):
         await run_migrations(settings.database_url)
-    engine = make_engine(settings.database_url)
-    repository = SqlRepository(engine)
-    the_clock = clock or SystemClock()
-    runtime_ref: list[Runtime] = []
-    service = Parley(
-        repository=repository,
-        clock=the_clock,
-        feeds=Feeds(repository=repository, clock=the_clock, public_url=settings.public_url),
-        on_change=lambda: runtime_ref[0].changed() if runtime_ref else None,
-    )
-    runtime = Runtime(settings=settings, clock=the_clock, repository=repository, service=service)
-    runtime_ref.append(runtime)
+    repository = SqlRepository(make_engine(settings.database_url))
     try:
-        yield runtime
+        yield build_runtime(settings, repository=repository, clock=clock or SystemClock())
     finally:
         await repository.close()
 
 
-@contextlib.asynccontextmanager
-async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
-    """Run the alert dispatcher in the background for the duration of the block."""
-    policy = DispatchPolicy(lease_seconds=runtime.settings.alert_lease_seconds)
-    dispatcher = Dispatcher(
-        repository=runtime.repository,
-        gateways=runtime.gateways,
-        clock=runtime.clock,
-        policy=policy,
-        event_url=runtime.service.event_url,
+def build_app(runtime: Runtime) -> web.Application:
+    """Parley's HTTP application on ``runtime``: health, metrics, calendar feeds and each
+    configured platform, whose gateway the alert dispatcher uses while the app runs."""
+    from adapters import metrics
+    from adapters.feeds import mount as mount_feeds
+    from adapters.web import create_app
+
+    settings = runtime.settings
+    app = create_app(database=runtime.repository)
+    watch = metrics.install(
+        app, dispatchers=runtime.dispatchers, alerts=runtime.repository, clock=runtime.clock
     )
-    runtime.wakeups.append(dispatcher.wake)
-    runtime.dispatchers.append(dispatcher)
-    task = asyncio.create_task(dispatcher.run(), name="parley-dispatcher")
-    try:
-        yield dispatcher
-    finally:
-        runtime.wakeups.remove(dispatcher.wake)
-        # The send in progress may finish (within drain_seconds); claims not yet
-        # sent are given back for another replica. Cancel only what overstays.
-        dispatcher.stop()
-        done, _ = await asyncio.wait({task}, timeout=policy.drain_seconds)
-        if not done:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        runtime.dispatchers.remove(dispatcher)
+    runtime.observers.add(watch)
+    mount_feeds(app, runtime.feeds)
+    gateways: dict[str, ChatGateway] = {}
+    if settings.slack_enabled:
+        from adapters.slack.app import mount as mount_slack
+
+        gateways["slack"] = mount_slack(
+            app,
+            service=runtime.service,
+            clock=runtime.clock,
+            settings=settings,
+            deadlines=runtime.repository,
+        )
+    if settings.teams_enabled:
+        from adapters.teams.handler import mount as mount_teams
+
+        gateways["teams"] = mount_teams(
+            app,
+            service=runtime.service,
+            clock=runtime.clock,
+            settings=settings,
+            conversations=runtime.repository,
+        )
+    runtime.gateways.update(gateways)
+
+    async def detach(_app: web.Application) -> None:
+        runtime.observers.remove(watch)
+        for platform, gateway in gateways.items():
+            if runtime.gateways.get(platform) is gateway:
+                del runtime.gateways[platform]
+
+    app.on_cleanup.append(detach)
+    return app
+
+
+async def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool, listen: bool) -> None:
+    """Run the application (and the alert dispatcher) until SIGINT or SIGTERM."""
+    from adapters.web import serving
+
+    async with serving(build_app(runtime), host=host, port=port, listen=listen) as server:
+        if scheduler:
+            async with running_dispatcher(runtime):
+                await server.until_stopped()
+        else:
+            await server.until_stopped()
 
 
 def local_timezone() -> str:
@@ -221,17 +228,15 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from adapters.web import serve
-
     warm_up()
     async with open_runtime(settings) as runtime:
-        await serve(runtime, host=args.host, port=args.port, scheduler=not args.no_scheduler)
+        await serve(
+            runtime, host=args.host, port=args.port, scheduler=not args.no_scheduler, listen=True
+        )
     return 0
 
 
 async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from adapters.web import serve
-
     async with open_runtime(settings) as runtime:
         log.info("Parley worker dispatching alerts")
         await serve(runtime, host="", port=0, scheduler=True, listen=False)

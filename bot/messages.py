@@ -12,16 +12,24 @@ a pure function (``match`` + ``assert_never``):
 - ``Actions((Button, ...))``: buttons; ``action_id`` + ``value`` come back on click.
 - ``Form(...)``: an input form (Slack modal, Teams card form, shell prompt text).
 - ``Divider()``.
+
+People are mentioned in text as ``<@id>``, or ``<@id|name>`` with the name to
+show; ``MENTION`` matches that form (group 1 the id, group 2 the name) for
+every renderer. A ``sensitive`` message carries a secret (a feed URL): it is
+shown only to its user, never in a shared conversation.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+MENTION = re.compile(r"<@([^>|]+)(?:\|([^>]*))?>")
 
 
 class Role(enum.StrEnum):
@@ -121,6 +129,7 @@ class Message:
     channel_id: str | None = None  # None: the conversation the command came from
     thread_id: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    sensitive: bool = False  # see the module docstring; Teams sends it to the 1:1 chat
 
 
 def time_left(due_at: datetime, now: datetime) -> str:

@@ -41,6 +41,7 @@ from bot.errors import (
     NotFound,
     StorageUnavailable,
     UserError,
+    chat_text,
 )
 from bot.grammar import (
     HELP_DEADLINE,
@@ -60,15 +61,19 @@ from bot.grammar import (
     Ref,
     SetReminders,
     ShowDeadline,
-    parse_command,
 )
 from bot.messages import Audience, Message, Role, Text, format_local
+from bot.observe import (
+    CommandObserver,
+    CommandObservers,
+    command_name,
+    observing,
+    observing_press,
+    parse_observed,
+)
 from bot.ports import Clock, Repository
 from bot.when import parse_when
 
-DATABASE_DOWN = (
-    "Parley can't reach its database right now. Nothing was changed; try again in a minute."
-)
 ASK_MAX = 50
 # `/deadline list` shows what still needs attention: open deadlines, and missed
 # ones until someone marks them done or cancels them.
@@ -93,25 +98,29 @@ class Parley:
         clock: Clock,
         feeds: FeedLinks | None = None,
         on_change: Callable[[], None] | None = None,
+        observer: CommandObserver | None = None,
     ) -> None:
         self.repository = repository
         self.clock = clock
         self.feeds = feeds
         self._on_change = on_change or (lambda: None)
+        self.observer = observer or CommandObservers()
 
     # --- entry points ----------------------------------------------------
     async def handle(self, *, ctx: Context, command: str, text: str) -> list[Message]:
         """Run one slash command (``command`` is ``deadline`` or ``position``)."""
         try:
-            parsed = parse_command(command, text)
+            parsed = parse_observed(self.observer, ctx=ctx, command=command, text=text)
             return await self.execute(ctx=ctx, command=parsed)
-        except UserError as error:
-            return [views.error_message(str(error), user_id=ctx.user_id)]
-        except StorageUnavailable:
-            return [views.error_message(DATABASE_DOWN, user_id=ctx.user_id)]
+        except (UserError, StorageUnavailable) as error:
+            return [views.error_message(chat_text(error), user_id=ctx.user_id)]
 
     async def execute(self, *, ctx: Context, command: Command) -> list[Message]:
         """Run a parsed command; raises ``UserError`` for a mistake in it."""
+        with observing(self.observer, ctx=ctx, name=command_name(command)):
+            return await self._execute(ctx, command)
+
+    async def _execute(self, ctx: Context, command: Command) -> list[Message]:
         match command:
             case Help(topic=topic):
                 text = HELP_DEADLINE if topic == "deadline" else HELP_POSITION
@@ -149,22 +158,24 @@ class Parley:
     async def press(self, *, ctx: Context, action_id: str, value: str) -> list[Message]:
         """A button from ``views.position_buttons`` was pressed."""
         try:
-            if action_id == views.ACTION_STANCE:
-                deadline_id, _, stance = value.partition("|")
-                deadline = await self._by_id(ctx, deadline_id)
-                return await self._record_position(
-                    ctx, deadline, stance=Stance(stance), party=None, terms=None
-                )
-            if action_id == views.ACTION_OPEN_FORM:
-                deadline = await self._by_id(ctx, value)
-                return [await self._form(ctx, deadline)]
-            raise InvalidInput(f"Unknown action {action_id!r}.")
+            with observing_press(self.observer, ctx=ctx, action_id=action_id):
+                return await self._press(ctx, action_id, value)
         except ValueError:
             return [views.error_message("That button is out of date.", user_id=ctx.user_id)]
-        except UserError as error:
-            return [views.error_message(str(error), user_id=ctx.user_id)]
-        except StorageUnavailable:
-            return [views.error_message(DATABASE_DOWN, user_id=ctx.user_id)]
+        except (UserError, StorageUnavailable) as error:
+            return [views.error_message(chat_text(error), user_id=ctx.user_id)]
+
+    async def _press(self, ctx: Context, action_id: str, value: str) -> list[Message]:
+        if action_id == views.ACTION_STANCE:
+            deadline_id, _, stance = value.partition("|")
+            deadline = await self._by_id(ctx, deadline_id)
+            return await self._record_position(
+                ctx, deadline, stance=Stance(stance), party=None, terms=None
+            )
+        if action_id == views.ACTION_OPEN_FORM:
+            deadline = await self._by_id(ctx, value)
+            return [await self._form(ctx, deadline)]
+        raise InvalidInput(f"Unknown action {action_id!r}.")
 
     async def position_form(self, *, ctx: Context, deadline_id: str) -> Message:
         """The position form for a deadline (for a modal or card)."""
@@ -432,7 +443,7 @@ class Parley:
             "Anyone with this URL can read the feed; `/deadline feed revoke` (or "
             "`/deadline feed mine revoke` for your personal one) replaces it."
         )
-        return [views.info_message(text, user_id=ctx.user_id)]
+        return [replace(views.info_message(text, user_id=ctx.user_id), sensitive=True)]
 
     def event_url(self, deadline: Deadline) -> str | None:
         """The single-event .ics link for ``deadline`` ("Add to calendar"), if feeds are on."""

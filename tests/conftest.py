@@ -19,8 +19,9 @@ from adapters.shell.render import render_message
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.domain import Context
-from bot.main import Runtime, open_runtime
+from bot.main import open_runtime
 from bot.messages import Audience, Message
+from bot.runtime import Runtime
 from storage.db import run_migrations
 
 # Thursday 26 November 2026, 12:00 in New York.

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import assert_never
 
 from bot.messages import (
+    MENTION,
     Actions,
     Audience,
     Block,
@@ -21,13 +22,12 @@ from bot.messages import (
     time_left,
 )
 
-_MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
 _EMPHASIS = re.compile(r"(?<!\w)[*_]([^*_\n]+)[*_](?!\w)")
 
 
 def plain(text: str) -> str:
     """Mentions as @name and mrkdwn emphasis removed."""
-    return _EMPHASIS.sub(r"\1", _MENTION.sub(r"@\1", text)).replace("`", "")
+    return _EMPHASIS.sub(r"\1", MENTION.sub(r"@\1", text)).replace("`", "")
 
 
 def render_block(block: Block, *, now: datetime) -> list[str]:

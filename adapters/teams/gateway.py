@@ -18,19 +18,27 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from adapters.teams import parse
+from adapters.teams.connection import TeamsConnection
 from bot.errors import DeliveryError, PermanentDelivery, RateLimited, TransientDelivery
 from bot.messages import Audience, Message
-
-if TYPE_CHECKING:
-    from adapters.teams.bot import TeamsConnection
 
 log = logging.getLogger("parley.teams")
 
 RETRY_STATUSES = frozenset({412, 500, 502, 503, 504})
 DEFAULT_RETRY_AFTER = 1.0
+
+
+class ReferenceReads(Protocol):
+    """Where Parley may post: the conversation references stored by ``handler``."""
+
+    async def get_conversation_reference(
+        self, *, workspace_id: str, conversation_id: str
+    ) -> str | None: ...
+
+    async def latest_conversation_reference(self, *, workspace_id: str) -> str | None: ...
 
 
 def _error_code(response: Any) -> str:
@@ -78,9 +86,9 @@ def delivery_error(error: BaseException) -> DeliveryError:
 class TeamsGateway:
     """Posts alerts and direct messages to Teams through stored conversation references."""
 
-    def __init__(self, *, connection: TeamsConnection, repository: Any) -> None:
+    def __init__(self, *, connection: TeamsConnection, references: ReferenceReads) -> None:
         self.connection = connection
-        self.repository = repository
+        self.references = references
 
     async def send(self, *, workspace_id: str, channel_id: str, message: Message) -> str | None:
         if not workspace_id.startswith(parse.PREFIX):
@@ -107,11 +115,11 @@ class TeamsGateway:
             raise translated from error
 
     async def _reference(self, workspace_id: str, conversation_id: str) -> Mapping[str, Any] | None:
-        stored = await self.repository.get_conversation_reference(
+        stored = await self.references.get_conversation_reference(
             workspace_id=workspace_id, conversation_id=conversation_id
         )
         return json.loads(stored) if stored else None
 
     async def _any_reference(self, workspace_id: str) -> Mapping[str, Any] | None:
-        stored = await self.repository.latest_conversation_reference(workspace_id=workspace_id)
+        stored = await self.references.latest_conversation_reference(workspace_id=workspace_id)
         return json.loads(stored) if stored else None

@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Any, assert_never
 
 from bot.messages import (
+    MENTION,
     Actions,
     Block,
     Button,
@@ -68,7 +69,6 @@ NO_NAMES: Mapping[str, str] = MappingProxyType({})
 CARD_MAX_BYTES = 24_000
 TEXT_LIMITS = (None, 1000, 300, 80)
 
-_MENTION = re.compile(r"<@([^>|]+)(?:\|([^>]*))?>")
 # AAD object ids (GUIDs) and Bot Framework ids (29:…, 8:orgid:…).
 _OPAQUE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|:", re.I)
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
@@ -86,14 +86,14 @@ def mention_name(user_id: str, names: Mapping[str, str]) -> str:
 
 def plain(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """Mentions as ``@Name``, emphasis and code marks removed: notification text."""
-    text = _MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
+    text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = _BOLD.sub(r"\1", text)
     return _CODE.sub(r"\1", text)
 
 
 def markdown(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """The core's mrkdwn as Adaptive Card markdown."""
-    text = _MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
+    text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = _BOLD.sub(r"**\1**", text)
     text = _CODE.sub(r"\1", text)
     # Adaptive Card markdown joins single newlines into one paragraph; keep the lines.

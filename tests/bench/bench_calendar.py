@@ -35,14 +35,14 @@ from aiohttp import ClientSession, web
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy import insert
 
-from adapters.web import create_app
 from bot.calendar import CalendarItem, build_calendar, describe, dtstart, event_uid
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.domain import DEFAULT_OFFSETS, Context, EventKind, format_offset
 from bot.domain import Event as HistoryEvent
 from bot.feeds import Feeds
-from bot.main import Runtime, open_runtime
+from bot.main import build_app, open_runtime
+from bot.runtime import Runtime
 from storage.repository import C, D, P, _offsets_to_text
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
@@ -163,7 +163,7 @@ async def bench(runtime: Runtime, count: int) -> int:
     )
     scratch = min(scratch_tree, scratch_parley)
 
-    app = create_app(runtime)
+    app = build_app(runtime)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

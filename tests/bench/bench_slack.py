@@ -55,10 +55,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
 from adapters.slack.app import ACK_BUDGET  # noqa: E402
-from adapters.web import create_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.domain import Context  # noqa: E402
-from bot.main import open_runtime  # noqa: E402
+from bot.main import build_app, open_runtime  # noqa: E402
 from bot.when import warm_up  # noqa: E402
 from tests.fakes.signing import signed_headers, slash_command_body  # noqa: E402
 from tests.fakes.slack_api import RESPONSE_URL, FakeSlackApi  # noqa: E402
@@ -251,7 +250,7 @@ async def main(args: argparse.Namespace) -> int:
             "bare-pbr": await stack.enter_async_context(
                 serving(bare_bolt(fake.api_url, process_before_response=True))
             ),
-            "parley": await stack.enter_async_context(serving(create_app(runtime))),
+            "parley": await stack.enter_async_context(serving(build_app(runtime))),
         }
         for number in range(1, args.rounds + 1):
             print(f"round {number}/{args.rounds}", flush=True)

@@ -9,13 +9,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.feeds import RedactingAccessLogger
-from adapters.web import create_app
-from bot.main import Runtime
+from bot.main import build_app
+from bot.runtime import Runtime
 
 
 @pytest.fixture
 async def http(runtime: Runtime) -> AsyncIterator[TestClient[Any, Any]]:
-    server = TestServer(create_app(runtime), host="127.0.0.1")
+    server = TestServer(build_app(runtime), host="127.0.0.1")
     # As adapters.web.serve runs it: access-log lines with feed tokens redacted.
     await server.start_server(access_log_class=RedactingAccessLogger)
     async with TestClient(server) as client:

@@ -16,8 +16,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.domain import DEFAULT_OFFSETS
-from bot.main import Runtime
 from bot.messages import Audience
+from bot.runtime import Runtime
 from tests.conftest import Chat
 from tests.feeds.feedcheck import fetch, link_in, parse_both, subscribe
 

@@ -17,11 +17,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from opskit import BOT_TOKEN, SECRET, slack_settings, slash
 
-from adapters.web import create_app
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.logs import REDACTED, Redactor, configured_secrets, make_handler
-from bot.main import open_runtime
+from bot.main import build_app, open_runtime
 from tests.fakes.slack_api import FakeSlackApi
 
 DUE = "2026-11-27T17:00-05:00"
@@ -81,7 +80,7 @@ async def http(
 ) -> AsyncIterator[TestClient[Any, Any]]:
     async with (
         open_runtime(settings, clock=clock) as runtime,
-        TestClient(TestServer(create_app(runtime))) as client,
+        TestClient(TestServer(build_app(runtime))) as client,
     ):
         yield client
 

@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from opskit import Samples, samples, slack_settings, slash, value
+from opskit import SECRET, TEAM, Samples, samples, slack_settings, slash, value
 
-from adapters.web import create_app
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.main import Runtime, open_runtime, running_dispatcher
+from bot.domain import Context
+from bot.main import build_app, open_runtime
+from bot.observe import Outcome
+from bot.runtime import Runtime, running_dispatcher
+from tests.fakes.signing import interactive_body, signed_headers
 from tests.fakes.slack_api import FakeSlackApi
 
 DUE = "2026-11-27T17:00-05:00"  # 29 hours after the test clock's NOW
@@ -34,7 +37,7 @@ async def runtime(
 
 @pytest.fixture
 async def http(runtime: Runtime) -> AsyncIterator[TestClient[Any, Any]]:
-    async with TestClient(TestServer(create_app(runtime))) as client:
+    async with TestClient(TestServer(build_app(runtime))) as client:
         yield client
 
 
@@ -107,6 +110,60 @@ async def test_command_latency_and_outcome_by_command(
     assert "frobnicate" not in body and "Anthropic" not in body
 
 
+async def test_button_presses_count_as_the_commands_they_stand_for(
+    http: TestClient[Any, Any], slack_api: FakeSlackApi
+) -> None:
+    await slash(http, f"/deadline add Signed usage agreement due {DUE}", api=slack_api)
+    for action_id, value_sent in (("parley_stance#0.0", "1|support"), ("parley_stance#1.0", "x")):
+        payload = {
+            "type": "block_actions",
+            "user": {"id": "U2", "username": "u2", "team_id": TEAM},
+            "api_app_id": "A1",
+            "team": {"id": TEAM, "domain": "acme"},
+            "trigger_id": "trigger-press",
+            "container": {"type": "message", "channel_id": "C1"},
+            "channel": {"id": "C1", "name": "negotiation"},
+            "response_url": slack_api.response_url(action_id),
+            "actions": [{"action_id": action_id, "value": value_sent, "type": "button"}],
+        }
+        body = interactive_body(payload)
+        response = await http.post(
+            "/slack/events", data=body, headers=signed_headers(body, secret=SECRET)
+        )
+        assert response.status == 200
+
+    def counted(found: Samples) -> bool:
+        total = "parley_commands_total"
+        return (
+            value(found, total, command="position record", outcome="ok") == 1
+            and value(found, total, command="position record", outcome="user_error") == 1
+        )
+
+    await scrape_until(http, counted)  # presses run after the ack
+
+
+class FailingObserver:
+    """An observer with a bug: it raises wherever it is called."""
+
+    def command_started(self, *, ctx: Context, name: str) -> None:
+        raise RuntimeError("observer bug")
+
+    def command_finished(
+        self, *, ctx: Context, name: str, outcome: Outcome, seconds: float
+    ) -> None:
+        raise RuntimeError("observer bug")
+
+
+async def test_an_observer_that_fails_costs_nobody_their_reply(
+    http: TestClient[Any, Any], slack_api: FakeSlackApi, runtime: Runtime
+) -> None:
+    runtime.observers.add(FailingObserver())
+    _, ack, _ = await slash(http, f"/deadline add Signed usage agreement due {DUE}", api=slack_api)
+    assert ack["response_type"] == "in_channel" and "D1" in ack["text"]
+    _, found = await scrape(http)
+    assert value(found, "parley_commands_total", command="deadline add", outcome="ok") == 1
+
+
 async def test_alerts_sent_lateness_and_pending_due(
     http: TestClient[Any, Any], slack_api: FakeSlackApi, runtime: Runtime, clock: ManualClock
 ) -> None:
@@ -169,8 +226,8 @@ async def test_feed_requests_and_304s_are_counted_without_the_token(
 
 async def test_each_app_has_its_own_registry(runtime: Runtime) -> None:
     async with (
-        TestClient(TestServer(create_app(runtime))) as one,
-        TestClient(TestServer(create_app(runtime))) as two,
+        TestClient(TestServer(build_app(runtime))) as one,
+        TestClient(TestServer(build_app(runtime))) as two,
     ):
         await one.get("/healthz")
         await one.get("/healthz")

@@ -19,11 +19,11 @@ from opskit import TEAM, Samples, samples, slack_settings, slash, value
 from sqlalchemy.engine import make_url
 from tcp_proxy import TcpProxy
 
-from adapters.web import create_app
 from bot.config import load_settings
 from bot.domain import Event, EventKind, NewDeadline, PlannedAlert
-from bot.main import open_runtime, running_dispatcher
-from bot.service import DATABASE_DOWN
+from bot.errors import DATABASE_DOWN
+from bot.main import build_app, open_runtime
+from bot.runtime import running_dispatcher
 from storage.db import make_engine, run_migrations
 from storage.repository import SqlRepository
 from tests.fakes.slack_api import Call, FakeSlackApi
@@ -47,7 +47,7 @@ async def http(
     settings = load_settings(database_url=through_proxy, **slack_settings(slack_api))
     async with (
         open_runtime(settings) as runtime,
-        TestClient(TestServer(create_app(runtime))) as client,
+        TestClient(TestServer(build_app(runtime))) as client,
         running_dispatcher(runtime),
     ):
         yield client
@@ -153,7 +153,7 @@ async def test_a_replica_started_before_the_migration_sends_alerts_once_it_ran(
     try:
         async with (
             open_runtime(settings) as runtime,
-            TestClient(TestServer(create_app(runtime))),
+            TestClient(TestServer(build_app(runtime))),
             running_dispatcher(runtime),
         ):
             await asyncio.wait_for(seen.event.wait(), 10)

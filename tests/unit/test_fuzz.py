@@ -15,7 +15,8 @@ from bot.config import load_settings
 from bot.domain import Context
 from bot.errors import UserError
 from bot.grammar import parse_command
-from bot.main import Runtime, open_runtime
+from bot.main import open_runtime
+from bot.runtime import Runtime
 from tests.conftest import NOW
 
 WORDS = st.sampled_from(

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from bot.errors import FormError
-from bot.main import Runtime
 from bot.messages import Audience, Form
+from bot.runtime import Runtime
 from bot.views import ACTION_OPEN_FORM, ACTION_STANCE, FORM_POSITION
 from tests.conftest import Chat
 

@@ -10,7 +10,8 @@ from slack_world import BOT_TOKEN, SECRET, SlackWorld, check_everything_sent, op
 
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.main import Runtime, open_runtime
+from bot.main import open_runtime
+from bot.runtime import Runtime
 from tests.fakes.slack_api import FakeSlackApi
 
 

@@ -11,9 +11,9 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from blockkit import check_message, check_view
 
-from adapters.slack.app import SLACK, SlackAdapter
-from adapters.web import create_app
-from bot.main import Runtime
+from adapters.slack.app import SLACK, SlackApp
+from bot.main import build_app
+from bot.runtime import Runtime
 from tests.fakes.signing import (
     event_body,
     interactive_body,
@@ -41,7 +41,7 @@ class SlackWorld:
     _responses: int = 0
 
     @property
-    def adapter(self) -> SlackAdapter:
+    def adapter(self) -> SlackApp:
         return self.http.server.app[SLACK]
 
     async def post(
@@ -93,7 +93,7 @@ class SlackWorld:
 
 
 async def open_world(runtime: Runtime, api: FakeSlackApi) -> AsyncIterator[SlackWorld]:
-    app = create_app(runtime)
+    app = build_app(runtime)
     async with TestClient(TestServer(app)) as http:
         yield SlackWorld(http=http, api=api, runtime=runtime)
 

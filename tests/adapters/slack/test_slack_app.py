@@ -14,8 +14,9 @@ import pytest
 from blockkit import check_message, check_view, texts
 from slack_world import SlackWorld
 
-from adapters.slack.app import WORKING, TaskSet
+from adapters.slack.app import WORKING
 from adapters.slack.gateway import SlackGateway
+from adapters.slack.tasks import TaskSet
 from bot import views
 from bot.domain import DeadlineStatus
 from tests.fakes.signing import signature, slash_command_body

@@ -11,7 +11,7 @@ import pytest
 from blockkit import check_message
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import retry_handlers
+from adapters.slack.delivery import SlackDelivery, retry_handlers
 from adapters.slack.gateway import SlackGateway
 from bot import views
 from bot.clock import ManualClock
@@ -46,7 +46,7 @@ def gateway_for(url: str, tokens: dict[str, str]) -> SlackGateway:
         return tokens.get(team_id)
 
     client = AsyncWebClient(base_url=url, retry_handlers=retry_handlers(), timeout=5)
-    return SlackGateway(client=client, tokens=token, clock=ManualClock(NOW))
+    return SlackGateway(delivery=SlackDelivery(client=client, clock=ManualClock(NOW)), tokens=token)
 
 
 @pytest.fixture
@@ -131,6 +131,17 @@ async def test_refusals_are_permanent(api: FakeSlackApi, gateway: SlackGateway, 
     api.fail("chat.postMessage", error=error)
     with pytest.raises(PermanentDelivery, match=error):
         await gateway.send(workspace_id="slack:T1", channel_id="C1", message=ALERT)
+
+
+async def test_an_alert_to_a_channel_that_refuses_it_tells_nobody_else(
+    api: FakeSlackApi, gateway: SlackGateway
+) -> None:
+    # A reply would go to the person who acted, with a hint; an alert has nobody to
+    # tell, so the dispatcher gets the error (and tells the deadline's owner itself).
+    api.fail("chat.postMessage", error="not_in_channel")
+    with pytest.raises(PermanentDelivery, match="not_in_channel"):
+        await gateway.send(workspace_id="slack:T1", channel_id="C1", message=ALERT)
+    assert [c.params["channel"] for c in api.calls_to("chat.postMessage")] == ["C1"]
 
 
 @pytest.mark.parametrize("error", ["internal_error", "fatal_error", "service_unavailable"])

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from adapters.slack.app import BOT_SCOPES, EVENTS_PATH, REDIRECT_PATH
+from adapters.slack.app import EVENTS_PATH
+from adapters.slack.oauth import BOT_SCOPES, REDIRECT_PATH
 
 yaml = pytest.importorskip("yaml")
 

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.main import Runtime, open_runtime
+from bot.main import open_runtime
+from bot.runtime import Runtime
 from tests.fakes.slack_api import FakeSlackApi
 
 CLIENT_ID = "1111.2222"
@@ -136,8 +137,8 @@ async def install(slack: SlackWorld, *, code: str = "code-1") -> str:
 
 async def stored_bot_token(slack: SlackWorld, team_id: str = "T1") -> str | None:
     """What the database holds, read with a fresh (uncached) store."""
-    engine = slack.adapter.engine
-    assert engine is not None
+    assert slack.adapter.oauth is not None
+    engine = slack.adapter.oauth.engine
     store = AsyncSQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=engine)
     bot = await store.async_find_bot(enterprise_id=None, team_id=team_id)
     return bot.bot_token if bot is not None else None

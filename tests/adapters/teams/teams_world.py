@@ -1,4 +1,4 @@
-"""A Teams world for tests: the real aiohttp app (``adapters.web.create_app``) on a SQLite
+"""A Teams world for tests: the real aiohttp app (``bot.main.build_app``) on a SQLite
 runtime with a manual clock, and a local fake Bot Connector that every activity names
 as its ``serviceUrl``. Activities are the captured JSON in ``activities/``.
 
@@ -23,10 +23,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from jsonschema import Draft6Validator
 
-from adapters.web import create_app, register_gateways
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
-from bot.main import Runtime, open_runtime
+from bot.main import build_app, open_runtime
+from bot.runtime import Runtime
 from tests.fakes.bot_connector import Call, FakeBotConnector
 
 ACTIVITIES = Path(__file__).parent / "activities"
@@ -201,7 +201,6 @@ async def open_world(
     settings: Settings, clock: ManualClock, connector: FakeBotConnector
 ) -> AsyncIterator[TeamsWorld]:
     async with open_runtime(settings, clock=clock) as runtime:
-        app = create_app(runtime)
-        await register_gateways(runtime)
+        app = build_app(runtime)
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             yield TeamsWorld(runtime=runtime, client=client, connector=connector)

@@ -19,7 +19,7 @@ from jsonschema import Draft6Validator
 from jwt.algorithms import RSAAlgorithm
 from teams_world import APP_ID, CHANNEL, WORKSPACE, TeamsWorld, open_world, teams_settings
 
-from adapters.teams.bot import signing_keys
+from adapters.teams.auth import signing_keys
 from bot.clock import ManualClock
 from tests.fakes.bot_connector import FakeBotConnector
 
@@ -153,7 +153,7 @@ async def test_signing_keys_are_fetched_without_blocking_from_the_openid_metadat
     from aiohttp import web
     from aiohttp.test_utils import TestServer
 
-    from adapters.teams.bot import KeysUnavailable, SigningKeys
+    from adapters.teams.auth import KeysUnavailable, SigningKeys
 
     jwk = {**json.loads(RSAAlgorithm.to_jwk(TRUSTED.public_key())), "kid": KEY_ID}
     fetched: list[str] = []

@@ -1,0 +1,110 @@
+"""Multi-workspace Slack: OAuth install, and each workspace's bot token.
+
+With ``SLACK_CLIENT_ID`` and ``SLACK_CLIENT_SECRET`` set, ``GET /slack/install``
+starts Slack's OAuth flow and ``GET /slack/oauth_redirect`` finishes it,
+storing the installation. Requests are then authorized from the stored
+installations (cached in memory: bolt's default calls auth.test on every
+request), and ``app_uninstalled`` and ``tokens_revoked`` delete them.
+
+The stores are slack_sdk's own SQLAlchemy stores, on a second connection pool
+to ``DATABASE_URL``; their tables are created at start, outside alembic (see
+docs/slack.md). This is the one place an adapter still reaches storage: a
+Parley ``Installations`` port that this module would wrap as slack_sdk's
+installation store is planned to replace it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.installation_store.async_cacheable_installation_store import (
+    AsyncCacheableInstallationStore,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from storage.db import make_engine
+
+log = logging.getLogger("parley.slack")
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read")
+STATE_SECONDS = 600  # an install must be finished within this
+
+
+class SlackOAuth:
+    """The installation and state stores, the install flow's settings, the authorize."""
+
+    def __init__(self, settings: Settings, *, client: AsyncWebClient) -> None:
+        self.engine = make_engine(settings.database_url)
+        self._stored = AsyncSQLAlchemyInstallationStore(
+            client_id=settings.slack_client_id, engine=self.engine, logger=log
+        )
+        self.installations = AsyncCacheableInstallationStore(self._stored)
+        self._states = AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=STATE_SECONDS, engine=self.engine, logger=log
+        )
+        self.settings = AsyncOAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            scopes=list(BOT_SCOPES),
+            redirect_uri=settings.public_url.rstrip("/") + REDIRECT_PATH,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            installation_store=self.installations,
+            installation_store_bot_only=True,
+            state_store=self._states,
+            logger=log,
+        )
+        self.authorize = AsyncInstallationStoreAuthorize(
+            logger=log,
+            installation_store=self.installations,
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            bot_only=True,
+            cache_enabled=True,
+            client=client,
+        )
+
+    def bolt_app(self, *, signing_secret: str, client: AsyncWebClient) -> AsyncApp:
+        """A bolt app that authorizes each request from the stored installations."""
+        return AsyncApp(
+            signing_secret=signing_secret,
+            client=client,
+            # Bolt accepts an AsyncAuthorize instance here (its annotation says callable).
+            authorize=self.authorize,  # type: ignore[arg-type]
+            installation_store=self.installations,
+            installation_store_bot_only=True,
+            oauth_settings=self.settings,
+            process_before_response=True,
+            logger=log,
+        )
+
+    async def start(self) -> None:
+        # Idempotent (CREATE TABLE IF NOT EXISTS); see docs/slack.md on migrations.
+        await self._stored.create_tables()  # type: ignore[no-untyped-call]
+        await self._states.create_tables()  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def bot_token(self, team_id: str) -> str | None:
+        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team_id)
+        return bot.bot_token if bot is not None else None
+
+    async def uninstalled(self, context: AsyncBoltContext) -> None:
+        """``app_uninstalled``: delete the workspace's installation (and its cache entry)."""
+        listeners = AsyncTokenRevocationListeners(self.installations)
+        await listeners.handle_app_uninstalled_events(context)
+
+    async def tokens_revoked(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        listeners = AsyncTokenRevocationListeners(self.installations)
+        await listeners.handle_tokens_revoked_events(event, context)

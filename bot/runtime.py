@@ -1,0 +1,94 @@
+"""What a running Parley holds, typed by the ports, and the alert dispatcher's lifetime.
+
+``build_runtime`` wires the core to a repository and a clock: the service,
+its calendar feeds, its command observers, and the wake-up that tells a
+sleeping dispatcher a deadline changed. It knows no storage engine and no
+platform: the composition root (``bot.main``) opens the repository, registers
+the gateways the adapters return, and runs ``running_dispatcher`` for as long
+as alerts should go out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.feeds import Feeds
+from bot.observe import CommandLog, CommandObservers
+from bot.ports import ChatGateway, Clock, Repository
+from bot.scheduler import Dispatcher, DispatchPolicy
+from bot.service import Parley
+
+
+@dataclass
+class Runtime:
+    """Everything a running Parley holds: settings, storage, the core, its clock."""
+
+    settings: Settings
+    clock: Clock
+    repository: Repository
+    feeds: Feeds
+    service: Parley
+    observers: CommandObservers  # the service reports every command to these
+    wakeups: list[Callable[[], None]] = field(default_factory=list)
+    gateways: dict[str, ChatGateway] = field(default_factory=dict)  # by platform
+    dispatchers: list[Dispatcher] = field(default_factory=list)  # the running ones
+
+    def changed(self) -> None:
+        """A deadline changed: wake whoever waits on the alert schedule."""
+        for wake in list(self.wakeups):
+            wake()
+
+
+def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -> Runtime:
+    """The core on ``repository``: commands are logged, feeds served at ``PUBLIC_URL``."""
+
+    def changed() -> None:
+        runtime.changed()  # bound below, before the service runs anything
+
+    observers = CommandObservers(CommandLog())
+    feeds = Feeds(repository=repository, clock=clock, public_url=settings.public_url)
+    service = Parley(
+        repository=repository, clock=clock, feeds=feeds, on_change=changed, observer=observers
+    )
+    runtime = Runtime(
+        settings=settings,
+        clock=clock,
+        repository=repository,
+        feeds=feeds,
+        service=service,
+        observers=observers,
+    )
+    return runtime
+
+
+@contextlib.asynccontextmanager
+async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
+    """Run the alert dispatcher in the background for the duration of the block."""
+    policy = DispatchPolicy(lease_seconds=runtime.settings.alert_lease_seconds)
+    dispatcher = Dispatcher(
+        repository=runtime.repository,
+        gateways=runtime.gateways,
+        clock=runtime.clock,
+        policy=policy,
+        event_url=runtime.service.event_url,
+    )
+    runtime.wakeups.append(dispatcher.wake)
+    runtime.dispatchers.append(dispatcher)
+    task = asyncio.create_task(dispatcher.run(), name="parley-dispatcher")
+    try:
+        yield dispatcher
+    finally:
+        runtime.wakeups.remove(dispatcher.wake)
+        # The send in progress may finish (within drain_seconds); claims not yet
+        # sent are given back for another replica. Cancel only what overstays.
+        dispatcher.stop()
+        done, _ = await asyncio.wait({task}, timeout=policy.drain_seconds)
+        if not done:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        runtime.dispatchers.remove(dispatcher)

@@ -37,7 +37,6 @@ who can see it anyway.
 from __future__ import annotations
 
 import asyncio
-import enum
 import hashlib
 import hmac
 import logging
@@ -52,7 +51,6 @@ from typing import TYPE_CHECKING
 from bot.calendar import (
     CANCELLED_KEPT,
     CalendarDocument,
-    CalendarItem,
     EventCache,
     assemble,
     calendar_header,
@@ -61,7 +59,15 @@ from bot.calendar import (
     render_event,
     timezones_for,
 )
-from bot.domain import Context, Deadline, DeadlineStatus
+from bot.domain import (
+    Context,
+    Deadline,
+    DeadlineState,
+    DeadlineStatus,
+    FeedKind,
+    FeedScope,
+    FeedToken,
+)
 from bot.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -78,30 +84,6 @@ THREAD_RENDER_AT = 64
 THREAD_ASSEMBLE_AT = 2000
 # A cached feed is checked against its rows' fingerprint at least this often.
 RECHECK = timedelta(seconds=60)
-
-
-class FeedKind(enum.StrEnum):
-    CHANNEL = "channel"
-    USER = "user"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedScope:
-    """What a feed shows: one channel, or one user's deadlines, in one workspace."""
-
-    workspace_id: str
-    kind: FeedKind
-    subject: str  # the channel id, or the user id
-
-
-@dataclass(frozen=True, slots=True)
-class FeedToken:
-    """A stored feed token: only the hash of the secret, and what it opens."""
-
-    token_hash: str
-    scope: FeedScope
-    created_at: datetime
-    created_by: str
 
 
 def new_token() -> str:
@@ -291,7 +273,7 @@ class Feeds:
         return cached.document
 
     async def _assemble(
-        self, items: Sequence[CalendarItem], *, name: str, description: str
+        self, items: Sequence[DeadlineState], *, name: str, description: str
     ) -> CalendarDocument:
         links = [self.chat_link(item.deadline) if self.chat_link else None for item in items]
         bodies: list[bytes | None] = [
@@ -314,7 +296,7 @@ class Feeds:
         return _finish(*parts, stamp)
 
 
-def _leaves_at(items: Sequence[CalendarItem]) -> datetime | None:
+def _leaves_at(items: Sequence[DeadlineState]) -> datetime | None:
     """When the first cancelled deadline of a feed is due to leave it."""
     cancelled = [
         item.deadline.updated_at + CANCELLED_KEPT
@@ -324,7 +306,7 @@ def _leaves_at(items: Sequence[CalendarItem]) -> datetime | None:
     return min(cancelled, default=None)
 
 
-def _render_all(work: Sequence[tuple[CalendarItem, str | None]]) -> list[bytes]:
+def _render_all(work: Sequence[tuple[DeadlineState, str | None]]) -> list[bytes]:
     return [render_event(item, url=url) for item, url in work]
 
 

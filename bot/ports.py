@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bot.domain import (
     Alert,
@@ -18,16 +18,14 @@ from bot.domain import (
     DeadlineState,
     DeadlineStatus,
     Event,
+    FeedScope,
+    FeedToken,
     NewDeadline,
     PlannedAlert,
     Position,
     PositionRequest,
 )
 from bot.messages import Message
-
-if TYPE_CHECKING:
-    from bot.calendar import CalendarItem
-    from bot.feeds import FeedScope, FeedToken
 
 
 class Repository(Protocol):
@@ -160,13 +158,13 @@ class Repository(Protocol):
 
     async def list_feed_items(
         self, *, scope: FeedScope, cancelled_since: datetime
-    ) -> list[CalendarItem]:
+    ) -> list[DeadlineState]:
         """The deadlines a feed shows, with their positions and position requests,
         ordered by due time then number: every deadline of the scope except those
         cancelled before ``cancelled_since``."""
         ...
 
-    async def get_feed_item(self, *, uid: str) -> CalendarItem | None:
+    async def get_feed_item(self, *, uid: str) -> DeadlineState | None:
         """One deadline by its uid (in any workspace), with positions and requests."""
         ...
 

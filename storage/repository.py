@@ -55,7 +55,6 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.types import Integer, String, Text
 from sqlmodel import SQLModel
 
-from bot.calendar import CalendarItem
 from bot.domain import (
     Alert,
     AlertStatus,
@@ -64,6 +63,9 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
+    FeedKind,
+    FeedScope,
+    FeedToken,
     NewDeadline,
     PlannedAlert,
     Position,
@@ -71,7 +73,6 @@ from bot.domain import (
     Stance,
 )
 from bot.errors import InvalidInput, NotFound, ParleyError, StorageUnavailable
-from bot.feeds import FeedKind, FeedScope, FeedToken
 from storage.db import inline_sqlite_engine, single_statement_reader, writer
 from storage.tables import (
     AlertRow,
@@ -1209,7 +1210,7 @@ class SqlRepository:
     @_guarded
     async def list_feed_items(
         self, *, scope: FeedScope, cancelled_since: datetime
-    ) -> list[CalendarItem]:
+    ) -> list[DeadlineState]:
         shown = _feed_filter(scope, cancelled_since)
         ids = select(D.c.id).where(shown)
         ws = scope.workspace_id
@@ -1233,7 +1234,7 @@ class SqlRepository:
         return _feed_items(deadlines, positions, requests)
 
     @_guarded
-    async def get_feed_item(self, *, uid: str) -> CalendarItem | None:
+    async def get_feed_item(self, *, uid: str) -> DeadlineState | None:
         async with self._read(snapshot=True) as conn:
             row = (await conn.execute(select(*_DEADLINE_COLS).where(D.c.uid == uid))).first()
             if row is None:
@@ -1325,7 +1326,7 @@ def _feed_fingerprint(scope: FeedScope, cancelled_since: datetime) -> Select[Any
 
 def _feed_items(
     deadlines: Sequence[Any], positions: Sequence[Any], requests: Sequence[Any]
-) -> list[CalendarItem]:
+) -> list[DeadlineState]:
     by_deadline: dict[int, tuple[list[Position], list[PositionRequest]]] = {
         row[0]: ([], []) for row in deadlines
     }
@@ -1342,7 +1343,7 @@ def _feed_items(
             )
         )
     return [
-        CalendarItem(
+        DeadlineState(
             deadline=_deadline(row),
             positions=tuple(by_deadline[row[0]][0]),
             requests=tuple(by_deadline[row[0]][1]),

@@ -36,10 +36,10 @@ from icalendar import Alarm, Calendar, Event
 from sqlalchemy import insert
 
 from adapters.web import create_app
-from bot.calendar import CalendarItem, build_calendar, describe, dtstart, event_uid
+from bot.calendar import build_calendar, describe, dtstart, event_uid
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.domain import DEFAULT_OFFSETS, Context, EventKind, format_offset
+from bot.domain import DEFAULT_OFFSETS, Context, DeadlineState, EventKind, format_offset
 from bot.domain import Event as HistoryEvent
 from bot.feeds import Feeds
 from bot.main import Runtime, open_runtime
@@ -94,7 +94,7 @@ async def fill(runtime: Runtime, count: int) -> None:
         await conn.execute(insert(C), [{"workspace_id": WORKSPACE, "last_number": count}])
 
 
-def from_scratch_tree(items: list[CalendarItem]) -> bytes:
+def from_scratch_tree(items: list[DeadlineState]) -> bytes:
     """The same calendar built the plain way: one icalendar tree with every event
     (same fields), icalendar's own VTIMEZONEs, one ``to_ical()``."""
     cal = Calendar()

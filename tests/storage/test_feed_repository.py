@@ -8,8 +8,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.domain import DeadlineStatus, EventKind, PositionRequest, Stance
-from bot.feeds import FeedKind, FeedScope, FeedToken, hash_token
+from bot.domain import (
+    DeadlineStatus,
+    EventKind,
+    FeedKind,
+    FeedScope,
+    FeedToken,
+    PositionRequest,
+    Stance,
+)
+from bot.feeds import hash_token
 from storage.repository import SqlRepository
 from tests.storage.test_repository import NOW, add, event, record
 

@@ -86,7 +86,7 @@ async def open_runtime(
     service = Parley(
         repository=repository,
         clock=the_clock,
-        feeds=Feeds(repository=repository, clock=the_clock, public_url=settings.public_url),
+        feeds=Feeds(store=repository, clock=the_clock, public_url=settings.public_url),
         on_change=lambda: runtime_ref[0].changed() if runtime_ref else None,
     )
     runtime = Runtime(settings=settings, clock=the_clock, repository=repository, service=service)
@@ -102,7 +102,8 @@ async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
     """Run the alert dispatcher in the background for the duration of the block."""
     policy = DispatchPolicy(lease_seconds=runtime.settings.alert_lease_seconds)
     dispatcher = Dispatcher(
-        repository=runtime.repository,
+        outbox=runtime.repository,
+        deadlines=runtime.repository,
         gateways=runtime.gateways,
         clock=runtime.clock,
         policy=policy,

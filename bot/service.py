@@ -63,7 +63,7 @@ from bot.grammar import (
     parse_command,
 )
 from bot.messages import Audience, Message, Role, Text, format_local
-from bot.ports import Clock, Repository
+from bot.ports import Clock, DeadlineStore
 from bot.when import parse_when
 
 DATABASE_DOWN = (
@@ -89,7 +89,7 @@ class Parley:
     def __init__(
         self,
         *,
-        repository: Repository,
+        repository: DeadlineStore,
         clock: Clock,
         feeds: FeedLinks | None = None,
         on_change: Callable[[], None] | None = None,

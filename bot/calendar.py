@@ -43,7 +43,7 @@ from icalendar import (
     TimezoneStandard,
 )
 
-from bot.domain import Deadline, DeadlineStatus, Position, PositionRequest, format_offset
+from bot.domain import Deadline, DeadlineState, DeadlineStatus, format_offset
 from bot.messages import MENTION, format_local
 from bot.views import position_tally, waiting_for
 
@@ -63,26 +63,6 @@ STATUS_WORDS = {
 }
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu", "Universal"})
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-
-
-@dataclass(frozen=True, slots=True)
-class CalendarItem:
-    """What one VEVENT shows: a deadline, its current positions and position requests."""
-
-    deadline: Deadline
-    positions: tuple[Position, ...] = ()
-    requests: tuple[PositionRequest, ...] = ()
-
-    @property
-    def modified_at(self) -> datetime:
-        """The last time anything this item renders changed."""
-        stamps = [self.deadline.updated_at]
-        stamps.extend(p.recorded_at for p in self.positions)
-        for request in self.requests:
-            stamps.append(request.asked_at)
-            if request.answered_at is not None:
-                stamps.append(request.answered_at)
-        return max(stamps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +107,7 @@ def _plain(text: str) -> str:
     return MENTION.sub(r"@\1", text)
 
 
-def describe(item: CalendarItem) -> str:
+def describe(item: DeadlineState) -> str:
     """DESCRIPTION: status, due time, position summary and how to answer."""
     deadline = item.deadline
     lines = [
@@ -163,7 +143,7 @@ def _summary(deadline: Deadline) -> str:
     return f"{deadline.ref} {deadline.title}{suffix}"
 
 
-def render_event(item: CalendarItem, *, url: str | None = None) -> bytes:
+def render_event(item: DeadlineState, *, url: str | None = None) -> bytes:
     """One VEVENT, serialized (``BEGIN:VEVENT`` ... ``END:VEVENT`` with CRLF)."""
     deadline = item.deadline
     modified = item.modified_at.astimezone(UTC)
@@ -408,7 +388,7 @@ def vtimezone(tz: str, first_year: int, last_year: int) -> bytes:
     return bytes(vtz.to_ical())
 
 
-def zone_years(items: Iterable[CalendarItem]) -> dict[str, tuple[int, int]]:
+def zone_years(items: Iterable[DeadlineState]) -> dict[str, tuple[int, int]]:
     """For each IANA zone used, the span of years its VTIMEZONE must cover."""
     spans: dict[str, tuple[int, int]] = {}
     for item in items:
@@ -423,7 +403,7 @@ def zone_years(items: Iterable[CalendarItem]) -> dict[str, tuple[int, int]]:
     return {tz: (low - 1, high + 1) for tz, (low, high) in sorted(spans.items())}
 
 
-def timezones_for(items: Iterable[CalendarItem]) -> list[bytes]:
+def timezones_for(items: Iterable[DeadlineState]) -> list[bytes]:
     return [vtimezone(tz, low, high) for tz, (low, high) in zone_years(items).items()]
 
 
@@ -451,14 +431,14 @@ class EventCache:
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[tuple[CalendarItem, str | None], bytes]] = (
+        self._entries: OrderedDict[str, tuple[tuple[DeadlineState, str | None], bytes]] = (
             OrderedDict()
         )
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, item: CalendarItem, url: str | None) -> bytes | None:
+    def get(self, item: DeadlineState, url: str | None) -> bytes | None:
         uid = item.deadline.uid
         entry = self._entries.get(uid)
         if entry is None or entry[0] != (item, url):
@@ -466,7 +446,7 @@ class EventCache:
         self._entries.move_to_end(uid)
         return entry[1]
 
-    def put(self, item: CalendarItem, url: str | None, body: bytes) -> None:
+    def put(self, item: DeadlineState, url: str | None, body: bytes) -> None:
         uid = item.deadline.uid
         self._entries[uid] = ((item, url), body)
         self._entries.move_to_end(uid)
@@ -475,7 +455,7 @@ class EventCache:
 
 
 def build_calendar(
-    items: Sequence[CalendarItem], *, name: str, description: str
+    items: Sequence[DeadlineState], *, name: str, description: str
 ) -> CalendarDocument:
     """A whole calendar rendered from scratch, without the cache (tests, benchmark)."""
     body = assemble(
@@ -486,6 +466,6 @@ def build_calendar(
     return document(body, last_modified=last_modified(items), events=len(items))
 
 
-def last_modified(items: Iterable[CalendarItem]) -> datetime | None:
+def last_modified(items: Iterable[DeadlineState]) -> datetime | None:
     stamps = [item.modified_at for item in items]
     return max(stamps) if stamps else None

@@ -1,4 +1,4 @@
-"""Domain values of Parley: deadlines, positions, requests, events and alerts.
+"""Domain values of Parley: deadlines, positions, requests, events, alerts and feeds.
 
 Everything here is a frozen dataclass or an enum. Instants are timezone-aware
 ``datetime`` values in UTC; a deadline also keeps the IANA zone it was set in
@@ -167,11 +167,23 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class DeadlineState:
-    """A deadline with its current positions and requests (what an alert shows)."""
+    """A deadline with its current positions and position requests: what an alert,
+    a calendar event and a home view show of it."""
 
     deadline: Deadline
-    positions: tuple[Position, ...]
-    requests: tuple[PositionRequest, ...]
+    positions: tuple[Position, ...] = ()
+    requests: tuple[PositionRequest, ...] = ()
+
+    @property
+    def modified_at(self) -> datetime:
+        """The last time anything shown of this deadline changed."""
+        stamps = [self.deadline.updated_at]
+        stamps.extend(p.recorded_at for p in self.positions)
+        for request in self.requests:
+            stamps.append(request.asked_at)
+            if request.answered_at is not None:
+                stamps.append(request.answered_at)
+        return max(stamps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +205,30 @@ class Alert:
     due_at: datetime
     status: AlertStatus
     attempts: int = 0
+
+
+class FeedKind(enum.StrEnum):
+    CHANNEL = "channel"
+    USER = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedScope:
+    """What a calendar feed shows: one channel, or one user's deadlines, in one workspace."""
+
+    workspace_id: str
+    kind: FeedKind
+    subject: str  # the channel id, or the user id
+
+
+@dataclass(frozen=True, slots=True)
+class FeedToken:
+    """A stored feed token: only the hash of the secret, and what it opens."""
+
+    token_hash: str
+    scope: FeedScope
+    created_at: datetime
+    created_by: str
 
 
 def plan_alerts(

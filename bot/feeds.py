@@ -37,7 +37,6 @@ who can see it anyway.
 from __future__ import annotations
 
 import asyncio
-import enum
 import hashlib
 import hmac
 import logging
@@ -47,12 +46,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.calendar import (
     CANCELLED_KEPT,
     CalendarDocument,
-    CalendarItem,
     EventCache,
     assemble,
     calendar_header,
@@ -61,11 +58,17 @@ from bot.calendar import (
     render_event,
     timezones_for,
 )
-from bot.domain import Context, Deadline, DeadlineStatus
+from bot.domain import (
+    Context,
+    Deadline,
+    DeadlineState,
+    DeadlineStatus,
+    FeedKind,
+    FeedScope,
+    FeedToken,
+)
 from bot.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from bot.ports import Clock, Repository
+from bot.ports import Clock, FeedStore
 
 log = logging.getLogger("parley.feeds")
 
@@ -78,30 +81,6 @@ THREAD_RENDER_AT = 64
 THREAD_ASSEMBLE_AT = 2000
 # A cached feed is checked against its rows' fingerprint at least this often.
 RECHECK = timedelta(seconds=60)
-
-
-class FeedKind(enum.StrEnum):
-    CHANNEL = "channel"
-    USER = "user"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedScope:
-    """What a feed shows: one channel, or one user's deadlines, in one workspace."""
-
-    workspace_id: str
-    kind: FeedKind
-    subject: str  # the channel id, or the user id
-
-
-@dataclass(frozen=True, slots=True)
-class FeedToken:
-    """A stored feed token: only the hash of the secret, and what it opens."""
-
-    token_hash: str
-    scope: FeedScope
-    created_at: datetime
-    created_by: str
 
 
 def new_token() -> str:
@@ -169,14 +148,14 @@ class Feeds:
     def __init__(
         self,
         *,
-        repository: Repository,
+        store: FeedStore,
         clock: Clock,
         public_url: str,
         chat_link: Callable[[Deadline], str | None] | None = None,
         events: EventCache | None = None,
         max_feeds: int = 128,
     ) -> None:
-        self.repository = repository
+        self.store = store
         self.clock = clock
         self.public_url = public_url.rstrip("/")
         self.chat_link = chat_link
@@ -202,7 +181,7 @@ class Feeds:
             created_by=ctx.user_id,
         )
         revoke = scope in ("revoke", "mine-revoke")
-        await self.repository.add_feed_token(token=record, revoke_others=revoke)
+        await self.store.add_feed_token(token=record, revoke_others=revoke)
         log.info(
             "feed token %s issued for %s %s in %s%s",
             record.token_hash[:8],
@@ -224,7 +203,7 @@ class Feeds:
         if not _TOKEN_SHAPE.fullmatch(token):
             return None
         wanted = hash_token(token)
-        found = await self.repository.find_feed_token(token_hash=wanted)
+        found = await self.store.find_feed_token(token_hash=wanted)
         if found is None or not hmac.compare_digest(found.token_hash, wanted):
             return None
         return found.scope
@@ -239,12 +218,12 @@ class Feeds:
         since = now - CANCELLED_KEPT
         # Each read comes before the next: a write in between only makes the next
         # request check again, never keeps stale content under a newer key.
-        marker = await self.repository.feed_marker(workspace_id=scope.workspace_id)
+        marker = await self.store.feed_marker(workspace_id=scope.workspace_id)
         cached = self._feeds.get(scope)
         if cached is not None and cached.fresh(marker, now):
             self._feeds.move_to_end(scope)
             return cached.document
-        fingerprint = await self.repository.feed_fingerprint(scope=scope, cancelled_since=since)
+        fingerprint = await self.store.feed_fingerprint(scope=scope, cancelled_since=since)
         build = self._building.get(scope)
         if build is None:
             build = self._building[scope] = _Build(asyncio.Lock())
@@ -254,9 +233,7 @@ class Feeds:
                 # Someone may have built it while this request waited.
                 cached = self._feeds.get(scope)
                 if cached is None or cached.fingerprint != fingerprint:
-                    items = await self.repository.list_feed_items(
-                        scope=scope, cancelled_since=since
-                    )
+                    items = await self.store.list_feed_items(scope=scope, cancelled_since=since)
                     name, description = feed_title(scope)
                     built = await self._assemble(items, name=name, description=description)
                     cached = _Cached(fingerprint, built, _leaves_at(items))
@@ -275,7 +252,7 @@ class Feeds:
         """One deadline as a calendar of its own ("Add to calendar"), or None."""
         if not _UID_SHAPE.fullmatch(uid):
             return None
-        item = await self.repository.get_feed_item(uid=uid)
+        item = await self.store.get_feed_item(uid=uid)
         if item is None:
             return None
         deadline = item.deadline
@@ -291,7 +268,7 @@ class Feeds:
         return cached.document
 
     async def _assemble(
-        self, items: Sequence[CalendarItem], *, name: str, description: str
+        self, items: Sequence[DeadlineState], *, name: str, description: str
     ) -> CalendarDocument:
         links = [self.chat_link(item.deadline) if self.chat_link else None for item in items]
         bodies: list[bytes | None] = [
@@ -314,7 +291,7 @@ class Feeds:
         return _finish(*parts, stamp)
 
 
-def _leaves_at(items: Sequence[CalendarItem]) -> datetime | None:
+def _leaves_at(items: Sequence[DeadlineState]) -> datetime | None:
     """When the first cancelled deadline of a feed is due to leave it."""
     cancelled = [
         item.deadline.updated_at + CANCELLED_KEPT
@@ -324,7 +301,7 @@ def _leaves_at(items: Sequence[CalendarItem]) -> datetime | None:
     return min(cancelled, default=None)
 
 
-def _render_all(work: Sequence[tuple[CalendarItem, str | None]]) -> list[bytes]:
+def _render_all(work: Sequence[tuple[DeadlineState, str | None]]) -> list[bytes]:
     return [render_event(item, url=url) for item, url in work]
 
 

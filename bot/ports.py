@@ -1,16 +1,28 @@
 """The ports the core needs from the outside world: storage, chat delivery and time.
 
 Adapters and ``storage/`` implement these Protocols; the core only ever sees them.
-Every repository call is scoped to one workspace: no query crosses workspaces.
-Each mutating call is one transaction: it either writes everything it names
-(row, history event, alert outbox changes) or nothing.
+
+Storage is one port per consumer, so each part takes only what it uses:
+
+- ``DeadlineStore``: deadlines, positions, requests and history (the use cases);
+- ``AlertOutbox``: the alert outbox (the dispatcher, which also reads and marks
+  deadlines through a ``DeadlineStore``);
+- ``FeedStore``: calendar feed tokens and what feeds show (``bot.feeds``);
+- ``ConversationStore``: where a platform lets Parley post later (Teams);
+- ``Maintenance``: export, import and the readiness ping.
+
+``Repository`` is all of them at once: what the composition root holds.
+
+Every storage call is scoped to one workspace, except where a port says why not:
+no query crosses workspaces. Each mutating call is one transaction: it either
+writes everything it names (row, history event, alert outbox changes) or nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bot.domain import (
     Alert,
@@ -18,6 +30,8 @@ from bot.domain import (
     DeadlineState,
     DeadlineStatus,
     Event,
+    FeedScope,
+    FeedToken,
     NewDeadline,
     PlannedAlert,
     Position,
@@ -25,13 +39,10 @@ from bot.domain import (
 )
 from bot.messages import Message
 
-if TYPE_CHECKING:
-    from bot.calendar import CalendarItem
-    from bot.feeds import FeedScope, FeedToken
 
+class DeadlineStore(Protocol):
+    """Deadlines with their positions, position requests and history."""
 
-class Repository(Protocol):
-    # --- deadlines -------------------------------------------------------
     async def create_deadline(
         self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
     ) -> Deadline:
@@ -68,7 +79,6 @@ class Repository(Protocol):
         not None, replace the deadline's pending alerts with them (empty: drop all)."""
         ...
 
-    # --- positions -------------------------------------------------------
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
         """Make ``position`` the current one for its stakeholder, append ``event``,
         and mark an open request of that stakeholder (a user id) answered."""
@@ -88,7 +98,22 @@ class Repository(Protocol):
 
     async def list_events(self, *, workspace_id: str, deadline_id: int) -> list[Event]: ...
 
-    # --- alert outbox (used by bot.scheduler) ----------------------------
+    async def load_deadline_states(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> list[DeadlineState]:
+        """The deadlines (of this workspace) with their positions and requests,
+        in three queries however many deadlines are asked for."""
+        ...
+
+
+class AlertOutbox(Protocol):
+    """The alert outbox the dispatcher drains.
+
+    The one store not scoped to a workspace: the dispatcher serves every
+    workspace, and each ``Alert`` says which one it belongs to. The outbox rows
+    themselves are written with the deadline changes (``DeadlineStore``).
+    """
+
     async def next_alert_due(self) -> datetime | None:
         """The earliest due instant of a pending alert, across workspaces."""
         ...
@@ -111,13 +136,6 @@ class Repository(Protocol):
         (an alert whose lease ran out may have been taken by another replica)."""
         ...
 
-    async def load_deadline_states(
-        self, *, workspace_id: str, deadline_ids: Sequence[int]
-    ) -> list[DeadlineState]:
-        """The deadlines (of this workspace) with their positions and requests,
-        in three queries however many deadlines are asked for."""
-        ...
-
     async def mark_alert_failed(self, *, alert_id: int, error: str) -> None: ...
 
     async def release_alert(self, *, alert_id: int, retry_at: datetime, error: str) -> None:
@@ -133,10 +151,15 @@ class Repository(Protocol):
         """How many pending alerts are due at or before ``now`` (for metrics)."""
         ...
 
-    # --- calendar feeds (used by bot.feeds) -----------------------------
-    # The token hash and the deadline uid are random secrets that name their
-    # workspace themselves: the two lookups by them are the only feed queries
-    # that are not given a workspace.
+
+class FeedStore(Protocol):
+    """Calendar feed tokens, and the deadlines a feed shows.
+
+    The token hash and the deadline uid are random secrets that name their
+    workspace themselves: the two lookups by them are the only feed queries
+    that are not given a workspace.
+    """
+
     async def add_feed_token(self, *, token: FeedToken, revoke_others: bool = False) -> None:
         """Store a feed token (its hash). With ``revoke_others``, revoke every other
         unrevoked token of the same scope in the same transaction."""
@@ -160,17 +183,20 @@ class Repository(Protocol):
 
     async def list_feed_items(
         self, *, scope: FeedScope, cancelled_since: datetime
-    ) -> list[CalendarItem]:
+    ) -> list[DeadlineState]:
         """The deadlines a feed shows, with their positions and position requests,
         ordered by due time then number: every deadline of the scope except those
         cancelled before ``cancelled_since``."""
         ...
 
-    async def get_feed_item(self, *, uid: str) -> CalendarItem | None:
+    async def get_feed_item(self, *, uid: str) -> DeadlineState | None:
         """One deadline by its uid (in any workspace), with positions and requests."""
         ...
 
-    # --- whole database --------------------------------------------------
+
+class Maintenance(Protocol):
+    """The whole database at once: export, import, and whether it answers."""
+
     async def export_all(self) -> dict[str, Any]:
         """Every row as JSON-able data (see storage for the format)."""
         ...
@@ -183,7 +209,11 @@ class Repository(Protocol):
         """Raise ``StorageUnavailable`` when the database cannot be reached."""
         ...
 
-    # --- conversation references (Teams proactive messages) ----------------
+
+class ConversationStore(Protocol):
+    """Where a platform lets Parley post into a conversation later (Teams proactive
+    messages)."""
+
     async def save_conversation_reference(
         self,
         *,
@@ -212,6 +242,10 @@ class Repository(Protocol):
         """Drop the references of a group (app removed) or of one conversation
         (channel deleted); name exactly one. Returns how many were dropped."""
         ...
+
+
+class Repository(DeadlineStore, AlertOutbox, FeedStore, ConversationStore, Maintenance, Protocol):
+    """Every storage port at once: what the composition root holds and hands out."""
 
 
 class ChatGateway(Protocol):

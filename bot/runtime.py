@@ -50,7 +50,7 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
         runtime.changed()  # bound below, before the service runs anything
 
     observers = CommandObservers(CommandLog())
-    feeds = Feeds(repository=repository, clock=clock, public_url=settings.public_url)
+    feeds = Feeds(store=repository, clock=clock, public_url=settings.public_url)
     service = Parley(
         repository=repository, clock=clock, feeds=feeds, on_change=changed, observer=observers
     )
@@ -70,7 +70,8 @@ async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
     """Run the alert dispatcher in the background for the duration of the block."""
     policy = DispatchPolicy(lease_seconds=runtime.settings.alert_lease_seconds)
     dispatcher = Dispatcher(
-        repository=runtime.repository,
+        outbox=runtime.repository,
+        deadlines=runtime.repository,
         gateways=runtime.gateways,
         clock=runtime.clock,
         policy=policy,

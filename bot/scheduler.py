@@ -62,7 +62,7 @@ from bot.errors import (
     TransientDelivery,
 )
 from bot.messages import Audience, Message
-from bot.ports import ChatGateway, Clock, Repository
+from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore
 
 log = logging.getLogger("parley.scheduler")
 
@@ -105,7 +105,8 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        repository: Repository,
+        outbox: AlertOutbox,
+        deadlines: DeadlineStore,
         gateways: Mapping[str, ChatGateway],
         clock: Clock,
         policy: DispatchPolicy | None = None,
@@ -113,7 +114,8 @@ class Dispatcher:
         rng: random.Random | None = None,
         event_url: Callable[[Deadline], str | None] | None = None,
     ) -> None:
-        self.repository = repository
+        self.outbox = outbox
+        self.deadlines = deadlines
         self.event_url = event_url or (lambda deadline: None)
         self.gateways = gateways
         self.clock = clock
@@ -191,7 +193,7 @@ class Dispatcher:
                     await self._write_marks()
 
     async def _seconds_until_next(self) -> float:
-        next_due = await self.repository.next_alert_due()
+        next_due = await self.outbox.next_alert_due()
         if next_due is None:
             return self.policy.poll_seconds
         wait = (next_due - self.clock.now()).total_seconds()
@@ -238,7 +240,7 @@ class Dispatcher:
         room = min(self.policy.batch_size, self.policy.max_in_flight - self._in_flight)
         if room <= 0:
             return 0
-        claimed = await self.repository.claim_due_alerts(
+        claimed = await self.outbox.claim_due_alerts(
             now=self.clock.now(), lease_seconds=self.policy.lease_seconds, limit=room
         )
         if not claimed:
@@ -266,7 +268,7 @@ class Dispatcher:
             return
         try:
             async with asyncio.timeout(5.0):
-                await self.repository.release_leases(alert_ids=unsent)
+                await self.outbox.release_leases(alert_ids=unsent)
         except (StorageUnavailable, TimeoutError):
             # Their leases run out by themselves; another replica takes them then.
             log.warning("could not give back %d claimed alerts", len(unsent))
@@ -283,7 +285,7 @@ class Dispatcher:
             by_workspace[alert.workspace_id].add(alert.deadline_id)
         states: dict[int, DeadlineState] = {}
         for workspace_id, deadline_ids in by_workspace.items():
-            for loaded in await self.repository.load_deadline_states(
+            for loaded in await self.deadlines.load_deadline_states(
                 workspace_id=workspace_id, deadline_ids=sorted(deadline_ids)
             ):
                 states[loaded.deadline.id] = loaded
@@ -297,9 +299,7 @@ class Dispatcher:
                 # Closed after the claim: its alerts are no longer wanted.
                 self._done_with(alerts)
                 for alert in alerts:
-                    await self.repository.mark_alert_failed(
-                        alert_id=alert.id, error="deadline closed"
-                    )
+                    await self.outbox.mark_alert_failed(alert_id=alert.id, error="deadline closed")
                 continue
             alerts.sort(key=lambda a: a.due_at)
             jobs.append(_Job(state=state, alerts=alerts, claimed_at=claimed_at))
@@ -319,7 +319,7 @@ class Dispatcher:
         while self._to_mark:
             ids, self._to_mark = self._to_mark, []
             try:
-                await self.repository.mark_alerts_sent(alert_ids=ids, sent_at=self.clock.now())
+                await self.outbox.mark_alerts_sent(alert_ids=ids, sent_at=self.clock.now())
             except StorageUnavailable:
                 self._to_mark[:0] = ids
                 await self._sleep_unless(1.0, self._stopped)
@@ -372,7 +372,7 @@ class Dispatcher:
         if waited < self.policy.lease_seconds / 2:
             return job.alerts
         kept = set(
-            await self.repository.renew_leases(
+            await self.outbox.renew_leases(
                 alert_ids=[alert.id for alert in job.alerts],
                 lease_seconds=self.policy.lease_seconds,
                 now=self.clock.now(),
@@ -421,7 +421,7 @@ class Dispatcher:
         gateway = self.gateways.get(deadline.platform)
         if gateway is None:
             for alert in alerts:
-                await self.repository.mark_alert_failed(
+                await self.outbox.mark_alert_failed(
                     alert_id=alert.id, error=f"no gateway for {deadline.platform}"
                 )
             self.stats.failed += len(alerts)
@@ -449,7 +449,7 @@ class Dispatcher:
     async def _mark_missed(self, deadline: Deadline, now: datetime) -> None:
         event = Event(deadline_id=deadline.id, kind=EventKind.MISSED, at=now, actor_id="parley")
         missed = replace(deadline, status=DeadlineStatus.MISSED, updated_at=now)
-        await self.repository.update_deadline(deadline=missed, event=event, alerts=None)
+        await self.deadlines.update_deadline(deadline=missed, event=event, alerts=None)
 
     async def _nudge(self, deadline: Deadline, gateway: ChatGateway, user_ids: list[str]) -> None:
         for user_id in user_ids:
@@ -490,13 +490,13 @@ class Dispatcher:
             retry_at = now + timedelta(seconds=delay * self._rng.uniform(0.5, 1.5))
         else:
             for alert in alerts:
-                await self.repository.mark_alert_failed(alert_id=alert.id, error=str(error)[:500])
+                await self.outbox.mark_alert_failed(alert_id=alert.id, error=str(error)[:500])
             self.stats.failed += len(alerts)
             log.warning("alert for deadline %s failed permanently: %s", deadline.id, error)
             await self._tell_owner(deadline, error, gateway)
             return
         for alert in alerts:
-            await self.repository.release_alert(
+            await self.outbox.release_alert(
                 alert_id=alert.id, retry_at=retry_at, error=str(error)[:500]
             )
         self.stats.retried += len(alerts)

@@ -71,7 +71,7 @@ from bot.observe import (
     observing_press,
     parse_observed,
 )
-from bot.ports import Clock, Repository
+from bot.ports import Clock, DeadlineStore
 from bot.when import parse_when
 
 ASK_MAX = 50
@@ -94,7 +94,7 @@ class Parley:
     def __init__(
         self,
         *,
-        repository: Repository,
+        repository: DeadlineStore,
         clock: Clock,
         feeds: FeedLinks | None = None,
         on_change: Callable[[], None] | None = None,

@@ -101,11 +101,11 @@ def single_statement_reader(engine: AsyncEngine) -> AsyncEngine:
 
 def inline_sqlite_engine(engine: AsyncEngine) -> Engine:
     """A synchronous engine on the same SQLite file, for statements run on the
-    event loop's own thread (see ``storage.repository``): a local SQLite
+    event loop's own thread (see ``storage.inline_sqlite``): a local SQLite
     statement takes microseconds, less than a round trip to aiosqlite's thread.
 
     Its connections never wait for another process's write lock
-    (``busy_timeout=0``): the repository then falls back to the async engine,
+    (``busy_timeout=0``): the stores then fall back to the async engine,
     which waits in its own thread, so the event loop is never blocked on a lock.
     """
     url = engine.url.set(drivername="sqlite+pysqlite")

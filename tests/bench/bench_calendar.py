@@ -35,15 +35,15 @@ from aiohttp import ClientSession, web
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy import insert
 
-from bot.calendar import CalendarItem, build_calendar, describe, dtstart, event_uid
+from bot.calendar import build_calendar, describe, dtstart, event_uid
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.domain import DEFAULT_OFFSETS, Context, EventKind, format_offset
+from bot.domain import DEFAULT_OFFSETS, Context, DeadlineState, EventKind, format_offset
 from bot.domain import Event as HistoryEvent
 from bot.feeds import Feeds
 from bot.main import build_app, open_runtime
 from bot.runtime import Runtime
-from storage.repository import C, D, P, _offsets_to_text
+from storage.rows import C, D, P, offsets_to_text
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 ZONES = ("America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney", "UTC")
@@ -52,7 +52,7 @@ WORKSPACE, CHANNEL = "bench:W1", "C-bench"
 
 async def fill(runtime: Runtime, count: int) -> None:
     """Insert ``count`` deadlines (a tenth with two positions) in one transaction."""
-    offsets = _offsets_to_text(DEFAULT_OFFSETS)
+    offsets = offsets_to_text(DEFAULT_OFFSETS)
     rows = [
         {
             "workspace_id": WORKSPACE,
@@ -87,14 +87,14 @@ async def fill(runtime: Runtime, count: int) -> None:
         for n in range(1, count + 1, 10)
         for side, stance in (("Anthropic", "oppose"), ("Department of Defense", "support"))
     ]
-    engine = runtime.repository._engine  # setup only: bulk rows straight into the tables
+    engine = runtime.repository._db.engine  # setup only: bulk rows straight into the tables
     async with engine.begin() as conn:
         await conn.execute(insert(D), rows)
         await conn.execute(insert(P), positions)
         await conn.execute(insert(C), [{"workspace_id": WORKSPACE, "last_number": count}])
 
 
-def from_scratch_tree(items: list[CalendarItem]) -> bytes:
+def from_scratch_tree(items: list[DeadlineState]) -> bytes:
     """The same calendar built the plain way: one icalendar tree with every event
     (same fields), icalendar's own VTIMEZONEs, one ``to_ical()``."""
     cal = Calendar()

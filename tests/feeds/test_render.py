@@ -14,14 +14,20 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from bot.calendar import (
-    CalendarItem,
     EventCache,
     _transitions,
     build_calendar,
     render_event,
     vtimezone,
 )
-from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus, Position, Stance
+from bot.domain import (
+    DEFAULT_OFFSETS,
+    Deadline,
+    DeadlineState,
+    DeadlineStatus,
+    Position,
+    Stance,
+)
 from tests.feeds.feedcheck import parse_both
 
 ZONES = sorted(available_timezones() - {"Factory", "localtime"})
@@ -149,8 +155,8 @@ def test_an_instant_in_the_repeated_hour_is_written_in_utc() -> None:
     first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
     second = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST
     items = [
-        CalendarItem(deadline(1, due=first, tz="America/New_York")),
-        CalendarItem(deadline(2, due=second, tz="America/New_York")),
+        DeadlineState(deadline(1, due=first, tz="America/New_York")),
+        DeadlineState(deadline(2, due=second, tz="America/New_York")),
     ]
     body = build_calendar(items, name="n", description="d").body
     assert b"DTSTART;TZID=America/New_York:20261101T013000\r\n" in body
@@ -164,7 +170,7 @@ def test_zones_python_cannot_load_are_written_as_utc() -> None:
     due = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
     for tz in ("UTC-05:00", "UTC", "Etc/UTC", ""):
         body = build_calendar(
-            [CalendarItem(deadline(due=due, tz=tz))], name="n", description="d"
+            [DeadlineState(deadline(due=due, tz=tz))], name="n", description="d"
         ).body
         assert b"DTSTART:20261127T220000Z\r\n" in body, tz
         assert b"VTIMEZONE" not in body and b"TZID" not in body
@@ -176,7 +182,7 @@ def test_vobject_reads_alarms_and_status() -> None:
     due = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
     done = deadline(2, due=due, tz="Europe/London", status=DeadlineStatus.MET)
     body = build_calendar(
-        [CalendarItem(deadline(1, due=due, tz="Europe/London")), CalendarItem(done)],
+        [DeadlineState(deadline(1, due=due, tz="Europe/London")), DeadlineState(done)],
         name="n",
         description="d",
     ).body
@@ -191,15 +197,15 @@ def test_vobject_reads_alarms_and_status() -> None:
 
 def test_the_event_cache_reuses_bytes_until_an_input_changes() -> None:
     due = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
-    item = CalendarItem(deadline(due=due, tz="America/New_York"))
+    item = DeadlineState(deadline(due=due, tz="America/New_York"))
     cache = EventCache(max_entries=2)
     assert cache.get(item, None) is None
     body = render_event(item)
     cache.put(item, None, body)
-    same = CalendarItem(deadline(due=due, tz="America/New_York"))  # equal, not identical
+    same = DeadlineState(deadline(due=due, tz="America/New_York"))  # equal, not identical
     assert cache.get(same, None) is body
     assert cache.get(item, "https://chat.example/x") is None
-    extended = CalendarItem(replace(item.deadline, due_at=due + timedelta(days=1), sequence=1))
+    extended = DeadlineState(replace(item.deadline, due_at=due + timedelta(days=1), sequence=1))
     assert cache.get(extended, None) is None
     stance = Position(
         deadline_id=1,
@@ -212,7 +218,7 @@ def test_the_event_cache_reuses_bytes_until_an_input_changes() -> None:
     )
     assert cache.get(replace(item, positions=(stance,)), None) is None
     for n in (2, 3):  # least recently used entries go first
-        other = CalendarItem(deadline(n, due=due, tz="UTC"))
+        other = DeadlineState(deadline(n, due=due, tz="UTC"))
         cache.put(other, None, render_event(other))
     assert len(cache) == 2 and cache.get(item, None) is None
 
@@ -221,7 +227,7 @@ def test_rendering_does_not_depend_on_the_clock() -> None:
     """Identical inputs give identical bytes: what makes caching and ETags sound."""
     due = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
     items = [
-        CalendarItem(deadline(n, due=due + timedelta(days=n), tz="Europe/London")) for n in (1, 2)
+        DeadlineState(deadline(n, due=due + timedelta(days=n), tz="Europe/London")) for n in (1, 2)
     ]
     one = build_calendar(items, name="n", description="d")
     two = build_calendar(list(items), name="n", description="d")

@@ -7,9 +7,10 @@ under test too.
   ``tmp_path``.
 - PostgreSQL (``TEST_DATABASE_URL``, default ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``):
   two databases of our own (``parley_storage_<random>`` and ``..._b``) are created next to
-  the given one, migrated once, truncated before each test that uses them and dropped at the
-  end, so other suites sharing the server are left alone. When the server cannot be
-  reached these tests skip, or fail when ``REQUIRE_POSTGRES=1``.
+  the given one, migrated once, emptied before each test that uses them (every table of
+  ``storage.tables``) and dropped at the end, so other suites sharing the server are left
+  alone. When the server cannot be reached these tests skip, or fail when
+  ``REQUIRE_POSTGRES=1``.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel
 
+import storage.tables  # noqa: F401  (registers the tables)
 from storage.db import make_engine, run_migrations
 from storage.repository import SqlRepository
 
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-TABLES = "deadline, workspace_counter, position, position_request, event, alert"
+# Every table Parley keeps (alembic's own version table is not among them).
+TABLES = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
 
 
 @dataclass

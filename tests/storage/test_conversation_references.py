@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,15 +11,12 @@ from storage.repository import SqlRepository
 pytestmark = pytest.mark.asyncio
 
 T0 = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
-
-
-def _workspace() -> str:
-    # The storage fixtures do not empty this table between PostgreSQL tests.
-    return f"teams:{uuid.uuid4()}"
+WORKSPACE = "teams:tenant-a"
+OTHER_WORKSPACE = "teams:tenant-b"
 
 
 async def test_save_replaces_and_get_reads_back(repo: SqlRepository) -> None:
-    ws = _workspace()
+    ws = WORKSPACE
     await repo.save_conversation_reference(
         workspace_id=ws,
         conversation_id="19:a",
@@ -40,13 +36,13 @@ async def test_save_replaces_and_get_reads_back(repo: SqlRepository) -> None:
     )
     assert await repo.get_conversation_reference(workspace_id=ws, conversation_id="19:b") is None
     # Another workspace never sees it.
-    other = _workspace()
+    other = OTHER_WORKSPACE
     assert await repo.get_conversation_reference(workspace_id=other, conversation_id="19:a") is None
     assert await repo.latest_conversation_reference(workspace_id=other) is None
 
 
 async def test_latest_is_the_most_recently_refreshed(repo: SqlRepository) -> None:
-    ws = _workspace()
+    ws = WORKSPACE
     for minute, conversation in ((0, "19:old"), (5, "19:new"), (2, "19:mid")):
         await repo.save_conversation_reference(
             workspace_id=ws,
@@ -59,7 +55,7 @@ async def test_latest_is_the_most_recently_refreshed(repo: SqlRepository) -> Non
 
 
 async def test_delete_by_group_or_by_conversation(repo: SqlRepository) -> None:
-    ws = _workspace()
+    ws = WORKSPACE
     for conversation, group in (("19:gen", "team"), ("19:ops", "team"), ("a:1", "a:1")):
         await repo.save_conversation_reference(
             workspace_id=ws,
@@ -68,9 +64,8 @@ async def test_delete_by_group_or_by_conversation(repo: SqlRepository) -> None:
             reference="{}",
             updated_at=T0,
         )
-    assert (
-        await repo.delete_conversation_references(workspace_id=_workspace(), group_id="team") == 0
-    )
+    other = OTHER_WORKSPACE
+    assert await repo.delete_conversation_references(workspace_id=other, group_id="team") == 0
     assert await repo.delete_conversation_references(workspace_id=ws, group_id="team") == 2
     assert await repo.get_conversation_reference(workspace_id=ws, conversation_id="19:gen") is None
     assert await repo.get_conversation_reference(workspace_id=ws, conversation_id="a:1") == "{}"

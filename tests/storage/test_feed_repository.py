@@ -8,8 +8,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.domain import DeadlineStatus, EventKind, PositionRequest, Stance
-from bot.feeds import FeedKind, FeedScope, FeedToken, hash_token
+from bot.domain import (
+    DeadlineStatus,
+    EventKind,
+    FeedKind,
+    FeedScope,
+    FeedToken,
+    PositionRequest,
+    Stance,
+)
+from bot.feeds import hash_token
 from storage.repository import SqlRepository
 from tests.storage.test_repository import NOW, add, event, record
 
@@ -19,7 +27,7 @@ SINCE = NOW - timedelta(days=30)
 
 
 def token(scope: FeedScope, at: datetime = NOW) -> FeedToken:
-    # Unique per call: PostgreSQL databases are shared by the tests of a run.
+    # Unique per call: one scope holds several tokens.
     return FeedToken(
         token_hash=hash_token(secrets.token_urlsafe(32)),
         scope=scope,
@@ -29,7 +37,7 @@ def token(scope: FeedScope, at: datetime = NOW) -> FeedToken:
 
 
 async def test_tokens_are_found_by_hash_until_revoked(repo: SqlRepository) -> None:
-    channel = FeedScope(f"A{secrets.token_hex(4)}", FeedKind.CHANNEL, "C1")
+    channel = FeedScope("A", FeedKind.CHANNEL, "C1")
     first, second = token(channel), token(channel)
     mine = token(FeedScope(channel.workspace_id, FeedKind.USER, "U1"))
     for made in (first, second, mine):

@@ -56,7 +56,8 @@ def gateway(clock: ManualClock) -> RecordingGateway:
 @pytest.fixture
 def dispatcher(chat: Chat, gateway: RecordingGateway, clock: ManualClock) -> Dispatcher:
     return Dispatcher(
-        repository=chat.runtime.repository,
+        outbox=chat.runtime.repository,
+        deadlines=chat.runtime.repository,
         gateways={"shell": gateway},
         clock=clock,
         pacing={"shell": 0.0},
@@ -67,7 +68,7 @@ def dispatcher(chat: Chat, gateway: RecordingGateway, clock: ManualClock) -> Dis
 async def run_until(dispatcher: Dispatcher, clock: ManualClock, moment: datetime) -> None:
     """Advance the clock to ``moment``, sending whatever falls due on the way, in order."""
     while True:
-        next_due = await dispatcher.repository.next_alert_due()
+        next_due = await dispatcher.outbox.next_alert_due()
         if next_due is None or next_due > moment:
             break
         clock.set(max(next_due, clock.now()))
@@ -227,7 +228,8 @@ async def test_transient_failures_give_up_after_the_attempt_limit(
     chat: Chat, gateway: RecordingGateway, clock: ManualClock
 ) -> None:
     dispatcher = Dispatcher(
-        repository=chat.runtime.repository,
+        outbox=chat.runtime.repository,
+        deadlines=chat.runtime.repository,
         gateways={"shell": gateway},
         clock=clock,
         policy=DispatchPolicy(max_attempts=3),
@@ -250,7 +252,8 @@ async def test_posts_to_one_channel_are_paced(
     chat: Chat, gateway: RecordingGateway, clock: ManualClock
 ) -> None:
     dispatcher = Dispatcher(
-        repository=chat.runtime.repository,
+        outbox=chat.runtime.repository,
+        deadlines=chat.runtime.repository,
         gateways={"shell": gateway},
         clock=clock,
         pacing={"shell": 1.0},
@@ -270,7 +273,8 @@ async def test_a_busy_channel_does_not_hold_up_the_others(
     chat: Chat, gateway: RecordingGateway, clock: ManualClock
 ) -> None:
     dispatcher = Dispatcher(
-        repository=chat.runtime.repository,
+        outbox=chat.runtime.repository,
+        deadlines=chat.runtime.repository,
         gateways={"shell": gateway},
         clock=clock,
         pacing={"shell": 1.0},

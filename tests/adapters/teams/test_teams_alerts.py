@@ -29,7 +29,10 @@ DUE = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
 
 def dispatcher(teams: TeamsWorld) -> Dispatcher:
     return Dispatcher(
-        repository=teams.runtime.repository, gateways=teams.runtime.gateways, clock=teams.clock
+        outbox=teams.runtime.repository,
+        deadlines=teams.runtime.repository,
+        gateways=teams.runtime.gateways,
+        clock=teams.clock,
     )
 
 
@@ -172,7 +175,8 @@ async def test_slack_and_teams_deadlines_never_cross(teams: TeamsWorld) -> None:
 
     slack = RecordingGateway()
     engine = Dispatcher(
-        repository=teams.runtime.repository,
+        outbox=teams.runtime.repository,
+        deadlines=teams.runtime.repository,
         gateways={**teams.runtime.gateways, "slack": slack},
         clock=teams.clock,
     )

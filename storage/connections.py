@@ -1,0 +1,103 @@
+"""How every store reaches the database: one-statement reads, snapshots, and writes.
+
+- ``read()`` gives a connection for ONE statement, run without an explicit
+  transaction (``storage.db.single_statement_reader``); on a SQLite file it is
+  the inline connection on the event loop's thread (``storage.inline_sqlite``).
+- ``read(snapshot=True)`` gives a transaction for several statements that must
+  agree (REPEATABLE READ on PostgreSQL). Snapshots are the large reads (feeds,
+  export, a claim's context): on SQLite they go to aiosqlite's thread so the
+  event loop keeps serving.
+- ``write(work)`` runs ``work`` in one write transaction (``BEGIN IMMEDIATE`` on
+  SQLite, see ``storage.db.writer``), retried a few times when SQLite reports
+  the database locked or PostgreSQL a deadlock.
+
+``SqlStore`` is the base of every store: it holds the shared ``Connections``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, nullcontext
+from typing import TypeVar, cast
+
+from sqlalchemy import exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import StaticPool
+
+from storage.db import inline_sqlite_engine, single_statement_reader, writer
+from storage.errors import retryable
+from storage.inline_sqlite import InlineSqlite
+
+_T = TypeVar("_T")
+
+
+class Connections:
+    """The reads and write transactions of every store, on one AsyncEngine
+    (see ``storage.db.make_engine``)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        # The dialect's INSERT, which has ON CONFLICT on both backends.
+        self.insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        self._writer = writer(engine)
+        self._reader = single_statement_reader(engine)
+        self._snapshot_reader = (
+            engine.execution_options(isolation_level="REPEATABLE READ")
+            if self.dialect == "postgresql"
+            else engine
+        )
+        # A :memory: SQLite database is one shared connection (StaticPool): take turns.
+        self._serial = asyncio.Lock() if isinstance(engine.sync_engine.pool, StaticPool) else None
+        sqlite_file = self.dialect == "sqlite" and self._serial is None
+        # SQLite has one writer at a time. Queueing this process's writers here
+        # instead of in SQLite's busy handler (which sleeps in growing steps)
+        # keeps a burst of commands from turning into second-long waits.
+        self._write_turn = asyncio.Lock() if sqlite_file else None
+        self._inline = InlineSqlite(inline_sqlite_engine(engine)) if sqlite_file else None
+
+    async def close(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read statement, or for several in one ``snapshot``."""
+        if self._inline is not None and not snapshot:
+            with self._inline.reading() as inline:
+                yield inline
+            return
+        engine = self._snapshot_reader if snapshot else self._reader
+        async with self._serial or nullcontext(), engine.connect() as conn:
+            if snapshot:
+                await conn.begin()
+            yield conn
+
+    async def write(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
+        """Run ``work`` in one write transaction, retrying lock timeouts and deadlocks."""
+        if self._inline is not None:
+            done, result = await self._inline.write(work)
+            if done:
+                return cast(_T, result)
+        attempt = 0
+        while True:
+            try:
+                turn = self._serial or self._write_turn or nullcontext()
+                async with turn, self._writer.begin() as conn:
+                    return await work(conn)
+            except exc.DBAPIError as error:
+                attempt += 1
+                if attempt >= 4 or not retryable(error):
+                    raise
+                await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
+
+
+class SqlStore:
+    """A store on shared ``Connections``: the base of every ``storage`` store."""
+
+    def __init__(self, db: Connections) -> None:
+        self._db = db

@@ -1,0 +1,366 @@
+"""``bot.ports.DeadlineStore``: deadlines, positions, position requests and history.
+
+Every query filters by ``workspace_id``: a deadline of another workspace is
+``NotFound`` when written to and invisible when read. Each write appends its
+history event (and replaces the deadline's pending alerts, when asked) in the
+same transaction. Deadlines are numbered per workspace from a counter row.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
+
+from bot.domain import (
+    AlertStatus,
+    Deadline,
+    DeadlineState,
+    DeadlineStatus,
+    Event,
+    NewDeadline,
+    PlannedAlert,
+    Position,
+    PositionRequest,
+)
+from bot.errors import NotFound
+from storage.connections import SqlStore
+from storage.errors import guarded
+from storage.rows import (
+    DEADLINE_COLUMNS,
+    EVENT_COLUMNS,
+    POSITION_COLUMNS,
+    POSITIONS_OF_DEADLINE,
+    REQUEST_COLUMNS,
+    REQUESTS_OF_DEADLINE,
+    A,
+    C,
+    D,
+    E,
+    P,
+    R,
+    alert_values,
+    deadline_from_row,
+    event_from_row,
+    event_values,
+    offsets_to_text,
+    position_from_row,
+    request_from_row,
+    states_from_rows,
+)
+
+# --- prepared statements (compiled once, cached by SQLAlchemy) ---------------
+
+_GET_BY_NUMBER = select(*DEADLINE_COLUMNS).where(
+    D.c.workspace_id == bindparam("ws"), D.c.number == bindparam("number")
+)
+_GET_BY_ID = select(*DEADLINE_COLUMNS).where(
+    D.c.workspace_id == bindparam("ws"), D.c.id == bindparam("id")
+)
+_FIND_BY_TITLE = (
+    select(*DEADLINE_COLUMNS)
+    .where(D.c.workspace_id == bindparam("ws"), D.c.title_key.like(bindparam("like"), escape="\\"))
+    .order_by(D.c.due_at, D.c.number)
+)
+_OWNED = select(D.c.id).where(D.c.workspace_id == bindparam("ws"), D.c.id == bindparam("id"))
+
+
+def _list_statement(by_channel: bool, by_status: bool) -> Select[Any]:
+    stmt = select(*DEADLINE_COLUMNS).where(D.c.workspace_id == bindparam("ws"))
+    if by_channel:
+        stmt = stmt.where(D.c.channel_id == bindparam("channel"))
+    if by_status:
+        stmt = stmt.where(D.c.status.in_(bindparam("statuses", expanding=True)))
+    return stmt.order_by(D.c.due_at, D.c.number).limit(bindparam("limit"))
+
+
+_LIST = {
+    (by_channel, by_status): _list_statement(by_channel, by_status)
+    for by_channel in (False, True)
+    for by_status in (False, True)
+}
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_DEADLINES_BY_IDS = select(*DEADLINE_COLUMNS).where(
+    D.c.workspace_id == bindparam("ws"), D.c.id.in_(_IDS)
+)
+_POSITIONS_BY_IDS = (
+    select(*POSITION_COLUMNS)
+    .where(P.c.workspace_id == bindparam("ws"), P.c.deadline_id.in_(_IDS))
+    .order_by(P.c.deadline_id, P.c.recorded_at, P.c.stakeholder)
+)
+_REQUESTS_BY_IDS = (
+    select(*REQUEST_COLUMNS)
+    .where(R.c.workspace_id == bindparam("ws"), R.c.deadline_id.in_(_IDS))
+    .order_by(R.c.deadline_id, R.c.asked_at, R.c.user_id)
+)
+_EVENTS = (
+    select(*EVENT_COLUMNS)
+    .where(E.c.workspace_id == bindparam("ws"), E.c.deadline_id == bindparam("id"))
+    .order_by(E.c.id)
+)
+
+
+def _counter_statement(dialect_insert: Any) -> Any:
+    stmt = dialect_insert(C).values(workspace_id=bindparam("ws"), last_number=1)
+    return stmt.on_conflict_do_update(
+        index_elements=[C.c.workspace_id],
+        set_={"last_number": C.c.last_number + 1},
+    ).returning(C.c.last_number)
+
+
+# The workspace's next deadline number, by dialect.
+_NEXT_NUMBER = {
+    "postgresql": _counter_statement(postgresql.insert),
+    "sqlite": _counter_statement(sqlite.insert),
+}
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+async def _check_owned(conn: AsyncConnection, workspace_id: str, deadline_ids: set[int]) -> None:
+    for deadline_id in deadline_ids:
+        found = await conn.scalar(_OWNED, {"ws": workspace_id, "id": deadline_id})
+        if found is None:
+            raise NotFound(f"No deadline with id {deadline_id} in this workspace.")
+
+
+class SqlDeadlineStore(SqlStore):
+    """The DeadlineStore port on shared ``Connections``."""
+
+    async def _next_number(self, conn: AsyncConnection, workspace_id: str) -> int:
+        statement = _NEXT_NUMBER[self._db.dialect]
+        return int((await conn.execute(statement, {"ws": workspace_id})).scalar_one())
+
+    @guarded
+    async def create_deadline(
+        self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
+    ) -> Deadline:
+        ws = draft.workspace_id
+        reserved: int | None = None
+        if self._db.dialect == "postgresql":
+            # The workspace's counter row is locked from the increment to the
+            # commit. Taking the number in a transaction of its own keeps that
+            # lock for one statement, not for the whole insert: concurrent adds in
+            # one workspace otherwise queue behind each other. A failed insert
+            # leaves a gap in the numbering, never a duplicate.
+            reserved = await self._db.write(lambda conn: self._next_number(conn, ws))
+
+        async def work(conn: AsyncConnection) -> Deadline:
+            number = reserved if reserved is not None else await self._next_number(conn, ws)
+            values = {
+                "workspace_id": ws,
+                "number": number,
+                "channel_id": draft.channel_id,
+                "platform": draft.platform,
+                "title": draft.title,
+                "title_key": draft.title.casefold(),
+                "due_at": draft.due_at,
+                "tz": draft.tz,
+                "owner_id": draft.owner_id,
+                "status": DeadlineStatus.OPEN.value,
+                "reminder_offsets": offsets_to_text(draft.reminder_offsets),
+                "created_at": draft.created_at,
+                "updated_at": draft.created_at,
+                "sequence": 0,
+                "uid": secrets.token_hex(16),
+            }
+            # Read back what was stored: instants come back in UTC, like every read.
+            row = (await conn.execute(insert(D).returning(*DEADLINE_COLUMNS), values)).one()
+            deadline = deadline_from_row(row)
+            await conn.execute(insert(E), event_values(ws, deadline.id, event))
+            if alerts:
+                await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
+            return deadline
+
+        return await self._db.write(work)
+
+    @guarded
+    async def get_deadline(self, *, workspace_id: str, number: int) -> Deadline | None:
+        async with self._db.read() as conn:
+            result = await conn.execute(_GET_BY_NUMBER, {"ws": workspace_id, "number": number})
+            row = result.first()
+        return None if row is None else deadline_from_row(row)
+
+    @guarded
+    async def get_deadline_by_id(self, *, workspace_id: str, deadline_id: int) -> Deadline | None:
+        async with self._db.read() as conn:
+            result = await conn.execute(_GET_BY_ID, {"ws": workspace_id, "id": deadline_id})
+            row = result.first()
+        return None if row is None else deadline_from_row(row)
+
+    @guarded
+    async def find_deadlines_by_title(self, *, workspace_id: str, prefix: str) -> list[Deadline]:
+        async with self._db.read() as conn:
+            result = await conn.execute(
+                _FIND_BY_TITLE, {"ws": workspace_id, "like": _like_prefix(prefix)}
+            )
+            rows = result.all()
+        return [deadline_from_row(row) for row in rows]
+
+    @guarded
+    async def list_deadlines(
+        self,
+        *,
+        workspace_id: str,
+        channel_id: str | None = None,
+        statuses: frozenset[DeadlineStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Deadline]:
+        params: dict[str, Any] = {"ws": workspace_id, "limit": limit}
+        if channel_id is not None:
+            params["channel"] = channel_id
+        if statuses is not None:
+            params["statuses"] = sorted(status.value for status in statuses)
+        stmt = _LIST[channel_id is not None, statuses is not None]
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt, params)).all()
+        return [deadline_from_row(row) for row in rows]
+
+    @guarded
+    async def update_deadline(
+        self, *, deadline: Deadline, event: Event, alerts: Sequence[PlannedAlert] | None
+    ) -> Deadline:
+        ws = deadline.workspace_id
+        stmt = (
+            update(D)
+            .where(D.c.workspace_id == ws, D.c.id == deadline.id)
+            .values(
+                due_at=deadline.due_at,
+                tz=deadline.tz,
+                status=deadline.status.value,
+                reminder_offsets=offsets_to_text(deadline.reminder_offsets),
+                updated_at=deadline.updated_at,
+                sequence=D.c.sequence + 1,
+            )
+            .returning(*DEADLINE_COLUMNS)
+        )
+
+        async def work(conn: AsyncConnection) -> Deadline:
+            row = (await conn.execute(stmt)).first()
+            if row is None:
+                raise NotFound(f"No deadline {deadline.ref} in this workspace.")
+            await conn.execute(insert(E), event_values(ws, deadline.id, event))
+            if alerts is not None:
+                await conn.execute(
+                    delete(A).where(
+                        A.c.workspace_id == ws,
+                        A.c.deadline_id == deadline.id,
+                        A.c.status == AlertStatus.PENDING.value,
+                    )
+                )
+                if alerts:
+                    await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
+            return deadline_from_row(row)
+
+        return await self._db.write(work)
+
+    @guarded
+    async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
+        upsert = self._db.insert(P).values(
+            deadline_id=position.deadline_id,
+            stakeholder=position.stakeholder,
+            workspace_id=workspace_id,
+            label=position.label,
+            stance=position.stance.value,
+            terms=position.terms,
+            recorded_by=position.recorded_by,
+            recorded_at=position.recorded_at,
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[P.c.deadline_id, P.c.stakeholder],
+            set_={
+                name: upsert.excluded[name]
+                for name in ("label", "stance", "terms", "recorded_by", "recorded_at")
+            },
+        )
+        answered = (
+            update(R)
+            .where(
+                R.c.workspace_id == workspace_id,
+                R.c.deadline_id == position.deadline_id,
+                R.c.user_id == position.stakeholder,
+                R.c.answered_at.is_(None),
+            )
+            .values(answered_at=position.recorded_at)
+        )
+
+        async def work(conn: AsyncConnection) -> None:
+            await _check_owned(conn, workspace_id, {position.deadline_id})
+            # The upsert comes first: on PostgreSQL its row lock orders concurrent
+            # writers, so event ids follow commit order.
+            await conn.execute(upsert)
+            await conn.execute(insert(E), event_values(workspace_id, position.deadline_id, event))
+            await conn.execute(answered)
+
+        await self._db.write(work)
+
+    @guarded
+    async def list_positions(self, *, workspace_id: str, deadline_id: int) -> list[Position]:
+        params = {"ws": workspace_id, "id": deadline_id}
+        async with self._db.read() as conn:
+            rows = (await conn.execute(POSITIONS_OF_DEADLINE, params)).all()
+        return [position_from_row(row) for row in rows]
+
+    @guarded
+    async def add_position_requests(
+        self, *, workspace_id: str, requests: Sequence[PositionRequest], event: Event
+    ) -> None:
+        stmt = self._db.insert(R).on_conflict_do_nothing(
+            index_elements=[R.c.deadline_id, R.c.user_id]
+        )
+        values = [
+            {
+                "deadline_id": request.deadline_id,
+                "user_id": request.user_id,
+                "workspace_id": workspace_id,
+                "asked_by": request.asked_by,
+                "asked_at": request.asked_at,
+                "answered_at": request.answered_at,
+            }
+            for request in requests
+        ]
+
+        async def work(conn: AsyncConnection) -> None:
+            owned = {request.deadline_id for request in requests} | {event.deadline_id}
+            await _check_owned(conn, workspace_id, owned)
+            if values:
+                await conn.execute(stmt, values)
+            await conn.execute(insert(E), event_values(workspace_id, event.deadline_id, event))
+
+        await self._db.write(work)
+
+    @guarded
+    async def list_position_requests(
+        self, *, workspace_id: str, deadline_id: int
+    ) -> list[PositionRequest]:
+        params = {"ws": workspace_id, "id": deadline_id}
+        async with self._db.read() as conn:
+            rows = (await conn.execute(REQUESTS_OF_DEADLINE, params)).all()
+        return [request_from_row(row) for row in rows]
+
+    @guarded
+    async def list_events(self, *, workspace_id: str, deadline_id: int) -> list[Event]:
+        async with self._db.read() as conn:
+            rows = (await conn.execute(_EVENTS, {"ws": workspace_id, "id": deadline_id})).all()
+        return [event_from_row(row) for row in rows]
+
+    @guarded
+    async def load_deadline_states(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> list[DeadlineState]:
+        if not deadline_ids:
+            return []
+        params = {"ws": workspace_id, "ids": sorted(set(deadline_ids))}
+        async with self._db.read(snapshot=True) as conn:
+            deadlines = (await conn.execute(_DEADLINES_BY_IDS, params)).all()
+            positions = (await conn.execute(_POSITIONS_BY_IDS, params)).all()
+            requests = (await conn.execute(_REQUESTS_BY_IDS, params)).all()
+        return states_from_rows(deadlines, positions, requests)

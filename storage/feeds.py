@@ -1,0 +1,196 @@
+"""``bot.ports.FeedStore``: calendar feed tokens, and the deadlines a feed shows.
+
+Only a token's hash is stored. The token hash and a deadline's uid are random
+secrets that name their workspace themselves, so the two lookups by them are
+the only feed queries not given a workspace.
+
+A feed is cached by ``bot.feeds``, which asks two cheap questions before
+loading it again: the workspace's newest history event (``feed_marker``: every
+write a feed shows appends one in the same transaction), and an aggregate over
+the feed's own rows (``feed_fingerprint``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, bindparam, case, func, insert, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.domain import DeadlineState, DeadlineStatus, FeedKind, FeedScope, FeedToken, Stance
+from storage.connections import SqlStore
+from storage.errors import guarded
+from storage.rows import (
+    DEADLINE_COLUMNS,
+    FEED_TOKEN_COLUMNS,
+    FT,
+    POSITION_COLUMNS,
+    POSITIONS_OF_DEADLINE,
+    REQUEST_COLUMNS,
+    REQUESTS_OF_DEADLINE,
+    D,
+    E,
+    P,
+    R,
+    feed_token_from_row,
+    states_from_rows,
+)
+
+_FEED_TOKEN = select(*FEED_TOKEN_COLUMNS).where(
+    FT.c.token_hash == bindparam("hash"), FT.c.revoked_at.is_(None)
+)
+# Every write a feed shows appends a history event in the same transaction.
+_FEED_MARKER = select(func.max(E.c.id)).where(E.c.workspace_id == bindparam("ws"))
+
+
+def _feed_filter(scope: FeedScope, cancelled_since: datetime) -> ColumnElement[bool]:
+    """The deadlines a feed shows: the scope's, less those cancelled before the cutoff."""
+    ws = scope.workspace_id
+    if scope.kind is FeedKind.CHANNEL:
+        mine: ColumnElement[bool] = D.c.channel_id == scope.subject
+    else:
+        asked = select(R.c.deadline_id).where(R.c.workspace_id == ws, R.c.user_id == scope.subject)
+        mine = or_(D.c.owner_id == scope.subject, D.c.id.in_(asked))
+    shown = or_(D.c.status != DeadlineStatus.CANCELLED.value, D.c.updated_at >= cancelled_since)
+    return (D.c.workspace_id == ws) & mine & shown
+
+
+def _feed_fingerprint(scope: FeedScope, cancelled_since: datetime) -> Select[Any]:
+    """One row of counts, sums and maxima over a feed's deadlines, positions and
+    requests: every write the feed shows raises a sequence, adds a row or moves a
+    timestamp, stance count or text length, so the row changes with the feed."""
+    shown = _feed_filter(scope, cancelled_since)
+    ids = select(D.c.id).where(shown)
+    ws = scope.workspace_id
+    deadlines = (
+        select(
+            func.count().label("deadlines"),
+            func.coalesce(func.sum(D.c.sequence), 0).label("sequences"),
+            func.coalesce(func.sum(D.c.id), 0).label("ids"),
+            func.max(D.c.updated_at).label("updated"),
+        )
+        .where(shown)
+        .subquery()
+    )
+    stances = [
+        func.coalesce(func.sum(case((P.c.stance == stance.value, 1), else_=0)), 0).label(
+            f"stance_{stance.value}"
+        )
+        for stance in Stance
+    ]
+    positions = (
+        select(
+            func.count().label("positions"),
+            func.max(P.c.recorded_at).label("recorded"),
+            func.coalesce(func.sum(func.length(P.c.terms) + func.length(P.c.label)), 0).label(
+                "text"
+            ),
+            *stances,
+        )
+        .where(P.c.workspace_id == ws, P.c.deadline_id.in_(ids))
+        .subquery()
+    )
+    requests = (
+        select(
+            func.count().label("requests"),
+            func.count(R.c.answered_at).label("answered"),
+            func.max(R.c.asked_at).label("asked"),
+            func.max(R.c.answered_at).label("answered_last"),
+        )
+        .where(R.c.workspace_id == ws, R.c.deadline_id.in_(ids))
+        .subquery()
+    )
+    return select(deadlines, positions, requests).select_from(
+        deadlines.join(positions, true()).join(requests, true())
+    )
+
+
+class SqlFeedStore(SqlStore):
+    """The FeedStore port on shared ``Connections``."""
+
+    @guarded
+    async def add_feed_token(self, *, token: FeedToken, revoke_others: bool = False) -> None:
+        scope = token.scope
+        revoke = (
+            update(FT)
+            .where(
+                FT.c.workspace_id == scope.workspace_id,
+                FT.c.kind == scope.kind.value,
+                FT.c.subject == scope.subject,
+                FT.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=token.created_at)
+        )
+        values = {
+            "token_hash": token.token_hash,
+            "workspace_id": scope.workspace_id,
+            "kind": scope.kind.value,
+            "subject": scope.subject,
+            "created_at": token.created_at,
+            "created_by": token.created_by,
+        }
+
+        async def work(conn: AsyncConnection) -> None:
+            if revoke_others:
+                await conn.execute(revoke)
+            await conn.execute(insert(FT), values)
+
+        await self._db.write(work)
+
+    @guarded
+    async def find_feed_token(self, *, token_hash: str) -> FeedToken | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(_FEED_TOKEN, {"hash": token_hash})).first()
+        return None if row is None else feed_token_from_row(row)
+
+    @guarded
+    async def feed_marker(self, *, workspace_id: str) -> str:
+        async with self._db.read() as conn:
+            newest = await conn.scalar(_FEED_MARKER, {"ws": workspace_id})
+        return str(newest)
+
+    @guarded
+    async def feed_fingerprint(self, *, scope: FeedScope, cancelled_since: datetime) -> str:
+        stmt = _feed_fingerprint(scope, cancelled_since)
+        async with self._db.read() as conn:
+            row = (await conn.execute(stmt)).one()
+        return "|".join(str(value) for value in row)
+
+    @guarded
+    async def list_feed_items(
+        self, *, scope: FeedScope, cancelled_since: datetime
+    ) -> list[DeadlineState]:
+        shown = _feed_filter(scope, cancelled_since)
+        ids = select(D.c.id).where(shown)
+        ws = scope.workspace_id
+        listed = select(*DEADLINE_COLUMNS).where(shown).order_by(D.c.due_at, D.c.number)
+        async with self._db.read(snapshot=True) as conn:
+            deadlines = (await conn.execute(listed)).all()
+            positions = (
+                await conn.execute(
+                    select(*POSITION_COLUMNS)
+                    .where(P.c.workspace_id == ws, P.c.deadline_id.in_(ids))
+                    .order_by(P.c.recorded_at, P.c.stakeholder)
+                )
+            ).all()
+            requests = (
+                await conn.execute(
+                    select(*REQUEST_COLUMNS)
+                    .where(R.c.workspace_id == ws, R.c.deadline_id.in_(ids))
+                    .order_by(R.c.asked_at, R.c.user_id)
+                )
+            ).all()
+        return states_from_rows(deadlines, positions, requests)
+
+    @guarded
+    async def get_feed_item(self, *, uid: str) -> DeadlineState | None:
+        async with self._db.read(snapshot=True) as conn:
+            row = (await conn.execute(select(*DEADLINE_COLUMNS).where(D.c.uid == uid))).first()
+            if row is None:
+                return None
+            params = {"ws": row[1], "id": row[0]}
+            positions = (await conn.execute(POSITIONS_OF_DEADLINE, params)).all()
+            requests = (await conn.execute(REQUESTS_OF_DEADLINE, params)).all()
+        return states_from_rows([row], positions, requests)[0]

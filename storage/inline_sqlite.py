@@ -1,0 +1,158 @@
+"""Statements on a SQLite file, run on the event loop's own thread, writes batched.
+
+A local SQLite statement takes a few microseconds; a round trip to aiosqlite's
+thread (and a pool checkout) takes far more. So on a SQLite file the stores run
+their statements through one kept synchronous connection on the calling thread
+(``storage.db.inline_sqlite_engine``). In WAL mode each autocommit read sees
+everything committed before it, and readers never wait for the writer.
+
+Writes queued in the same turn of the event loop share one transaction, each in
+its own savepoint so that one that fails takes nothing else with it: a SQLite
+commit costs more than the statements of a new deadline. When another process
+holds SQLite's write lock, nothing is run (the inline connection never waits:
+``busy_timeout=0``) and the caller falls back to waiting off the loop.
+
+Statement code is written once against ``AsyncConnection``: ``_InlineConnection``
+offers the two methods it uses, on the synchronous connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Connection, Engine, exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.errors import retryable
+
+_T = TypeVar("_T")
+
+# A unit of work waiting for the shared inline transaction, and what became of it.
+_Queued = tuple[Callable[[AsyncConnection], Awaitable[Any]], "asyncio.Future[tuple[bool, Any]]"]
+_Outcome = tuple["asyncio.Future[tuple[bool, Any]]", BaseException | None, Any]
+
+
+def _run_now(coroutine: Awaitable[_T]) -> _T:
+    """The result of a coroutine that never waits (a unit of work on the inline connection)."""
+    assert isinstance(coroutine, Coroutine)
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return cast(_T, stop.value)
+    coroutine.close()
+    raise RuntimeError("a unit of work on the inline SQLite connection tried to wait")
+
+
+class _InlineConnection:
+    """Runs statements at once on a synchronous SQLite connection, on the calling thread.
+
+    It offers the AsyncConnection methods the stores' statements use, so one
+    body of statement code serves both paths. Nothing inside really waits, so a
+    unit of work runs to its end without another task stepping in.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._connection.execute(statement, parameters)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return self._connection.scalar(statement, parameters)
+
+
+class InlineSqlite:
+    """One synchronous connection to a SQLite file, shared by every store of a process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+        self._queued: list[_Queued] = []
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self._engine.dispose()
+
+    @contextmanager
+    def reading(self) -> Iterator[AsyncConnection]:
+        """The connection for one read statement, in autocommit."""
+        connection = self._connect()
+        try:
+            yield cast(AsyncConnection, _InlineConnection(connection))
+        finally:
+            connection.rollback()  # a no-op after a single statement
+
+    async def write(
+        self, work: Callable[[AsyncConnection], Awaitable[_T]]
+    ) -> tuple[bool, _T | None]:
+        """Run ``work`` in a write transaction, shared with the writes queued with it.
+
+        Returns ``(False, None)`` without running ``work`` when another process
+        holds SQLite's write lock; the caller then waits for it off the loop.
+        """
+        future: asyncio.Future[tuple[bool, Any]] = asyncio.get_running_loop().create_future()
+        self._queued.append((work, future))
+        if len(self._queued) == 1:
+            asyncio.get_running_loop().call_soon(self._commit_queued)
+        return await future
+
+    def _connect(self) -> Connection:
+        if self._connection is None:
+            # Transactions on it are begun by hand (BEGIN / BEGIN IMMEDIATE).
+            self._connection = self._engine.connect().execution_options(sqlite_begin="NONE")
+        return self._connection
+
+    def _commit_queued(self) -> None:
+        batch, self._queued = self._queued, []
+        try:
+            outcomes = self._commit_batch(batch)
+        except Exception as failure:  # the database itself failed: every writer hears of it
+            outcomes = [(future, failure, None) for _, future in batch]
+        for future, error, value in outcomes:
+            if future.done():  # the caller went away; what it wrote stays written
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+    def _commit_batch(self, batch: list[_Queued]) -> list[_Outcome]:
+        """Run the queued units of work in one transaction; what each one gave or raised."""
+        conn = self._connect()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except exc.OperationalError as error:
+            conn.rollback()
+            if not retryable(error):
+                raise
+            return [(future, None, (False, None)) for _, future in batch]
+        shared = len(batch) > 1
+        outcomes: list[_Outcome] = []
+        for n, (work, future) in enumerate(batch):
+            if shared:
+                conn.exec_driver_sql(f"SAVEPOINT w{n}")
+            try:
+                value = _run_now(work(cast(AsyncConnection, _InlineConnection(conn))))
+            except Exception as error:
+                if shared:
+                    conn.exec_driver_sql(f"ROLLBACK TO w{n}")
+                    conn.exec_driver_sql(f"RELEASE w{n}")
+                outcomes.append((future, error, None))
+            else:
+                if shared:
+                    conn.exec_driver_sql(f"RELEASE w{n}")
+                outcomes.append((future, None, (True, value)))
+        try:
+            if shared or outcomes[0][1] is None:
+                conn.commit()
+            else:
+                conn.rollback()
+        except Exception:
+            conn.rollback()
+            raise
+        return outcomes

@@ -1,0 +1,298 @@
+"""In-memory storage ports, so the service and the dispatcher can be tested without a database.
+
+``MemoryDeadlines`` is a ``DeadlineStore`` and ``MemoryOutbox`` the ``AlertOutbox``
+over the same rows: as in storage, the outbox is written with the deadline
+changes and drained by the dispatcher. Both follow the storage contract
+(tests/storage) as far as one process can tell: numbers per workspace, every
+read scoped to its workspace, a write to another workspace's deadline is
+``NotFound``, lists ordered as the SQL orders them, leases on the caller's clock.
+``tests/storage/test_memory_stores.py`` holds them to what the SQL stores do.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.domain import (
+    Alert,
+    AlertStatus,
+    Deadline,
+    DeadlineState,
+    DeadlineStatus,
+    Event,
+    NewDeadline,
+    PlannedAlert,
+    Position,
+    PositionRequest,
+)
+from bot.errors import NotFound
+from bot.ports import AlertOutbox, DeadlineStore
+
+
+@dataclass
+class OutboxRow:
+    """One alert as the outbox keeps it."""
+
+    alert: Alert
+    not_before: datetime
+    lease_until: datetime | None = None
+    claimed: bool = False
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+class MemoryDeadlines:
+    """The DeadlineStore port in memory; ``outbox`` holds the alerts its writes plan."""
+
+    def __init__(self) -> None:
+        self.deadlines: dict[int, Deadline] = {}
+        self.positions: dict[tuple[int, str], Position] = {}
+        self.requests: dict[tuple[int, str], PositionRequest] = {}
+        self.events: list[Event] = []
+        self.outbox: dict[int, OutboxRow] = {}
+        self._numbers: dict[str, int] = {}
+        self._deadline_ids = itertools.count(1)
+        self._alert_ids = itertools.count(1)
+
+    def _visible(self, workspace_id: str, deadline_id: int) -> bool:
+        found = self.deadlines.get(deadline_id)
+        return found is not None and found.workspace_id == workspace_id
+
+    def _check_owned(self, workspace_id: str, deadline_id: int) -> None:
+        if not self._visible(workspace_id, deadline_id):
+            raise NotFound(f"No deadline with id {deadline_id} in this workspace.")
+
+    def _positions_of(self, deadline_id: int) -> list[Position]:
+        found = [p for (of, _), p in self.positions.items() if of == deadline_id]
+        return sorted(found, key=lambda p: (p.recorded_at, p.stakeholder))
+
+    def _requests_of(self, deadline_id: int) -> list[PositionRequest]:
+        found = [r for (of, _), r in self.requests.items() if of == deadline_id]
+        return sorted(found, key=lambda r: (r.asked_at, r.user_id))
+
+    def _plan(self, deadline: Deadline, alerts: Sequence[PlannedAlert]) -> None:
+        for planned in alerts:
+            alert_id = next(self._alert_ids)
+            alert = Alert(
+                id=alert_id,
+                deadline_id=deadline.id,
+                workspace_id=deadline.workspace_id,
+                offset=planned.offset,
+                due_at=planned.due_at,
+                status=AlertStatus.PENDING,
+            )
+            self.outbox[alert_id] = OutboxRow(alert, not_before=planned.due_at)
+
+    async def create_deadline(
+        self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
+    ) -> Deadline:
+        number = self._numbers.get(draft.workspace_id, 0) + 1
+        self._numbers[draft.workspace_id] = number
+        deadline = Deadline(
+            id=next(self._deadline_ids),
+            workspace_id=draft.workspace_id,
+            number=number,
+            channel_id=draft.channel_id,
+            platform=draft.platform,
+            title=draft.title,
+            due_at=draft.due_at,
+            tz=draft.tz,
+            owner_id=draft.owner_id,
+            status=DeadlineStatus.OPEN,
+            reminder_offsets=draft.reminder_offsets,
+            created_at=draft.created_at,
+            updated_at=draft.created_at,
+            uid=secrets.token_hex(16),
+        )
+        self.deadlines[deadline.id] = deadline
+        self.events.append(replace(event, deadline_id=deadline.id))
+        self._plan(deadline, alerts)
+        return deadline
+
+    async def get_deadline(self, *, workspace_id: str, number: int) -> Deadline | None:
+        return next(
+            (
+                d
+                for d in self.deadlines.values()
+                if d.workspace_id == workspace_id and d.number == number
+            ),
+            None,
+        )
+
+    async def get_deadline_by_id(self, *, workspace_id: str, deadline_id: int) -> Deadline | None:
+        return self.deadlines[deadline_id] if self._visible(workspace_id, deadline_id) else None
+
+    async def find_deadlines_by_title(self, *, workspace_id: str, prefix: str) -> list[Deadline]:
+        wanted = prefix.casefold()
+        found = await self.list_deadlines(workspace_id=workspace_id)
+        return [d for d in found if d.title.casefold().startswith(wanted)]
+
+    async def list_deadlines(
+        self,
+        *,
+        workspace_id: str,
+        channel_id: str | None = None,
+        statuses: frozenset[DeadlineStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Deadline]:
+        found = [
+            d
+            for d in self.deadlines.values()
+            if d.workspace_id == workspace_id
+            and (channel_id is None or d.channel_id == channel_id)
+            and (statuses is None or d.status in statuses)
+        ]
+        return sorted(found, key=lambda d: (d.due_at, d.number))[:limit]
+
+    async def update_deadline(
+        self, *, deadline: Deadline, event: Event, alerts: Sequence[PlannedAlert] | None
+    ) -> Deadline:
+        stored = self.deadlines.get(deadline.id)
+        if stored is None or stored.workspace_id != deadline.workspace_id:
+            raise NotFound(f"No deadline {deadline.ref} in this workspace.")
+        saved = replace(
+            stored,
+            due_at=deadline.due_at,
+            tz=deadline.tz,
+            status=deadline.status,
+            reminder_offsets=deadline.reminder_offsets,
+            updated_at=deadline.updated_at,
+            sequence=stored.sequence + 1,
+        )
+        self.deadlines[saved.id] = saved
+        self.events.append(replace(event, deadline_id=saved.id))
+        if alerts is not None:
+            for alert_id, row in list(self.outbox.items()):
+                if row.alert.deadline_id == saved.id and row.alert.status is AlertStatus.PENDING:
+                    del self.outbox[alert_id]
+            self._plan(saved, alerts)
+        return saved
+
+    async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
+        self._check_owned(workspace_id, position.deadline_id)
+        self.positions[position.deadline_id, position.stakeholder] = position
+        self.events.append(replace(event, deadline_id=position.deadline_id))
+        asked = self.requests.get((position.deadline_id, position.stakeholder))
+        if asked is not None and asked.answered_at is None:
+            self.requests[position.deadline_id, position.stakeholder] = replace(
+                asked, answered_at=position.recorded_at
+            )
+
+    async def list_positions(self, *, workspace_id: str, deadline_id: int) -> list[Position]:
+        return self._positions_of(deadline_id) if self._visible(workspace_id, deadline_id) else []
+
+    async def add_position_requests(
+        self, *, workspace_id: str, requests: Sequence[PositionRequest], event: Event
+    ) -> None:
+        for deadline_id in {r.deadline_id for r in requests} | {event.deadline_id}:
+            self._check_owned(workspace_id, deadline_id)
+        for request in requests:
+            self.requests.setdefault((request.deadline_id, request.user_id), request)
+        self.events.append(event)
+
+    async def list_position_requests(
+        self, *, workspace_id: str, deadline_id: int
+    ) -> list[PositionRequest]:
+        return self._requests_of(deadline_id) if self._visible(workspace_id, deadline_id) else []
+
+    async def list_events(self, *, workspace_id: str, deadline_id: int) -> list[Event]:
+        if not self._visible(workspace_id, deadline_id):
+            return []
+        return [e for e in self.events if e.deadline_id == deadline_id]
+
+    async def load_deadline_states(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> list[DeadlineState]:
+        return [
+            DeadlineState(
+                self.deadlines[deadline_id],
+                tuple(self._positions_of(deadline_id)),
+                tuple(self._requests_of(deadline_id)),
+            )
+            for deadline_id in sorted(set(deadline_ids))
+            if self._visible(workspace_id, deadline_id)
+        ]
+
+
+class MemoryOutbox:
+    """The AlertOutbox port over ``MemoryDeadlines.outbox``: one process, one claimer.
+
+    Ids of alerts that are gone (a deadline change replaced its pending alerts
+    while they were out) are passed over, as the SQL statements pass them over.
+    """
+
+    def __init__(self, deadlines: MemoryDeadlines) -> None:
+        self.rows = deadlines.outbox
+
+    def statuses(self) -> list[AlertStatus]:
+        """Every alert's status, in the order the alerts were planned."""
+        return [row.alert.status for _, row in sorted(self.rows.items())]
+
+    def _pending(self, alert_ids: Sequence[int] | None = None) -> list[OutboxRow]:
+        rows = self.rows.values() if alert_ids is None else map(self.rows.get, alert_ids)
+        return [row for row in rows if row is not None and row.alert.status is AlertStatus.PENDING]
+
+    async def next_alert_due(self) -> datetime | None:
+        return min(
+            (
+                row.lease_until
+                if row.lease_until is not None and row.lease_until > row.not_before
+                else row.not_before
+                for row in self._pending()
+            ),
+            default=None,
+        )
+
+    async def claim_due_alerts(
+        self, *, now: datetime, lease_seconds: float, limit: int
+    ) -> list[Alert]:
+        free = [
+            row
+            for row in self._pending()
+            if row.not_before <= now and (row.lease_until is None or row.lease_until <= now)
+        ]
+        claimed = sorted(free, key=lambda row: (row.not_before, row.alert.id))[:limit]
+        for row in claimed:
+            row.lease_until, row.claimed = now + timedelta(seconds=lease_seconds), True
+        return sorted((row.alert for row in claimed), key=lambda a: (a.due_at, a.id))
+
+    async def mark_alerts_sent(self, *, alert_ids: Sequence[int], sent_at: datetime) -> None:
+        for row in filter(None, map(self.rows.get, alert_ids)):
+            row.alert = replace(row.alert, status=AlertStatus.SENT)
+            row.sent_at, row.lease_until, row.claimed = sent_at, None, False
+
+    async def renew_leases(
+        self, *, alert_ids: Sequence[int], lease_seconds: float, now: datetime
+    ) -> list[int]:
+        held = [row for row in self._pending(alert_ids) if row.claimed]
+        for row in held:
+            row.lease_until = now + timedelta(seconds=lease_seconds)
+        return sorted(row.alert.id for row in held)
+
+    async def mark_alert_failed(self, *, alert_id: int, error: str) -> None:
+        for row in filter(None, [self.rows.get(alert_id)]):
+            attempts = row.alert.attempts + 1
+            row.alert = replace(row.alert, status=AlertStatus.FAILED, attempts=attempts)
+            row.last_error, row.lease_until, row.claimed = error, None, False
+
+    async def release_alert(self, *, alert_id: int, retry_at: datetime, error: str) -> None:
+        for row in self._pending([alert_id]):
+            row.alert = replace(row.alert, attempts=row.alert.attempts + 1)
+            row.not_before, row.last_error = retry_at, error
+            row.lease_until, row.claimed = None, False
+
+    async def release_leases(self, *, alert_ids: Sequence[int]) -> None:
+        for row in self._pending(alert_ids):
+            if row.claimed:
+                row.lease_until, row.claimed = None, False
+
+    async def count_due_alerts(self, *, now: datetime) -> int:
+        return sum(1 for row in self._pending() if row.not_before <= now)
+
+
+_deadline_store: type[DeadlineStore] = MemoryDeadlines
+_alert_outbox: type[AlertOutbox] = MemoryOutbox

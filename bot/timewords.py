@@ -184,6 +184,8 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             " cob ",
         ),
         (r"\bfirst thing(?: in the morning)?\b", " firstthing "),
+        (r"\b(?:the )?day after tomorrow\b", " in 2 days "),
+        (r"\b12\s*(noon|midnight)\b", r" \1 "),
         (r"\bend of (?:the )?next week\b", " eownext "),
         (r"\b(?:eow|end of (?:the )?week)\b", " eow "),
         (r"\b(?:eom|end of (?:the )?month)\b", " eom "),

@@ -197,8 +197,8 @@ class Origin:
 
 
 def needs_timezone(command: str, text: str) -> bool:
-    """Only ``/deadline add`` reads a time in the user's zone (extend keeps the deadline's)."""
-    return command == "deadline" and text.split(maxsplit=1)[:1] == ["add"]
+    """``/deadline add``, ``extend`` and ``move`` read their time in the user's zone."""
+    return command == "deadline" and text.split(maxsplit=1)[:1] in (["add"], ["extend"], ["move"])
 
 
 def ack_body(message: Message, *, origin: Origin, now: datetime) -> JSON | None:
@@ -414,7 +414,7 @@ class SlackAdapter:
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         press = parse.press(body)
-        if press.action_id in (views.ACTION_STANCE, views.ACTION_OPEN_FORM):
+        if press.action_id in views.CORE_ACTIONS:
             self.tasks.spawn(self._press(client, press), name="slack-press")
         # Other actions (the calendar link button) only need the ack.
 

@@ -493,8 +493,9 @@ class _Placer:
         labels = [_short(at.astimezone(ZoneInfo(self.display.zone_for(at)))) for at in instants]
         listed = ", ".join(labels[:-1]) + (" or " if len(labels) > 1 else "") + labels[-1]
         choices = tuple((text, self._exact(at)) for text, at in zip(labels, instants, strict=True))
+        said = self.shown if f'"{label}"' == self.shown.lower() else f'"{label}" in {self.shown}'
         return VagueTime(
-            f'"{label}" in {self.shown} is vague, so nothing was set. Did you mean '
+            f"{said} is vague, so nothing was set. Did you mean "
             f"{self._describe(guess)}? Choose {listed}, or type an exact time, "
             f'e.g. "{self._exact(guess)}".',
             choices=choices,

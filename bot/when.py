@@ -18,7 +18,7 @@ How a text is read, in order:
 3. ISO 8601 (``2026-11-27T17:00-05:00``, ``2026-11-27 17:00``) goes to
    ``datetime.fromisoformat``. A numeric offset keeps its instant; the zone is
    then the user's if it has that offset at that instant, else UTC.
-4. Words are read by ``bot.timewords`` and placed here, in the zone:
+4. Words are read by ``bot.timewords`` and placed by ``bot.timeplace``, in the zone:
 
    - a bare time of day (``5pm``, ``17:00``, ``noon``, ``end of day``) is its
      next occurrence: today if that instant is still ahead, else tomorrow;
@@ -42,31 +42,33 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot import zones
 from bot.errors import VagueTime, WhenError
+from bot.timeplace import (
+    MAX_YEARS_AHEAD,
+    MONTHS,
+    NO_TIME,
+    Display,
+    Placer,
+    describe,
+    describe_naive,
+    localize,
+    offset_text,
+)
 from bot.timewords import (
     CLOSE_OF_BUSINESS,
     EXAMPLES,
     HINT,
-    MONTH_END_CHOICES,
     CalendarDay,
-    Day,
     FromToday,
-    MonthEnd,
     Phrase,
-    Weekday,
-    WeekSpan,
     read_phrase,
 )
 
 MAX_TEXT = 100  # longer than any time anyone types
-MAX_YEARS_AHEAD = 10
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_NO_TIME = "no time given, so 17:00, close of business"
 
 _ZONE_RE = re.compile(r"(?<![\w/])[A-Za-z][\w+\-]*(?:/[\w+\-]+)+(?![\w/])")
 _ABBREVIATION_RE = re.compile(
@@ -134,15 +136,6 @@ def warm_up() -> None:
             parse_when(sample, now=now, tz="UTC")
 
 
-def describe(at: datetime, tz: str) -> str:
-    """``Fri 27 Nov 2026 17:00 EST (America/New_York)``; the zone name only where it adds."""
-    label = at.tzname() or ""
-    suffix = f" {label}" if label else ""
-    if tz != label:
-        suffix += f" ({tz})"
-    return f"{_describe_naive(at)}{suffix}"
-
-
 # --- zones in the text ----------------------------------------------------------
 
 
@@ -196,7 +189,7 @@ def _take_zone(
     rest = _ABBREVIATION_RE.sub(abbreviation, rest)
     distinct = list(dict.fromkeys(found))
     if len(distinct) + min(len(ambiguous), 1) > 1:
-        names = [z.name or _offset_text(z.offset) for z in distinct]
+        names = [z.name or offset_text(z.offset) for z in distinct]
         names += [m.group(1) for m in ambiguous]
         raise WhenError(
             f"{shown} names more than one time zone ({', '.join(names)}); name one.", hint=HINT
@@ -207,7 +200,7 @@ def _take_zone(
         return rest, None
     rest = _tidy(rest)
     if not rest:
-        zone = distinct[0].name or _offset_text(distinct[0].offset)
+        zone = distinct[0].name or offset_text(distinct[0].offset)
         raise WhenError(f"I found the time zone {zone} in {shown}, but no time.", hint=HINT)
     return rest, distinct[0]
 
@@ -279,12 +272,12 @@ def _read(
     phrase = read_phrase(text, shown=shown)
     if named is not None and named.offset is not None:
         wall_zone: tzinfo = timezone(named.offset)
-        display = _Display(user_zone=zones.known_zone(tz), named=None)
+        display = Display(user_zone=zones.known_zone(tz), named=None)
     else:
         zone_name = _zone_to_use(named, tz)
         wall_zone = ZoneInfo(zone_name)
-        display = _Display(user_zone=zone_name, named=zone_name if named else None)
-    placer = _Placer(shown=shown, now=now, zone=wall_zone, after=after, display=display)
+        display = Display(user_zone=zone_name, named=zone_name if named else None)
+    placer = Placer(shown=shown, now=now, zone=wall_zone, after=after, display=display)
     at, note = placer.place(phrase)
     zone_name = display.zone_for(at)
     return _finish(
@@ -307,231 +300,6 @@ def _explicit(phrase: Phrase) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Display:
-    """Which IANA zone an instant is shown in: the zone named, else the user's."""
-
-    user_zone: str | None
-    named: str | None
-
-    def zone_for(self, at: datetime) -> str:
-        if self.named is not None:
-            return self.named
-        if (
-            self.user_zone is not None
-            and at.astimezone(ZoneInfo(self.user_zone)).utcoffset() == at.utcoffset()
-        ):
-            return self.user_zone
-        return "UTC"
-
-
-class _Placer:
-    """Puts a ``Phrase`` on the calendar in one zone, after ``now`` (or after ``after``)."""
-
-    def __init__(
-        self, *, shown: str, now: datetime, zone: tzinfo, after: datetime | None, display: _Display
-    ) -> None:
-        self.shown = shown
-        self.now = now
-        self.zone = zone
-        self.display = display
-        self.anchor = now if after is None else max(now, after)
-        self.used_after = after is not None and after > now
-        self.today = now.astimezone(zone).date()
-        self.anchor_day = self.anchor.astimezone(zone).date()
-
-    def place(self, phrase: Phrase) -> tuple[datetime, str]:
-        """The instant and a note on how it was read ("" if none)."""
-        if phrase.now:
-            return self.now.astimezone(self.zone), ""
-        if phrase.duration is not None:
-            return (self.now + phrase.duration).astimezone(self.zone), ""
-        day = phrase.day
-        if isinstance(day, WeekSpan) and (phrase.time is None or day.weekday is None):
-            raise self._vague_week(day)
-        if isinstance(day, MonthEnd) and phrase.time is None:
-            raise self._vague_month_end()
-        if phrase.vague is not None:
-            raise self._vague_day(phrase)
-        wall = phrase.time or CLOSE_OF_BUSINESS
-        note = phrase.time_note or ("" if phrase.time is not None or day is None else _NO_TIME)
-        if day is None:
-            return self._next(wall), note
-        return self._at(self._date(day, wall, phrase.check_weekday), wall), note
-
-    # --- days -------------------------------------------------------------
-    def _next(self, wall: time) -> datetime:
-        """A bare time of day: its first occurrence after the anchor."""
-        for ahead in range(3):
-            candidate = self._at(self.anchor_day + timedelta(days=ahead), wall)
-            if candidate > self.anchor:
-                return candidate
-        raise AssertionError("a time of day recurs within three days")
-
-    def _date(self, day: Day, wall: time, check_weekday: int | None) -> date:
-        found = self._base_date(day, wall)
-        if check_weekday is not None and found.weekday() != check_weekday:
-            raise WhenError(
-                f"I read {self.shown} as {_describe_naive(datetime.combine(found, wall))}, "
-                f"which is a {WEEKDAY_NAMES[found.weekday()]}, not a "
-                f"{WEEKDAY_NAMES[check_weekday]}.",
-                hint=HINT,
-            )
-        return found
-
-    def _base_date(self, day: Day, wall: time) -> date:
-        match day:
-            case FromToday(days=days, business=business):
-                return (
-                    _add_business_days(self.today, days)
-                    if business
-                    else self.today + timedelta(days=days)
-                )
-            case Weekday(weekday=weekday, skip_today=skip_today, plus_days=plus):
-                for ahead in range(int(skip_today), 15):
-                    candidate = self.anchor_day + timedelta(days=ahead)
-                    if candidate.weekday() == weekday and self._at(candidate, wall) > self.anchor:
-                        return candidate + timedelta(days=plus)
-                raise AssertionError("a weekday recurs within two weeks")
-            case CalendarDay(month=month, day=day_of_month, year=year, plus_days=plus):
-                return self._calendar_day(month, day_of_month, year, wall) + timedelta(days=plus)
-            case WeekSpan(weeks=weeks, weekday=weekday):
-                monday = self.anchor_day - timedelta(days=self.anchor_day.weekday())
-                found = monday + timedelta(days=7 * weeks + (weekday or 0))
-                return found if self._at(found, wall) > self.anchor else found + timedelta(days=7)
-            case MonthEnd():
-                last = _month_end(self.anchor_day)
-                return (
-                    last
-                    if self._at(last, wall) > self.anchor
-                    else _month_end(last + timedelta(days=1))
-                )
-
-    def _calendar_day(self, month: int, day: int, year: int | None, wall: time) -> date:
-        if year is not None:
-            self._check_year(year, month, day)
-            return self._real_date(year, month, day)
-        self._real_date(2024, month, day)  # a leap year: refuses only days no year has
-        for candidate_year in range(self.anchor_day.year, self.anchor_day.year + 9):
-            with contextlib.suppress(ValueError):
-                candidate = date(candidate_year, month, day)
-                if self._at(candidate, wall) > self.anchor:
-                    return candidate
-        raise AssertionError("a day of the year recurs within eight years")
-
-    def _real_date(self, year: int, month: int, day: int) -> date:
-        try:
-            return date(year, month, day)
-        except ValueError:
-            raise WhenError(f"{self.shown} is not a real date. {EXAMPLES}", hint=HINT) from None
-
-    def _check_year(self, year: int, month: int, day: int) -> None:
-        said = f"{day} {_MONTHS[month - 1] if 1 <= month <= 12 else month} {year}"
-        if year > self.now.year + MAX_YEARS_AHEAD:
-            raise WhenError(
-                f"{self.shown} is {said}, more than {MAX_YEARS_AHEAD} years away.", hint=HINT
-            )
-        if year < self.now.year - 1:
-            raise WhenError(f"{self.shown} is {said}, which is in the past.", hint=HINT)
-
-    def _at(self, day: date, wall: time) -> datetime:
-        return _localize(datetime.combine(day, wall), self.zone, shown=self.shown)
-
-    # --- vague phrases ----------------------------------------------------
-    def _vague_day(self, phrase: Phrase) -> VagueTime:
-        vague = phrase.vague
-        assert vague is not None
-        shift, guess_wall = vague.guess
-        if phrase.day is None:
-            day = next(
-                self.anchor_day + timedelta(days=ahead)
-                for ahead in range(3)
-                if self._at(self.anchor_day + timedelta(days=ahead + shift), guess_wall)
-                > self.anchor
-            )
-        else:
-            day = self._date(phrase.day, guess_wall, phrase.check_weekday)
-        options = [(day + timedelta(days=s), wall) for s, wall in vague.choices]
-        guess = self._at(day + timedelta(days=shift), guess_wall)
-        return self._offer(vague.label, guess, options)
-
-    def _vague_week(self, span: WeekSpan) -> VagueTime:
-        monday = (
-            self.anchor_day
-            - timedelta(days=self.anchor_day.weekday())
-            + timedelta(weeks=span.weeks)
-        )
-        for week in range(2):
-            start = monday + timedelta(weeks=week)
-            options = [(start + timedelta(days=weekday), wall) for weekday, wall in span.choices]
-            first_day, first_wall = options[0]
-            if self._at(first_day, first_wall) > self.anchor or week == 1:
-                return self._offer(span.label, self._at(first_day, first_wall), options)
-        raise AssertionError("unreachable")
-
-    def _vague_month_end(self) -> VagueTime:
-        last = _month_end(self.anchor_day)
-        if self._at(last, MONTH_END_CHOICES[0]) <= self.anchor:
-            last = _month_end(last + timedelta(days=1))
-        options = [(last, wall) for wall in MONTH_END_CHOICES]
-        return self._offer("end of month", self._at(last, MONTH_END_CHOICES[0]), options)
-
-    def _offer(self, label: str, guess: datetime, options: list[tuple[date, time]]) -> VagueTime:
-        instants: list[datetime] = []
-        for day, wall in options:
-            with contextlib.suppress(WhenError):  # a choice that DST skips is not offered
-                instant = self._at(day, wall)
-                if instant > self.anchor and instant not in instants:
-                    instants.append(instant)
-        if not instants:
-            raise WhenError(
-                f"{self.shown} is {self._describe(guess)}, which is in the past.", hint=HINT
-            )
-        instants.sort()
-        if guess not in instants:
-            guess = instants[0]
-        labels = [_short(at.astimezone(ZoneInfo(self.display.zone_for(at)))) for at in instants]
-        listed = ", ".join(labels[:-1]) + (" or " if len(labels) > 1 else "") + labels[-1]
-        choices = tuple((text, self._exact(at)) for text, at in zip(labels, instants, strict=True))
-        said = self.shown if f'"{label}"' == self.shown.lower() else f'"{label}" in {self.shown}'
-        return VagueTime(
-            f"{said} is vague, so nothing was set. Did you mean "
-            f"{self._describe(guess)}? Choose {listed}, or type an exact time, "
-            f'e.g. "{self._exact(guess)}".',
-            choices=choices,
-            hint=HINT,
-        )
-
-    def _describe(self, at: datetime) -> str:
-        zone_name = self.display.zone_for(at)
-        return describe(at.astimezone(ZoneInfo(zone_name)), zone_name)
-
-    def _exact(self, at: datetime) -> str:
-        """Text that reads back as exactly ``at``, in the zone it was meant in."""
-        if self.display.named is not None:
-            local = at.astimezone(ZoneInfo(self.display.named))
-            return f"{local:%Y-%m-%d %H:%M} {self.display.named}"
-        local = at.astimezone(self.zone)
-        return f"{local:%Y-%m-%dT%H:%M}{_offset(local)}"
-
-
-def _add_business_days(start: date, days: int) -> date:
-    found = start
-    while days > 0:
-        found += timedelta(days=1)
-        if found.weekday() < 5:
-            days -= 1
-    return found
-
-
-def _month_end(day: date) -> date:
-    first_of_next = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return first_of_next - timedelta(days=1)
-
-
-# --- numeric dates and ISO 8601 ----------------------------------------------------
-
-
 def _rewrite_numeric_dates(text: str, shown: str) -> str:
     """``27/11/2026`` -> ``2026-11-27``; ``11/27`` -> ``Nov 27``; refuse ``03/04/2026``.
 
@@ -550,14 +318,14 @@ def _rewrite_numeric_dates(text: str, shown: str) -> str:
             suffix = "" if year is None else f" {year}"
             piece = "it" if match.group(0) == text else match.group(0)
             raise WhenError(
-                f"{shown} is ambiguous: {piece} could be {b} {_MONTHS[a - 1]}{suffix} "
-                f"or {a} {_MONTHS[b - 1]}{suffix}. Write the month as a word "
-                f'("{a} {_MONTHS[b - 1]}") or use ISO order (year-month-day).',
+                f"{shown} is ambiguous: {piece} could be {b} {MONTHS[a - 1]}{suffix} "
+                f"or {a} {MONTHS[b - 1]}{suffix}. Write the month as a word "
+                f'("{a} {MONTHS[b - 1]}") or use ISO order (year-month-day).',
                 hint=HINT,
             )
         month, day = (a, b) if a <= 12 else (b, a)
         if year is None:
-            return f"{_MONTHS[month - 1]} {day}"
+            return f"{MONTHS[month - 1]} {day}"
         return f"{year:04d}-{month:02d}-{day:02d}"
 
     return _NUMERIC_DATE_RE.sub(rewrite, text)
@@ -580,10 +348,10 @@ def _from_iso(
     if parsed.utcoffset() is None and named is not None and named.offset is not None:
         parsed = parsed.replace(tzinfo=timezone(named.offset))
     offset = parsed.utcoffset()
-    note = _NO_TIME if no_time else ""
+    note = NO_TIME if no_time else ""
     if offset is None:
         zone_name = _zone_to_use(named, user_tz)
-        at = _localize(parsed, ZoneInfo(zone_name), shown=shown)
+        at = localize(parsed, ZoneInfo(zone_name), shown=shown)
         return _finish(at, zone_name, shown=shown, now=now, note=note, zone_named=named is not None)
     instant = parsed.astimezone(UTC)
     if named is not None and named.name is not None:
@@ -591,7 +359,7 @@ def _from_iso(
     elif match.group("offset") in ("Z", "z"):
         zone_name = "UTC"
     else:
-        zone_name = _Display(user_zone=zones.known_zone(user_tz), named=None).zone_for(parsed)
+        zone_name = Display(user_zone=zones.known_zone(user_tz), named=None).zone_for(parsed)
     at = instant.astimezone(ZoneInfo(zone_name))
     named_zone = named is not None and named.name is not None
     return _finish(at, zone_name, shown=shown, now=now, note=note, zone_named=named_zone)
@@ -604,34 +372,11 @@ def _check_range(value: datetime, *, shown: str, now: datetime) -> None:
     """Refuse years far from now before any zone arithmetic can overflow on them."""
     if value.year > now.year + MAX_YEARS_AHEAD:
         raise WhenError(
-            f"{shown} is {_describe_naive(value)}, more than {MAX_YEARS_AHEAD} years away.",
+            f"{shown} is {describe_naive(value)}, more than {MAX_YEARS_AHEAD} years away.",
             hint=HINT,
         )
     if value.year < now.year - 1:
-        raise WhenError(f"{shown} is {_describe_naive(value)}, which is in the past.", hint=HINT)
-
-
-def _localize(naive: datetime, zone: tzinfo, *, shown: str) -> datetime:
-    """Attach ``zone``; refuse a wall time that the zone repeats (fold) or skips (gap)."""
-    naive = naive.replace(tzinfo=None)
-    first = naive.replace(tzinfo=zone, fold=0)
-    second = naive.replace(tzinfo=zone, fold=1)
-    if first.utcoffset() == second.utcoffset():
-        return first
-    wall = _describe_naive(naive)
-    name = getattr(zone, "key", str(zone))
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
-        raise WhenError(
-            f"{shown} is {wall}, a time that does not exist in {name}: the clocks skip "
-            "that hour for daylight saving. Pick another time.",
-            hint=HINT,
-        )
-    raise WhenError(
-        f"{shown} is {wall}, which happens twice in {name} "
-        f"({first.tzname()}, then {second.tzname()}) when the clocks go back. Pick another "
-        f"time or give the offset, e.g. {naive:%Y-%m-%dT%H:%M}{_offset(first)}.",
-        hint=HINT,
-    )
+        raise WhenError(f"{shown} is {describe_naive(value)}, which is in the past.", hint=HINT)
 
 
 def _finish(
@@ -653,26 +398,6 @@ def _finish(
     return When(
         at=at, tz=zone_name, understood=understood, zone_named=zone_named, after_due=after_due
     )
-
-
-def _describe_naive(value: datetime) -> str:
-    return f"{value:%a} {value.day} {value:%b %Y %H:%M}"
-
-
-def _short(value: datetime) -> str:
-    """``Fri 4 Dec 18:00``: a choice's label."""
-    return f"{value:%a} {value.day} {value:%b %H:%M}"
-
-
-def _offset(value: datetime) -> str:
-    return _offset_text(value.utcoffset() or timedelta(0))
-
-
-def _offset_text(offset: timedelta | None) -> str:
-    offset = offset or timedelta(0)
-    sign = "-" if offset < timedelta(0) else "+"
-    minutes = abs(int(offset.total_seconds())) // 60
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _quote(text: str) -> str:

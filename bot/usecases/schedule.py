@@ -33,7 +33,8 @@ from bot.errors import InvalidInput
 from bot.grammar import AddDeadline, ExtendDeadline, MoveDeadline
 from bot.messages import Message, Role, Text, format_local
 from bot.ports import Repository
-from bot.when import describe, parse_when
+from bot.timeplace import describe
+from bot.when import parse_when
 
 
 async def add_deadline(

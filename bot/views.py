@@ -520,7 +520,9 @@ def rescheduled_card(
     """An extension or move, announced in the deadline's channel: "<@u> extended D1 …"."""
     because = f" because {reason}" if reason else ""
     was = moment(previous_due, deadline.tz)
-    headline = f"{mention(actor_id)} {verb} {deadline.ref} (was {was}){because}"
+    action, _, direction = verb.partition(" ")  # "moved earlier": "moved D1 earlier"
+    what = f"{action} {deadline.ref} {direction}".rstrip()
+    headline = f"{mention(actor_id)} {what} (was {was}){because}"
     return deadline_card(deadline, now=now, headline=headline, calendar_url=calendar_url)
 
 
@@ -534,7 +536,7 @@ def time_choices(
         for label, value, command in choices
     )
     minutes = duration_words(expires_in.total_seconds())
-    note = f"Only you can use these choices, once, within {minutes}."
+    note = f"The buttons work for you alone, once, within {minutes}."
     lines = [text, *(f"{label}: {command}" for label, _, command in choices)]
     return Message(
         fallback="\n".join(lines),

@@ -61,11 +61,11 @@ async def test_move_earlier_is_announced_as_earlier_with_its_reason(
     reply = await chat.say("/deadline move D1 to Thursday 17:00 because the board meets early")
     assert chat.audiences == [Audience.CHANNEL]
     assert reply.splitlines()[0] == (
-        "== @alex moved earlier D1 (was Fri 04 Dec 2026 17:00 EST) because the board meets early =="
+        "== @alex moved D1 earlier (was Fri 04 Dec 2026 17:00 EST) because the board meets early =="
     )
     assert "Due Thu 03 Dec 2026 17:00 EST" in reply
     later = await chat.say("/deadline move D1 to 2026-12-10 17:00")
-    assert "@alex moved later D1 (was Thu 03 Dec 2026 17:00 EST)" in later
+    assert "@alex moved D1 later (was Thu 03 Dec 2026 17:00 EST)" in later
     show = await chat.say("/deadline show D1")
     assert (
         "moved earlier by @alex from Fri 04 Dec 2026 17:00 EST to Thu 3 Dec 2026 17:00 EST "

@@ -77,7 +77,7 @@ async def test_extend_is_later_only_and_move_goes_either_way(
 
     moved = await slack.command("/deadline move D1 to Thursday 17:00 because the board meets")
     assert moved["response_type"] == "in_channel"
-    assert "<@U1> moved earlier D1 (was " in shown(moved)
+    assert "<@U1> moved D1 earlier (was " in shown(moved)
     assert "because the board meets" in shown(moved)
     thursday_3_dec_5pm = datetime(2026, 12, 3, 22, 0, tzinfo=UTC)
     assert f"Due {token(thursday_3_dec_5pm)}" in shown(moved)

@@ -269,7 +269,7 @@ def _token(match: re.Match[str], shown: str) -> _Token:
         return _Token("number", piece, number=int(match.group("number")))
     if match.group("word"):
         return _Token("word", match.group("word"))
-    return _Token("word", piece)  # a comma or "@": filler
+    return _Token("word", piece)  # a comma, "@" or ".": filler
 
 
 def _clock(hour: int, minute: int, second: int, half: str | None, piece: str, shown: str) -> time:

@@ -54,7 +54,7 @@ MATRIX_LIMIT = 40
 
 ACTION_STANCE = "parley_stance"  # value: "<deadline id>|<stance>"
 ACTION_OPEN_FORM = "parley_position_form"  # value: "<deadline id>"
-ACTION_CHOOSE_TIME = "parley_choose_time"  # value: a signed-off choice (bot.usecases.choices)
+ACTION_CHOOSE_TIME = "parley_choose_time"  # value: a TimeChoice as JSON (bot.usecases.choices)
 FORM_POSITION = "parley_position"  # form value: "<deadline id>"
 # The button actions the core's ``Parley.press`` answers.
 CORE_ACTIONS = frozenset({ACTION_STANCE, ACTION_OPEN_FORM, ACTION_CHOOSE_TIME})
@@ -182,8 +182,7 @@ def _event_line(event: Event, tz: str) -> str:
         case EventKind.EXTENDED:
             text = f"extended by {who} from {old} to {new}{reason}"
         case EventKind.MOVED:
-            direction = data.get("direction", "")
-            text = f"moved {direction} by {who} from {old} to {new}{reason}".replace("  ", " ")
+            text = f"moved {data.get('direction', '')} by {who} from {old} to {new}{reason}"
         case EventKind.COMPLETED:
             text = f"marked done (met) by {who}"
         case EventKind.CANCELLED:
@@ -204,10 +203,9 @@ def upcoming_reminders(deadline: Deadline, now: datetime) -> str:
     """The reminders still to come (those already past, sent or skipped, are not listed)."""
     if deadline.status in CLOSED:
         return f"none ({deadline.status.value})"
-    ahead = [o for o in deadline.reminder_offsets if deadline.due_at - o > now]
     if deadline.due_at <= now:
         return "none left"
-    labels = [format_offset(o) for o in ahead]
+    labels = [format_offset(o) for o in deadline.reminder_offsets if deadline.due_at - o > now]
     return ", ".join([*labels, "at the deadline"]) if labels else "at the deadline"
 
 

@@ -172,7 +172,7 @@ def test_user_zone_unknown_but_text_names_one() -> None:
         ("3/4 5pm", NY, "ambiguous"),
         ("03.04.2027 17:00", NY, "ambiguous"),
         ("5", NY, "just a number"),
-        ("1s", NY, "couldn't understand"),  # dateparser alone reads these as dates
+        ("1s", NY, "couldn't understand"),  # lenient date parsers read these as dates
         ("0d", NY, "couldn't understand"),
         ("f.r", NY, "couldn't understand"),
         ("Friday 17:00 XST", NY, "couldn't understand"),  # abbreviations beyond the table

@@ -62,6 +62,7 @@ class DeadlineStatus(enum.StrEnum):
 class EventKind(enum.StrEnum):
     CREATED = "created"
     EXTENDED = "extended"
+    MOVED = "moved"  # by /deadline move, earlier or later ("direction" in its data)
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     MISSED = "missed"

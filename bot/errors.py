@@ -6,6 +6,7 @@
      ├── UserError                 a mistake in what someone typed; the message is fit for chat
      │    ├── GrammarError         the words do not match a command (says what would)
      │    ├── WhenError            a time that is unparseable, ambiguous or in the past
+     │    │    └── VagueTime       "Friday evening", "5pm IST": nothing is done; choices offered
      │    ├── NotFound             an unknown deadline reference
      │    ├── AmbiguousReference   a title prefix that matches several deadlines
      │    ├── InvalidInput         too long, wrong state, not allowed ...
@@ -54,6 +55,20 @@ class GrammarError(UserError):
 
 class WhenError(UserError):
     """A due time that cannot be used: unparseable, ambiguous, or in the past."""
+
+
+class VagueTime(WhenError):
+    """A time that could mean several things ("Friday evening", "end of week", "5pm IST").
+
+    Nothing is done. ``choices`` are ``(label, text)`` pairs: ``label`` is short
+    enough for a button, ``text`` reads as exactly one time wherever it is typed.
+    """
+
+    def __init__(
+        self, message: str, *, choices: tuple[tuple[str, str], ...], hint: str = ""
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.choices = choices
 
 
 class NotFound(UserError):

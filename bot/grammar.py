@@ -11,12 +11,12 @@ far as the shape goes: ``when`` stays text for ``bot.when`` to read in the
 user's zone, references are resolved by the service, lengths are limited by
 the service.
 
-Forms (see ``HELP_DEADLINE`` and ``HELP_POSITION``)::
+Forms (see ``bot.help``)::
 
     deadline add <title> due <when> [remind <offsets>]    the LAST " due " ends the title
     deadline list [all]
     deadline show|done|cancel <ref>                       <ref> may be several words here
-    deadline extend <ref> to <when> [because <reason>]    "to" may be left out after D<n>
+    deadline extend|move <ref> to <when> [because <reason>]   "to" may be left out after D<n>
     deadline remind <ref> <offsets>
     deadline feed [mine|revoke]
     position <ref> <stance> [as <party>] [<terms>]
@@ -38,8 +38,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, TypeAlias
 
-from bot.domain import STANCE_ALIASES, Stance
+from bot.domain import STANCE_ALIASES, Stance, format_offset
 from bot.errors import GrammarError
+from bot.help import (
+    DEADLINE_FORMS,
+    DEADLINE_HINT,
+    POSITION_FORMS,
+    stances_text,
+    usage,
+)
 
 MAX_OFFSET = timedelta(weeks=8)
 MAX_OFFSETS = 10  # distinct reminders per deadline; each becomes an alert row
@@ -75,6 +82,15 @@ class ShowDeadline:
 
 @dataclass(frozen=True, slots=True)
 class ExtendDeadline:
+    ref: Ref
+    when: str
+    reason: str  # "" when no reason was given
+
+
+@dataclass(frozen=True, slots=True)
+class MoveDeadline:
+    """Like ``ExtendDeadline``, but the new time may be earlier."""
+
     ref: Ref
     when: str
     reason: str  # "" when no reason was given
@@ -135,6 +151,7 @@ Command: TypeAlias = (
     | ListDeadlines
     | ShowDeadline
     | ExtendDeadline
+    | MoveDeadline
     | CompleteDeadline
     | CancelDeadline
     | SetReminders
@@ -145,91 +162,6 @@ Command: TypeAlias = (
     | ListPositions
     | AskPositions
 )
-
-# --- usage and help ---------------------------------------------------------
-
-_DEADLINE_FORMS: dict[str, tuple[str, str]] = {
-    "add": (
-        "/deadline add <title> due <when> [remind <offsets>]",
-        "/deadline add Signed usage agreement due Friday 17:00 America/New_York",
-    ),
-    "list": ("/deadline list [all]", "/deadline list all"),
-    "show": ("/deadline show <ref>", "/deadline show D1"),
-    "extend": (
-        "/deadline extend <ref> to <when> [because <reason>]",
-        "/deadline extend D1 to Monday 09:00 America/New_York because the offer is under review",
-    ),
-    "done": ("/deadline done <ref>", "/deadline done D1"),
-    "cancel": ("/deadline cancel <ref>", "/deadline cancel D1"),
-    "remind": ("/deadline remind <ref> <offsets>", "/deadline remind D1 7d,2d,1d,4h,1h,15m"),
-    "feed": ("/deadline feed [mine|revoke|mine revoke]", "/deadline feed mine"),
-    "help": ("/deadline help", "/deadline help"),
-}
-_POSITION_FORMS: dict[str, tuple[str, str]] = {
-    "record": (
-        "/position <ref> <stance> [as <party>] [<terms>]",
-        '/position D1 support as "Department of Defense" License for all lawful use',
-    ),
-    "form": ("/position <ref>", "/position D1"),
-    "list": ("/position list <ref>", "/position list D1"),
-    "ask": ("/position ask <ref> <@user> [<@user> ...]", "/position ask D1 @legal @policy"),
-    "help": ("/position help", "/position help"),
-}
-
-
-def _usage(form: tuple[str, str]) -> str:
-    return f"Usage: {form[0]}  e.g. {form[1]}"
-
-
-def _help_line(form: tuple[str, str]) -> str:
-    usage, example = form
-    return usage if usage == example else f"{usage}\n    e.g. {example}"
-
-
-def _stances_text() -> str:
-    aliases: dict[Stance, list[str]] = {stance: [] for stance in Stance}
-    for word, stance in STANCE_ALIASES.items():
-        if word != stance.value:
-            aliases[stance].append(word)
-    return ", ".join(
-        stance.value + (f" ({', '.join(aliases[stance])})" if aliases[stance] else "")
-        for stance in Stance
-    )
-
-
-HELP_DEADLINE = "\n".join(
-    [
-        "*Deadlines* (what is due, when, in your time zone)",
-        *(_help_line(form) for form in _DEADLINE_FORMS.values()),
-        "",
-        "<ref>: the deadline's number (D1 or 1), or the start of its title; "
-        'quote a title where more words follow ("Signed usage").',
-        "<when>: Friday 17:00 · Fri 5pm ET · tomorrow 9am · in 3 days · next Monday 09:00 · "
-        "2026-11-27 17:00 America/New_York · 2026-11-27T17:00-05:00. "
-        "Your own time zone unless you name one; a day without a time means 17:00.",
-        "<offsets>: reminders before the deadline, <n>m, <n>h, <n>d or <n>w, comma-separated "
-        "(default 7d,1d,4h,1h,15m; at most 8 weeks). The deadline itself is always announced.",
-        "done marks a deadline as met; feed gives a private calendar (iCal) link for this "
-        "channel, mine for all of yours; revoke makes the links given so far stop working.",
-    ]
-)
-
-HELP_POSITION = "\n".join(
-    [
-        "*Positions* (who stands where on a deadline)",
-        *(_help_line(form) for form in _POSITION_FORMS.values()),
-        "",
-        f"<stance>: {_stances_text()}.",
-        '<party>: one word, or a quoted name (as "Department of Defense"); '
-        "without it the position is your own.",
-        "<terms>: the rest of the line, e.g. your red lines.",
-        "/position <ref> alone opens a form; /position list shows every position and who has "
-        "not answered; /position ask requests positions and nudges those who have not answered.",
-    ]
-)
-
-_DEADLINE_HINT = "Type /deadline help to see every /deadline command."
-_POSITION_HINT = "Type /position help to see every /position command."
 
 # --- entry points -----------------------------------------------------------
 
@@ -243,7 +175,7 @@ def parse_command(command: str, text: str) -> Command:
         return _parse_position(text)
     raise GrammarError(
         f"I only know /deadline and /position, not {_quote('/' + command.strip().lstrip('/'))}.",
-        hint=_DEADLINE_HINT,
+        hint=DEADLINE_HINT,
     )
 
 
@@ -254,7 +186,7 @@ def parse_line(line: str) -> Command:
         return parse_command(word, rest)
     raise GrammarError(
         f"Commands start with /deadline or /position; I got {_quote(line)}.",
-        hint=_DEADLINE_HINT,
+        hint=DEADLINE_HINT,
     )
 
 
@@ -264,7 +196,7 @@ _OFFSET_RE = re.compile(r"([0-9]{1,7})([mhdw])", re.IGNORECASE)
 
 def parse_offsets(text: str) -> tuple[timedelta, ...]:
     """``"7d,2d, 1d,4h,1h,15m"`` -> timedeltas, longest first, without repeats."""
-    hint = _usage(_DEADLINE_FORMS["remind"])
+    hint = usage(DEADLINE_FORMS["remind"])
     items = [item for item in re.split(r"[,\s]+", text) if item]
     if not items:
         raise GrammarError("I need at least one reminder offset, e.g. 7d,1d,1h.", hint=hint)
@@ -295,6 +227,26 @@ def parse_offsets(text: str) -> tuple[timedelta, ...]:
     return tuple(timedelta(seconds=value) for value in sorted(seconds, reverse=True))
 
 
+def command_text(command: AddDeadline | ExtendDeadline | MoveDeadline) -> str:
+    """The text after ``/deadline`` that parses back to ``command`` (a time choice's command)."""
+    match command:
+        case AddDeadline(title=title, when=when, offsets=offsets):
+            remind = "" if offsets is None else " remind " + ",".join(map(format_offset, offsets))
+            return f"add {title} due {when}{remind}"
+        case ExtendDeadline(ref=ref, when=when, reason=reason):
+            verb = "extend"
+        case MoveDeadline(ref=ref, when=when, reason=reason):
+            verb = "move"
+    because = f" because {reason}" if reason else ""
+    return f"{verb} {_ref_text(ref)} to {when}{because}"
+
+
+def _ref_text(ref: Ref) -> str:
+    if ref.number is not None:
+        return f"D{ref.number}"
+    return f'"{ref.prefix}"'
+
+
 # --- /deadline --------------------------------------------------------------
 
 _DUE_RE = re.compile(r"(?<!\S)due(?!\S)", re.IGNORECASE)
@@ -308,10 +260,10 @@ def _parse_deadline(text: str) -> Command:
     sub = word.lower()
     if sub in ("", "help"):
         return Help("deadline")
-    form = _DEADLINE_FORMS.get(sub)
+    form = DEADLINE_FORMS.get(sub)
     if form is None:
-        raise _unknown(f"/deadline {word}", sub, _DEADLINE_FORMS, _DEADLINE_HINT)
-    hint = _usage(form)
+        raise _unknown(f"/deadline {word}", sub, DEADLINE_FORMS, DEADLINE_HINT)
+    hint = usage(form)
     said = _quote(f"{sub} {rest}".strip())
     if sub == "add":
         return _parse_add(rest, said=said, hint=hint)
@@ -336,8 +288,11 @@ def _parse_deadline(text: str) -> Command:
             "use mine, revoke or mine revoke.",
             hint=hint,
         )
-    if sub == "extend":
-        return _parse_extend(rest, said=said, hint=hint)
+    if sub in ("extend", "move"):
+        ref, when, reason = _parse_reschedule(rest, said=said, hint=hint)
+        if sub == "move":
+            return MoveDeadline(ref=ref, when=when, reason=reason)
+        return ExtendDeadline(ref=ref, when=when, reason=reason)
     if sub == "remind":
         return _parse_remind(rest, said=said, hint=hint)
     ref = _whole_ref(rest, said=said, hint=hint)
@@ -371,7 +326,8 @@ def _parse_add(rest: str, *, said: str, hint: str) -> AddDeadline:
     return AddDeadline(title=title, when=when, offsets=offsets)
 
 
-def _parse_extend(rest: str, *, said: str, hint: str) -> ExtendDeadline:
+def _parse_reschedule(rest: str, *, said: str, hint: str) -> tuple[Ref, str, str]:
+    """``<ref> [to] <when> [because <reason>]`` of ``extend`` and ``move``."""
     if not rest:
         raise GrammarError("Which deadline, and to when?", hint=hint)
     if _starts_quoted(rest):
@@ -395,7 +351,7 @@ def _parse_extend(rest: str, *, said: str, hint: str) -> ExtendDeadline:
         raise GrammarError(f"I couldn't find the new time in {said}.", hint=hint)
     if because is not None and not reason:
         raise GrammarError(f'{said} has "because" but no reason after it.', hint=hint)
-    return ExtendDeadline(ref=ref, when=when, reason=reason)
+    return ref, when, reason
 
 
 def _parse_remind(rest: str, *, said: str, hint: str) -> SetReminders:
@@ -434,15 +390,15 @@ def _parse_position(text: str) -> Command:
     if not text or sub == "help":
         return Help("position")
     if sub == "list":
-        form = _POSITION_FORMS["list"]
-        return ListPositions(_whole_ref(rest, said=_quote(text), hint=_usage(form)))
+        form = POSITION_FORMS["list"]
+        return ListPositions(_whole_ref(rest, said=_quote(text), hint=usage(form)))
     if sub == "ask":
-        return _parse_ask(rest, said=_quote(text), hint=_usage(_POSITION_FORMS["ask"]))
+        return _parse_ask(rest, said=_quote(text), hint=usage(POSITION_FORMS["ask"]))
     return _parse_record(text)
 
 
 def _parse_record(text: str) -> RecordPosition | OpenPositionForm:
-    hint = _usage(_POSITION_FORMS["record"])
+    hint = usage(POSITION_FORMS["record"])
     said = _quote(text)
     ref, rest = _take_ref(text, said=said, hint=hint)
     if not rest:
@@ -457,7 +413,7 @@ def _parse_record(text: str) -> RecordPosition | OpenPositionForm:
         )
         raise GrammarError(
             f"I read {_quote(ref.prefix or f'D{ref.number}')} as the deadline, but "
-            f"{_quote(word)} is not a stance. Stances: {_stances_text()}.{quoting}",
+            f"{_quote(word)} is not a stance. Stances: {stances_text()}.{quoting}",
             hint=hint,
         )
     party: str | None = None

@@ -8,8 +8,10 @@ a pure function (``match`` + ``assert_never``):
   ``body`` may use ``*bold*`` and ``_italic_`` (Slack mrkdwn subset; other
   renderers translate or strip it).
 - ``Facts(((label, value), ...))``: label/value pairs (a position matrix row each).
-- ``Countdown(due_at, tz)``: a due time shown in each viewer's zone, with time left.
+- ``Countdown(due_at, tz, status)``: a due time shown in each viewer's zone, with
+  the time left, or the ``status`` of a closed deadline instead.
 - ``Actions((Button, ...))``: buttons; ``action_id`` + ``value`` come back on click.
+  A button may carry the ``command`` it stands for, which a console prints instead.
 - ``Form(...)``: an input form (Slack modal, Teams card form, shell prompt text).
 - ``Divider()``.
 
@@ -17,6 +19,11 @@ People are mentioned in text as ``<@id>``, or ``<@id|name>`` with the name to
 show; ``MENTION`` matches that form (group 1 the id, group 2 the name) for
 every renderer. A ``sensitive`` message carries a secret (a feed URL): it is
 shown only to its user, never in a shared conversation.
+
+An instant inside text (``moment``) is written as ``<!at^<unix seconds>|<text>>``:
+each renderer shows it in the viewer's zone (a Slack date token, Teams
+``DATE()``/``TIME()``, the shell's ``--tz``), and ``<text>``, the instant in the
+deadline's zone, wherever no viewer is known (notification text, feeds).
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ from __future__ import annotations
 import enum
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -65,6 +73,7 @@ class Facts:
 class Countdown:
     due_at: datetime  # aware, UTC
     tz: str  # the IANA zone the deadline was set in (the fallback shows it)
+    status: str = ""  # a closed deadline's status ("met"), shown instead of the time left
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,7 @@ class Button:
     value: str = ""
     tone: Tone = Tone.DEFAULT
     url: str | None = None
+    command: str = ""  # the command the button runs, for consoles that have no buttons
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,29 +145,29 @@ class Message:
 def time_left(due_at: datetime, now: datetime) -> str:
     """Words for the time between ``now`` and ``due_at``: ``"2 days 4 hours left"``.
 
-    Past instants read ``"passed 3 hours ago"``; under a minute reads ``"due now"``.
+    Past instants read ``"passed 3 hours ago"``; under half a minute reads ``"due
+    now"``. The time is rounded, never cut: a deadline 1 h 59 min 59.9 s away is
+    "2 hours left", however many milliseconds the message took to render.
     """
-    seconds = int((due_at - now).total_seconds())
-    past = seconds < 0
-    seconds = abs(seconds)
-    if seconds < 60:
+    words = duration_words((due_at - now).total_seconds())
+    if words is None:
         return "due now"
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    parts: list[str] = []
-    if days:
-        parts.append(_plural(days, "day"))
-        if hours:
-            parts.append(_plural(hours, "hour"))
-    elif hours:
-        parts.append(_plural(hours, "hour"))
-        if minutes:
-            parts.append(_plural(minutes, "minute"))
-    else:
-        parts.append(_plural(minutes, "minute"))
-    words = " ".join(parts)
-    return f"passed {words} ago" if past else f"{words} left"
+    return f"passed {words} ago" if due_at < now else f"{words} left"
+
+
+def duration_words(seconds: float) -> str | None:
+    """``"2 days 4 hours"``: to the nearest minute under a day, the nearest hour from
+    a day on; None under half a minute."""
+    seconds = abs(seconds)
+    minutes = int(seconds / 60 + 0.5)
+    if minutes == 0:
+        return None
+    if minutes < 24 * 60:
+        hours, minutes = divmod(minutes, 60)
+        parts = [_plural(hours, "hour")] if hours else []
+        return " ".join([*parts, _plural(minutes, "minute")] if minutes else parts)
+    days, hours = divmod(int(seconds / 3600 + 0.5), 24)
+    return " ".join([_plural(days, "day")] + ([_plural(hours, "hour")] if hours else []))
 
 
 def _plural(count: int, unit: str) -> str:
@@ -169,3 +179,23 @@ def format_local(due_at: datetime, tz: str) -> str:
     """``Fri 27 Nov 2026 17:00 EST`` in zone ``tz`` (the text form of a Countdown)."""
     local = due_at.astimezone(ZoneInfo(tz))
     return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or tz)
+
+
+_MOMENT = re.compile(r"<!at\^([0-9]{1,12})\|([^<>|]*)>")
+
+
+def moment(at: datetime, tz: str, written: str = "") -> str:
+    """An instant inside text, shown to each viewer in their own zone (see the module doc);
+    ``written`` (default: the instant in ``tz``) is what readers with no zone see."""
+    text = " ".join((written or format_local(at, tz)).replace("|", "/").split())
+    return f"<!at^{int(at.timestamp())}|{text.replace('<', '(').replace('>', ')')}>"
+
+
+def render_moments(text: str, show: Callable[[datetime, str], str]) -> str:
+    """Replace each ``moment`` in ``text`` with ``show(instant, text in the deadline's zone)``."""
+    return _MOMENT.sub(lambda m: show(datetime.fromtimestamp(int(m[1]), UTC), m[2]), text)
+
+
+def moments_as_written(text: str) -> str:
+    """Each ``moment`` as written, in the deadline's zone (for readers with no zone known)."""
+    return render_moments(text, lambda _at, written: written)

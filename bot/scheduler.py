@@ -403,11 +403,16 @@ class Dispatcher:
                 missed=[a.offset for a in alerts],
                 positions=positions,
                 requests=requests,
+                marks_missed=self._will_mark_missed(deadline, alerts),
             )
             self.stats.collapsed += len(alerts) - 1
         elif alerts[-1].offset == timedelta(0):
             message = views.deadline_reached(
-                deadline, now=now, positions=positions, requests=requests
+                deadline,
+                now=now,
+                positions=positions,
+                requests=requests,
+                marks_missed=self._will_mark_missed(deadline, alerts),
             )
         else:
             message = views.countdown_alert(
@@ -439,12 +444,18 @@ class Dispatcher:
             self.stats.lateness.append((sent_at - alert.due_at).total_seconds())
             self.stats.lateness_count += 1
         self.stats.sent += len(alerts)
-        if any(a.offset == timedelta(0) for a in alerts) and deadline.status is DeadlineStatus.OPEN:
+        if self._will_mark_missed(deadline, alerts):
             await self._mark_missed(deadline, sent_at)
         if any(a.offset in NUDGE_OFFSETS for a in alerts) and deadline.due_at > sent_at:
             await self._nudge(
                 deadline, gateway, [r.user_id for r in requests if r.answered_at is None]
             )
+
+    @staticmethod
+    def _will_mark_missed(deadline: Deadline, alerts: list[Alert]) -> bool:
+        """The alert at the deadline turns an open deadline missed (and says so)."""
+        at_deadline = any(a.offset == timedelta(0) for a in alerts)
+        return at_deadline and deadline.status is DeadlineStatus.OPEN
 
     async def _mark_missed(self, deadline: Deadline, now: datetime) -> None:
         event = Event(deadline_id=deadline.id, kind=EventKind.MISSED, at=now, actor_id="parley")

@@ -4,30 +4,28 @@
 and returns the messages to deliver (``bot.messages.Message``); adapters
 deliver them. A user's mistake never escapes as an exception: it becomes an
 ephemeral message saying what was understood and how to fix it, and nothing
-is written. Button presses and form submissions have their own entry points.
+is written. A vague time ("Friday evening") writes nothing either: the reply
+offers choices (``bot.usecases.choices``). Button presses and form
+submissions have their own entry points. Setting due times lives in
+``bot.usecases.schedule``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC
 from typing import Protocol
 
 from bot import views
 from bot.domain import (
-    DEFAULT_OFFSETS,
     PARTY_MAX,
-    REASON_MAX,
     STANCE_ALIASES,
     TERMS_MAX,
-    TITLE_MAX,
     Context,
     Deadline,
     DeadlineStatus,
     Event,
     EventKind,
-    NewDeadline,
     Position,
     PositionRequest,
     Stance,
@@ -41,11 +39,10 @@ from bot.errors import (
     NotFound,
     StorageUnavailable,
     UserError,
+    VagueTime,
     chat_text,
 )
 from bot.grammar import (
-    HELP_DEADLINE,
-    HELP_POSITION,
     AddDeadline,
     AskPositions,
     CancelDeadline,
@@ -56,13 +53,15 @@ from bot.grammar import (
     Help,
     ListDeadlines,
     ListPositions,
+    MoveDeadline,
     OpenPositionForm,
     RecordPosition,
     Ref,
     SetReminders,
     ShowDeadline,
 )
-from bot.messages import Audience, Message, Role, Text, format_local
+from bot.help import HELP_DEADLINE, HELP_POSITION
+from bot.messages import Audience, Message
 from bot.observe import (
     CommandObserver,
     CommandObservers,
@@ -72,7 +71,7 @@ from bot.observe import (
     parse_observed,
 )
 from bot.ports import Clock, DeadlineStore
-from bot.when import parse_when
+from bot.usecases import choices, schedule
 
 ASK_MAX = 50
 # `/deadline list` shows what still needs attention: open deadlines, and missed
@@ -104,16 +103,30 @@ class Parley:
         self.clock = clock
         self.feeds = feeds
         self._on_change = on_change or (lambda: None)
+        self._choices = choices.ChoiceLedger()
         self.observer = observer or CommandObservers()
 
     # --- entry points ----------------------------------------------------
     async def handle(self, *, ctx: Context, command: str, text: str) -> list[Message]:
         """Run one slash command (``command`` is ``deadline`` or ``position``)."""
         try:
-            parsed = parse_observed(self.observer, ctx=ctx, command=command, text=text)
-            return await self.execute(ctx=ctx, command=parsed)
+            return await self._run(ctx, command, text)
         except (UserError, StorageUnavailable) as error:
             return [views.error_message(chat_text(error), user_id=ctx.user_id)]
+
+    async def _run(self, ctx: Context, command: str, text: str) -> list[Message]:
+        """Parse and execute; a vague time becomes its choices."""
+        parsed = parse_observed(self.observer, ctx=ctx, command=command, text=text)
+        try:
+            return await self.execute(ctx=ctx, command=parsed)
+        except VagueTime as vague:
+            if not isinstance(parsed, AddDeadline | ExtendDeadline | MoveDeadline):
+                raise
+            if not isinstance(parsed, AddDeadline) and parsed.ref.number is None:
+                # The choices name the deadline by number: a title prefix may stop matching.
+                deadline = await self.resolve(ctx, parsed.ref)
+                parsed = replace(parsed, ref=Ref(number=deadline.number, prefix=""))
+            return [choices.offer(vague, ctx=ctx, command=parsed, now=self.clock.now())]
 
     async def execute(self, *, ctx: Context, command: Command) -> list[Message]:
         """Run a parsed command; raises ``UserError`` for a mistake in it."""
@@ -126,13 +139,21 @@ class Parley:
                 text = HELP_DEADLINE if topic == "deadline" else HELP_POSITION
                 return [views.info_message(text, user_id=ctx.user_id)]
             case AddDeadline():
-                return await self._add(ctx, command)
+                messages = await schedule.add_deadline(
+                    repository=self.repository,
+                    now=self.clock.now(),
+                    ctx=ctx,
+                    command=command,
+                    event_url=self.event_url,
+                )
+                self._on_change()
+                return messages
             case ListDeadlines(include_closed=include_closed):
                 return await self._list(ctx, include_closed)
             case ShowDeadline(ref=ref):
                 return await self._show(ctx, ref)
-            case ExtendDeadline():
-                return await self._extend(ctx, command)
+            case ExtendDeadline() | MoveDeadline():
+                return await self._reschedule(ctx, command)
             case CompleteDeadline(ref=ref):
                 return await self._close(ctx, ref, DeadlineStatus.MET)
             case CancelDeadline(ref=ref):
@@ -156,7 +177,7 @@ class Parley:
                 return await self._ask(ctx, command)
 
     async def press(self, *, ctx: Context, action_id: str, value: str) -> list[Message]:
-        """A button from ``views.position_buttons`` was pressed."""
+        """A button of ``views.CORE_ACTIONS`` (a stance, the form, a time choice) was pressed."""
         try:
             with observing_press(self.observer, ctx=ctx, action_id=action_id):
                 return await self._press(ctx, action_id, value)
@@ -166,6 +187,8 @@ class Parley:
             return [views.error_message(chat_text(error), user_id=ctx.user_id)]
 
     async def _press(self, ctx: Context, action_id: str, value: str) -> list[Message]:
+        if action_id == views.ACTION_CHOOSE_TIME:
+            return await self._choose(ctx, choices.TimeChoice.decode(value))
         if action_id == views.ACTION_STANCE:
             deadline_id, _, stance = value.partition("|")
             deadline = await self._by_id(ctx, deadline_id)
@@ -205,6 +228,27 @@ class Parley:
         except ValueError:
             raise FormError({"stance": "This form is out of date; open it again."}) from None
         return await self._record_position(ctx, deadline, stance=stance, party=party, terms=terms)
+
+    async def _choose(self, ctx: Context, choice: choices.TimeChoice) -> list[Message]:
+        """Run a time choice as if its command were typed again, by its person, once."""
+        if ctx.user_id != choice.user_id:
+            raise InvalidInput(
+                f"These choices were offered to {views.mention(choice.user_id)}; "
+                "type the command yourself to set a time."
+            )
+        now = self.clock.now()
+        if now >= choice.expires_at:
+            raise InvalidInput(
+                f"These choices have expired. Type it again: /{choice.command} {choice.text}"
+            )
+        if not self._choices.take(choice, now=now):
+            raise InvalidInput("One of these choices has already been used.")
+        where = replace(ctx, channel_id=choice.channel_id)
+        try:
+            return await self._run(where, choice.command, choice.text)
+        except BaseException:
+            self._choices.give_back(choice)
+            raise
 
     # --- references ------------------------------------------------------
     async def resolve(self, ctx: Context, ref: Ref) -> Deadline:
@@ -246,67 +290,6 @@ class Parley:
         return found
 
     # --- deadlines -------------------------------------------------------
-    async def _add(self, ctx: Context, command: AddDeadline) -> list[Message]:
-        title = " ".join(command.title.split())
-        if not title:
-            raise InvalidInput(
-                "The title is empty.", hint="Usage: `/deadline add <title> due <when>`"
-            )
-        if len(title) > TITLE_MAX:
-            raise InvalidInput(
-                f"The title is {len(title)} characters; the limit is {TITLE_MAX}.",
-                hint="Shorten it and try again.",
-            )
-        now = self.clock.now()
-        when = parse_when(command.when, now=now, tz=ctx.tz)
-        offsets = DEFAULT_OFFSETS if command.offsets is None else command.offsets
-        due_at = when.at.astimezone(UTC)
-        draft = NewDeadline(
-            workspace_id=ctx.workspace_id,
-            channel_id=ctx.channel_id,
-            platform=ctx.platform,
-            title=title,
-            due_at=due_at,
-            tz=when.tz,
-            owner_id=ctx.user_id,
-            reminder_offsets=tuple(offsets),
-            created_at=now,
-        )
-        event = Event(
-            deadline_id=0,
-            kind=EventKind.CREATED,
-            at=now,
-            actor_id=ctx.user_id,
-            data={
-                "title": title,
-                "due_at": due_at.isoformat(),
-                "tz": when.tz,
-                "due_local": when.understood,
-            },
-        )
-        alerts = plan_alerts(due_at=due_at, offsets=draft.reminder_offsets, now=now)
-        deadline = await self.repository.create_deadline(draft=draft, event=event, alerts=alerts)
-        self._on_change()
-        skipped = [o for o in offsets if due_at - o <= now]
-        extra = []
-        if skipped:
-            extra.append(
-                Text(
-                    "Reminders already past, skipped: "
-                    + ", ".join(format_offset(o) for o in skipped),
-                    Role.MUTED,
-                )
-            )
-        return [
-            views.deadline_card(
-                deadline,
-                now=now,
-                headline=f"New deadline set by {views.mention(ctx.user_id)}",
-                extra=extra,
-                calendar_url=self.event_url(deadline),
-            )
-        ]
-
     async def _list(self, ctx: Context, include_closed: bool) -> list[Message]:
         deadlines = await self.repository.list_deadlines(
             workspace_id=ctx.workspace_id,
@@ -340,48 +323,16 @@ class Parley:
             )
         ]
 
-    async def _extend(self, ctx: Context, command: ExtendDeadline) -> list[Message]:
+    async def _reschedule(
+        self, ctx: Context, command: ExtendDeadline | MoveDeadline
+    ) -> list[Message]:
         deadline = await self.resolve(ctx, command.ref)
-        if deadline.status in (DeadlineStatus.MET, DeadlineStatus.CANCELLED):
-            raise InvalidInput(
-                f"{deadline.ref} is {deadline.status.value}; "
-                "only open or missed deadlines can be extended."
-            )
-        reason = " ".join(command.reason.split())
-        if len(reason) > REASON_MAX:
-            raise InvalidInput(
-                f"The reason is {len(reason)} characters; the limit is {REASON_MAX}."
-            )
         now = self.clock.now()
-        when = parse_when(command.when, now=now, tz=deadline.tz)
-        new_due = when.at.astimezone(UTC)
-        old_local = format_local(deadline.due_at, deadline.tz)
-        updated = replace(
-            deadline, due_at=new_due, tz=when.tz, status=DeadlineStatus.OPEN, updated_at=now
+        change = await schedule.reschedule(
+            repository=self.repository, now=now, ctx=ctx, deadline=deadline, command=command
         )
-        event = Event(
-            deadline_id=deadline.id,
-            kind=EventKind.EXTENDED,
-            at=now,
-            actor_id=ctx.user_id,
-            data={
-                "from": deadline.due_at.isoformat(),
-                "to": new_due.isoformat(),
-                "from_local": old_local,
-                "to_local": when.understood,
-                "reason": reason,
-            },
-        )
-        alerts = plan_alerts(due_at=new_due, offsets=deadline.reminder_offsets, now=now)
-        saved = await self.repository.update_deadline(deadline=updated, event=event, alerts=alerts)
         self._on_change()
-        because = f" because {reason}" if reason else ""
-        headline = f"{views.mention(ctx.user_id)} extended {saved.ref} (was {old_local}){because}"
-        return [
-            views.deadline_card(
-                saved, now=now, headline=headline, calendar_url=self.event_url(saved)
-            )
-        ]
+        return [change.announcement(now=now, calendar_url=self.event_url(change.deadline))]
 
     async def _close(self, ctx: Context, ref: Ref, status: DeadlineStatus) -> list[Message]:
         deadline = await self.resolve(ctx, ref)

@@ -1,9 +1,15 @@
 """Compose the core's replies and alerts as neutral ``Message`` values.
 
 Pure functions from domain values to messages; every adapter renders the
-result. Users are written as ``<@id>`` mentions, which each renderer turns
-into its platform's form. Lists are cut to ``LIST_LIMIT`` entries with an
-"and N more" line so every platform's size limits hold.
+result. Users are written as ``<@id>`` mentions and instants inside text as
+``moment`` tokens, which each renderer turns into its platform's form (each
+viewer's own zone). Lists are cut to ``LIST_LIMIT`` entries with an "and N
+more" line so every platform's size limits hold.
+
+Alert wording (DESIGN.md): a countdown names its nominal offset ("1 hour until
+D1 is due") while it is sent less than min(offset/10, 60 s) after its instant;
+later than that it is a catch-up and says how late it is. Time left is
+rounded, never cut. Closed deadlines show their status, not time left.
 """
 
 from __future__ import annotations
@@ -36,7 +42,9 @@ from bot.messages import (
     Role,
     Text,
     Tone,
+    duration_words,
     format_local,
+    moment,
     time_left,
 )
 
@@ -46,7 +54,14 @@ MATRIX_LIMIT = 40
 
 ACTION_STANCE = "parley_stance"  # value: "<deadline id>|<stance>"
 ACTION_OPEN_FORM = "parley_position_form"  # value: "<deadline id>"
+ACTION_CHOOSE_TIME = "parley_choose_time"  # value: a TimeChoice as JSON (bot.usecases.choices)
 FORM_POSITION = "parley_position"  # form value: "<deadline id>"
+# The button actions the core's ``Parley.press`` answers.
+CORE_ACTIONS = frozenset({ACTION_STANCE, ACTION_OPEN_FORM, ACTION_CHOOSE_TIME})
+CLOSED = frozenset({DeadlineStatus.MET, DeadlineStatus.CANCELLED})
+# A countdown sent later than this after its instant is a catch-up (and at most
+# a tenth of its offset: a 1-minute alert 10 s late is no longer "1 minute").
+ON_TIME = timedelta(seconds=60)
 
 
 def mention(user_id: str) -> str:
@@ -62,7 +77,14 @@ def shown_status(deadline: Deadline, now: datetime) -> DeadlineStatus:
 
 
 def _due_line(deadline: Deadline, now: datetime) -> str:
-    return f"{format_local(deadline.due_at, deadline.tz)} ({time_left(deadline.due_at, now)})"
+    state = deadline.status.value if deadline.status in CLOSED else time_left(deadline.due_at, now)
+    return f"{format_local(deadline.due_at, deadline.tz)} ({state})"
+
+
+def countdown(deadline: Deadline) -> Countdown:
+    """The due time, with the time left, or the status of a closed deadline."""
+    status = deadline.status.value if deadline.status in CLOSED else ""
+    return Countdown(deadline.due_at, deadline.tz, status)
 
 
 def deadline_summary(deadline: Deadline, now: datetime) -> str:
@@ -98,7 +120,7 @@ def deadline_card(
     blocks: list[Block] = [
         Text(headline, Role.HEADING),
         Text(deadline_summary(deadline, now)),
-        Countdown(deadline.due_at, deadline.tz),
+        countdown(deadline),
         *extra,
     ]
     if status is DeadlineStatus.OPEN:
@@ -125,7 +147,7 @@ def deadline_list(
     lines = [heading + ":"]
     for deadline in deadlines[:LIST_LIMIT]:
         blocks.append(Text(deadline_summary(deadline, now)))
-        blocks.append(Countdown(deadline.due_at, deadline.tz))
+        blocks.append(countdown(deadline))
         lines.append(
             f"{deadline.ref} {deadline.title} — due {format_local(deadline.due_at, deadline.tz)}"
         )
@@ -137,17 +159,30 @@ def deadline_list(
     return Message(fallback="\n".join(lines), blocks=tuple(blocks), user_id=user_id)
 
 
-def _event_line(event: Event) -> str:
-    when = event.at.strftime("%Y-%m-%d %H:%M UTC")
+def _instant(value: object, written: object) -> str:
+    """A stored ISO instant as a ``moment``, written as it was stored for readers with no zone."""
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(written or "")
+    if at.tzinfo is None:
+        return str(written or value)
+    return moment(at, "UTC", str(written or ""))
+
+
+def _event_line(event: Event, tz: str) -> str:
     who = mention(event.actor_id)
     data = event.data
+    reason = f" because {data['reason']}" if data.get("reason") else ""
+    old = _instant(data.get("from"), data.get("from_local"))
+    new = _instant(data.get("to"), data.get("to_local"))
     match event.kind:
         case EventKind.CREATED:
-            text = f"created by {who}, due {data.get('due_local', '')}"
+            text = f"created by {who}, due {_instant(data.get('due_at'), data.get('due_local'))}"
         case EventKind.EXTENDED:
-            reason = f" because {data['reason']}" if data.get("reason") else ""
-            old, new = data.get("from_local", ""), data.get("to_local", "")
             text = f"extended by {who} from {old} to {new}{reason}"
+        case EventKind.MOVED:
+            text = f"moved {data.get('direction', '')} by {who} from {old} to {new}{reason}"
         case EventKind.COMPLETED:
             text = f"marked done (met) by {who}"
         case EventKind.CANCELLED:
@@ -161,7 +196,17 @@ def _event_line(event: Event) -> str:
         case EventKind.POSITIONS_ASKED:
             asked = ", ".join(mention(u) for u in data.get("user_ids", []))
             text = f"{who} asked {asked} for positions"
-    return f"{when} — {text}"
+    return f"{moment(event.at, tz)} — {text}"
+
+
+def upcoming_reminders(deadline: Deadline, now: datetime) -> str:
+    """The reminders still to come (those already past, sent or skipped, are not listed)."""
+    if deadline.status in CLOSED:
+        return f"none ({deadline.status.value})"
+    if deadline.due_at <= now:
+        return "none left"
+    labels = [format_offset(o) for o in deadline.reminder_offsets if deadline.due_at - o > now]
+    return ", ".join([*labels, "at the deadline"]) if labels else "at the deadline"
 
 
 def deadline_details(
@@ -174,23 +219,23 @@ def deadline_details(
     user_id: str,
 ) -> Message:
     status = shown_status(deadline, now)
-    offsets = ", ".join(format_offset(o) for o in deadline.reminder_offsets) or "none"
+    reminders = upcoming_reminders(deadline, now)
     facts = Facts(
         (
             ("Status", status.value),
-            ("Due", format_local(deadline.due_at, deadline.tz) + f" ({deadline.tz})"),
+            ("Time zone", deadline.tz),
             ("Owner", mention(deadline.owner_id)),
-            ("Reminders", offsets),
+            ("Reminders", reminders),
             ("Positions", position_tally(positions, requests)),
         )
     )
     shown = list(events)[-HISTORY_LIMIT:]
-    history = [_event_line(e) for e in shown]
+    history = [_event_line(e, deadline.tz) for e in shown]
     if len(events) > len(shown):
         history.insert(0, f"… {len(events) - len(shown)} earlier entries")
     blocks: list[Block] = [
         Text(deadline_summary(deadline, now), Role.HEADING),
-        Countdown(deadline.due_at, deadline.tz),
+        countdown(deadline),
         facts,
         Divider(),
         Text("*History*\n" + "\n".join(history)),
@@ -201,7 +246,7 @@ def deadline_details(
             f"Status: {status.value}",
             f"Due: {_due_line(deadline, now)} ({deadline.tz})",
             f"Owner: {mention(deadline.owner_id)}",
-            f"Reminders: {offsets}",
+            f"Reminders: {reminders}",
             f"Positions: {position_tally(positions, requests)}",
             "History:",
             *history,
@@ -237,7 +282,7 @@ def position_matrix(
     headline: str | None = None,
 ) -> Message:
     heading = headline or f"Positions on {deadline.ref} {deadline.title}"
-    blocks: list[Block] = [Text(heading, Role.HEADING), Countdown(deadline.due_at, deadline.tz)]
+    blocks: list[Block] = [Text(heading, Role.HEADING), countdown(deadline)]
     lines = [heading, f"Due {_due_line(deadline, now)}"]
     if positions:
         rows: list[tuple[str, str]] = []
@@ -310,7 +355,7 @@ def position_form(deadline: Deadline, *, user_id: str, current: Position | None 
     text = f"Record a position on {deadline.ref} {deadline.title}"
     return Message(
         fallback=text,
-        blocks=(Text(text, Role.HEADING), Countdown(deadline.due_at, deadline.tz), form),
+        blocks=(Text(text, Role.HEADING), countdown(deadline), form),
         user_id=user_id,
     )
 
@@ -323,7 +368,7 @@ def ask_direct_message(
         fallback=f"{text}, due {_due_line(deadline, now)}",
         blocks=(
             Text(text, Role.HEADING),
-            Countdown(deadline.due_at, deadline.tz),
+            countdown(deadline),
             Text("Pick a stance, or add your terms and red lines:", Role.MUTED),
             position_buttons(deadline),
         ),
@@ -338,12 +383,28 @@ def nudge_message(deadline: Deadline, *, user_id: str, now: datetime) -> Message
         fallback=f"{text}; due {_due_line(deadline, now)}",
         blocks=(
             Text(text, Role.HEADING),
-            Countdown(deadline.due_at, deadline.tz),
+            countdown(deadline),
             position_buttons(deadline),
         ),
         audience=Audience.DIRECT,
         user_id=user_id,
     )
+
+
+def alert_headline(deadline: Deadline, *, offset: timedelta, now: datetime) -> str:
+    """ "⏰ 1 hour until D1 is due" while the alert is on time; else a catch-up saying how late."""
+    late = now - (deadline.due_at - offset)
+    if late < min(offset / 10, ON_TIME):
+        return f"⏰ {duration_words(offset.total_seconds())} until {deadline.ref} is due"
+    left = duration_words((deadline.due_at - now).total_seconds())
+    lead = f"⏰ {left} until {deadline.ref} is due" if left else f"⏰ {deadline.ref} is due now"
+    nominal = duration_words(offset.total_seconds())
+    return f"{lead} (catch-up: the {nominal} reminder, {_late(late)})"
+
+
+def _late(late: timedelta) -> str:
+    words = duration_words(late.total_seconds())
+    return f"{words} late" if words else "less than a minute late"
 
 
 def countdown_alert(
@@ -354,19 +415,17 @@ def countdown_alert(
     positions: Sequence[Position],
     requests: Sequence[PositionRequest],
     calendar_url: str | None = None,
+    headline: str | None = None,
 ) -> Message:
-    """The channel alert ``offset`` before the deadline."""
+    """The channel alert ``offset`` before the deadline, sent at ``now``."""
     pending = waiting_for(requests)
     summary = "Positions: " + position_tally(positions, requests)
     if pending:
         summary += "; waiting for " + ", ".join(mention(u) for u in pending)
-    headline = (
-        f"⏰ {time_left(deadline.due_at, now).replace(' left', '')} until {deadline.ref} is due"
-    )
     message = deadline_card(
         deadline,
         now=now,
-        headline=headline,
+        headline=headline or alert_headline(deadline, offset=offset, now=now),
         extra=(Text(summary, Role.MUTED),),
         calendar_url=calendar_url,
     )
@@ -383,14 +442,23 @@ def deadline_reached(
     now: datetime,
     positions: Sequence[Position],
     requests: Sequence[PositionRequest],
+    marks_missed: bool = False,
 ) -> Message:
+    """The alert at the deadline; ``marks_missed``: this alert turns the deadline missed."""
+    if marks_missed:
+        headline = f"🔔 Deadline reached — {deadline.ref} is now missed: {deadline.title}"
+    else:
+        headline = f"🔔 Deadline reached: {deadline.ref} {deadline.title}"
+    late = now - deadline.due_at
+    if late >= ON_TIME:
+        headline += f" ({_late(late)})"
     return position_matrix(
         deadline,
         now=now,
         positions=positions,
         requests=requests,
         audience=Audience.CHANNEL,
-        headline=f"🔔 Deadline reached: {deadline.ref} {deadline.title}",
+        headline=headline,
     )
 
 
@@ -401,20 +469,77 @@ def catch_up_alert(
     missed: Sequence[timedelta],
     positions: Sequence[Position],
     requests: Sequence[PositionRequest],
+    marks_missed: bool = False,
 ) -> Message:
     """One message standing for several alerts missed while Parley was down."""
     labels = ", ".join(format_offset(o) if o else "due" for o in missed)
-    note = Text(f"Catching up after downtime: {len(missed)} missed alerts ({labels}).", Role.MUTED)
+    latest = min(missed)
+    late = _late(now - (deadline.due_at - latest))
+    note = Text(
+        f"Catching up after downtime: {len(missed)} missed alerts ({labels}); "
+        f"the latest is {late}.",
+        Role.MUTED,
+    )
     if deadline.due_at <= now:
-        base = deadline_reached(deadline, now=now, positions=positions, requests=requests)
+        base = deadline_reached(
+            deadline,
+            now=now,
+            positions=positions,
+            requests=requests,
+            marks_missed=marks_missed,
+        )
     else:
+        left = time_left(deadline.due_at, now).removesuffix(" left")
         base = countdown_alert(
-            deadline, now=now, offset=min(missed), positions=positions, requests=requests
+            deadline,
+            now=now,
+            offset=latest,
+            positions=positions,
+            requests=requests,
+            headline=f"⏰ {left} until {deadline.ref} is due",
         )
     return Message(
         fallback=f"{base.fallback} ({note.body})",
         blocks=(*base.blocks, note),
         audience=Audience.CHANNEL,
+    )
+
+
+def rescheduled_card(
+    deadline: Deadline,
+    *,
+    now: datetime,
+    actor_id: str,
+    verb: str,
+    previous_due: datetime,
+    reason: str,
+    calendar_url: str | None = None,
+) -> Message:
+    """An extension or move, announced in the deadline's channel: "<@u> extended D1 …"."""
+    because = f" because {reason}" if reason else ""
+    was = moment(previous_due, deadline.tz)
+    action, _, direction = verb.partition(" ")  # "moved earlier": "moved D1 earlier"
+    what = f"{action} {deadline.ref} {direction}".rstrip()
+    headline = f"{mention(actor_id)} {what} (was {was}){because}"
+    return deadline_card(deadline, now=now, headline=headline, calendar_url=calendar_url)
+
+
+def time_choices(
+    text: str, *, user_id: str, choices: Sequence[tuple[str, str, str]], expires_in: timedelta
+) -> Message:
+    """A vague time's choices, to the person who typed it: one button per
+    ``(label, value, command)``; a console prints each command to type instead."""
+    buttons = tuple(
+        Button(label, ACTION_CHOOSE_TIME, value, command=command)
+        for label, value, command in choices
+    )
+    minutes = duration_words(expires_in.total_seconds())
+    note = f"The buttons work for you alone, once, within {minutes}."
+    lines = [text, *(f"{label}: {command}" for label, _, command in choices)]
+    return Message(
+        fallback="\n".join(lines),
+        blocks=(Text(text), Actions(buttons), Text(note, Role.MUTED)),
+        user_id=user_id,
     )
 
 

@@ -83,5 +83,5 @@ async def run_shell(
         if not interactive:
             out.write(f"> {line.strip()}\n")
         for message in await service.handle(ctx=ctx, command=command, text=text):
-            out.write(render_message(message, now=service.clock.now()) + "\n")
+            out.write(render_message(message, now=service.clock.now(), tz=tz) + "\n")
         out.flush()

@@ -217,7 +217,7 @@ class SlackApp:
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         press = parse.press(body)
-        if press.action_id in (views.ACTION_STANCE, views.ACTION_OPEN_FORM):
+        if press.action_id in views.CORE_ACTIONS:
             self.tasks.spawn(self._press(client, press), name="slack-press")
         # Other actions (the calendar link button) only need the ack.
 

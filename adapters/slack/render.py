@@ -11,7 +11,8 @@ appended and ``parse.base_action_id`` takes it off again).
 Text from the core is Slack mrkdwn already (``*bold*``, ``_italic_``,
 ``<@U123>`` mentions); ``&``, ``<`` and ``>`` are escaped so a title cannot
 ping ``<!channel>`` or forge a link, and only user and channel mentions are
-let through.
+let through, and the core's times (``bot.messages.moment``), which become
+Slack date tokens: each viewer reads them in their own zone.
 """
 
 from __future__ import annotations
@@ -59,12 +60,15 @@ HOME_OWNED_MAX = 15
 HOME_ASKED_MAX = 15
 
 _MENTION = re.compile(r"&lt;([@#])([A-Z0-9]+)(?:\|[^<>]*?)?&gt;")
+_MOMENT = re.compile(r"&lt;!at\^([0-9]{1,12})\|([^<>|&]*)&gt;")
+_DATE_FORMAT = "{date_short_pretty} at {time}"
 _ACTION_SUFFIX = "#"
 
 
 def mrkdwn(text: str) -> str:
     """Escape ``&``, ``<``, ``>`` as Slack asks, keeping ``<@U…>`` and ``<#C…>`` mentions."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _MOMENT.sub(lambda m: f"<!date^{m[1]}^{_DATE_FORMAT}|{m[2]}>", escaped)
     return _MENTION.sub(r"<\1\2>", escaped)
 
 
@@ -89,7 +93,7 @@ def plain(text: str, limit: int) -> JSON:
 def date_token(due_at: datetime, tz: str) -> str:
     """A Slack date token: each viewer sees the instant in their own zone."""
     fallback = format_local(due_at, tz).replace("|", "/")
-    return f"<!date^{int(due_at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    return f"<!date^{int(due_at.timestamp())}^{_DATE_FORMAT}|{fallback}>"
 
 
 def _sections(text: str) -> list[JSON]:
@@ -151,8 +155,9 @@ def render_block(block: Block, *, now: datetime, index: int = 0) -> list[JSON]:
                 {"type": "section", "fields": fields[start : start + FIELDS_MAX]}
                 for start in range(0, len(fields), FIELDS_MAX)
             ]
-        case Countdown(due_at=due_at, tz=tz):
-            text = f":alarm_clock: Due {date_token(due_at, tz)} · _{time_left(due_at, now)}_"
+        case Countdown(due_at=due_at, tz=tz, status=status):
+            state = status or time_left(due_at, now)
+            text = f":alarm_clock: Due {date_token(due_at, tz)} · _{state}_"
             return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         case Actions(buttons=buttons):
             elements = [
@@ -281,7 +286,7 @@ def home_view(
         blocks.append(Text("None. Add one with `/deadline add <title> due <when>`.", Role.MUTED))
     for deadline in owned[:HOME_OWNED_MAX]:
         blocks.append(Text(f"{views.deadline_summary(deadline, now)} in <#{deadline.channel_id}>"))
-        blocks.append(Countdown(deadline.due_at, deadline.tz))
+        blocks.append(views.countdown(deadline))
     if len(owned) > HOME_OWNED_MAX:
         blocks.append(Text(f"… and {len(owned) - HOME_OWNED_MAX} more.", Role.MUTED))
     blocks.append(Divider())
@@ -290,7 +295,7 @@ def home_view(
         blocks.append(Text("Nobody is waiting for your position.", Role.MUTED))
     for deadline in asked[:HOME_ASKED_MAX]:
         blocks.append(Text(f"{views.deadline_summary(deadline, now)} in <#{deadline.channel_id}>"))
-        blocks.append(Countdown(deadline.due_at, deadline.tz))
+        blocks.append(views.countdown(deadline))
         blocks.append(views.position_buttons(deadline))
     if len(asked) > HOME_ASKED_MAX:
         blocks.append(Text(f"… and {len(asked) - HOME_ASKED_MAX} more.", Role.MUTED))

@@ -28,8 +28,8 @@ TZ_RETRY = 60.0  # a failed lookup reads as UTC for this long before it is tried
 
 
 def needs_timezone(command: str, text: str) -> bool:
-    """Only ``/deadline add`` reads a time in the user's zone (extend keeps the deadline's)."""
-    return command == "deadline" and text.split(maxsplit=1)[:1] == ["add"]
+    """``/deadline add``, ``extend`` and ``move`` read their time in the user's zone."""
+    return command == "deadline" and text.split(maxsplit=1)[:1] in (["add"], ["extend"], ["move"])
 
 
 class TimeZones:

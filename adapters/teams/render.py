@@ -11,7 +11,9 @@ notification summary and screen readers (``plain``):
   card Parley sends validates against it.
 - ``Facts`` -> ``FactSet``.
 - ``Countdown`` -> ``{{DATE(…, SHORT)}} {{TIME(…)}}``, which Teams shows in
-  each viewer's own zone, plus the time left when the card was sent.
+  each viewer's own zone, plus the time left when the card was sent (or the
+  status of a closed deadline). Times inside text (``bot.messages.moment``)
+  become the same functions; the plain text keeps them as written.
 - ``Actions`` -> an ``ActionSet`` of ``Action.Submit`` buttons whose data is
   ``{"parley_action": action_id, "value": value}`` (``Action.OpenUrl`` for
   link buttons).
@@ -52,6 +54,8 @@ from bot.messages import (
     Role,
     Text,
     Tone,
+    moments_as_written,
+    render_moments,
     time_left,
 )
 
@@ -86,6 +90,7 @@ def mention_name(user_id: str, names: Mapping[str, str]) -> str:
 
 def plain(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """Mentions as ``@Name``, emphasis and code marks removed: notification text."""
+    text = moments_as_written(text)
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = _BOLD.sub(r"\1", text)
     return _CODE.sub(r"\1", text)
@@ -93,6 +98,7 @@ def plain(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
 
 def markdown(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """The core's mrkdwn as Adaptive Card markdown."""
+    text = render_moments(text, lambda at, _written: local_time(at))
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = _BOLD.sub(r"**\1**", text)
     text = _CODE.sub(r"\1", text)
@@ -105,9 +111,14 @@ def card_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def countdown_text(due_at: datetime, now: datetime) -> str:
-    stamp = card_time(due_at)
-    return f"Due {{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}} · {time_left(due_at, now)}"
+def local_time(moment: datetime) -> str:
+    """``moment`` as Teams shows it: in each viewer's own zone."""
+    stamp = card_time(moment)
+    return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"
+
+
+def countdown_text(due_at: datetime, now: datetime, status: str = "") -> str:
+    return f"Due {local_time(due_at)} · {status or time_left(due_at, now)}"
 
 
 def _text_block(text: str, role: Role, names: Mapping[str, str]) -> JSON:
@@ -213,8 +224,9 @@ def render_block(
                 {"title": plain(k, names), "value": clip(plain(v, names), limit)} for k, v in pairs
             ]
             return [{"type": "FactSet", "facts": facts}]
-        case Countdown(due_at=due_at):
-            return [{"type": "TextBlock", "text": countdown_text(due_at, now), "wrap": True}]
+        case Countdown(due_at=due_at, status=status):
+            text = countdown_text(due_at, now, status)
+            return [{"type": "TextBlock", "text": text, "wrap": True}]
         case Actions(buttons=buttons):
             return (
                 [{"type": "ActionSet", "actions": [_action(b) for b in buttons]}] if buttons else []

@@ -32,7 +32,7 @@ from tests.fakes.slack_api import Call, FakeSlackApi
 
 pytestmark = pytest.mark.timeout(240)
 
-REACHED = re.compile(r"Deadline reached: (D\d+)")
+REACHED = re.compile(r"Deadline reached(?::| —) (D\d+)")
 TEAM = "T0REPLICA"
 
 

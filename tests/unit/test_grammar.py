@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 from bot.domain import DEFAULT_OFFSETS, STANCE_ALIASES, Stance, format_offset
 from bot.errors import GrammarError
 from bot.grammar import (
-    HELP_DEADLINE,
-    HELP_POSITION,
     AddDeadline,
     AskPositions,
     CancelDeadline,
@@ -23,15 +21,18 @@ from bot.grammar import (
     Help,
     ListDeadlines,
     ListPositions,
+    MoveDeadline,
     OpenPositionForm,
     RecordPosition,
     Ref,
     SetReminders,
     ShowDeadline,
+    command_text,
     parse_command,
     parse_line,
     parse_offsets,
 )
+from bot.help import HELP_DEADLINE, HELP_POSITION
 
 D1 = Ref(number=1, prefix="")
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
@@ -123,6 +124,11 @@ FORMS: list[tuple[str, Command]] = [
         "/deadline extend D1 Monday 09:00",  # "to" left out
         ExtendDeadline(ref=D1, when="Monday 09:00", reason=""),
     ),
+    (
+        "/deadline move D1 to Thursday 17:00 because the board meets early",
+        MoveDeadline(ref=D1, when="Thursday 17:00", reason="the board meets early"),
+    ),
+    ('/deadline move "Reply to offer" Monday', MoveDeadline(title("Reply to offer"), "Monday", "")),
     ("/deadline done D1", CompleteDeadline(D1)),
     ("/deadline cancel D1", CancelDeadline(D1)),
     (
@@ -289,9 +295,10 @@ def test_default_offsets_round_trip_through_format_offset() -> None:
 
 
 def test_help_lists_every_form_with_an_example() -> None:
-    for form in ("add", "list", "show", "extend", "done", "cancel", "remind", "feed", "help"):
+    forms = ("add", "list", "show", "extend", "move", "done", "cancel", "remind", "feed", "help")
+    for form in forms:
         assert f"/deadline {form}" in HELP_DEADLINE
-    assert HELP_DEADLINE.count("e.g. /deadline") == 8  # all but "help" itself
+    assert HELP_DEADLINE.count("e.g. /deadline") == 9  # all but "help" itself
     for form in ("<ref> <stance>", "list <ref>", "ask <ref>", "help"):
         assert f"/position {form}" in HELP_POSITION
     for alias in STANCE_ALIASES:
@@ -346,3 +353,20 @@ def test_parse_offsets_raises_only_grammar_errors(text: str) -> None:
         return
     assert offsets == tuple(sorted(set(offsets), reverse=True))
     assert all(MINUTE <= offset <= timedelta(weeks=8) for offset in offsets)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        AddDeadline(title="Signed usage agreement", when="2026-12-04T18:00-05:00", offsets=None),
+        AddDeadline(title="Reply due soon", when="2026-12-04 18:00 Asia/Tokyo", offsets=(DAY,)),
+        AddDeadline(title='"Quoted" title', when="2026-12-04T18:00-05:00", offsets=None),
+        ExtendDeadline(ref=D1, when="2026-12-07T09:00-05:00", reason=""),
+        ExtendDeadline(ref=title("Reply to offer"), when="2026-12-07T09:00-05:00", reason="x"),
+        MoveDeadline(ref=D1, when="2026-12-03T17:00-05:00", reason="because of the board"),
+    ],
+)
+def test_command_text_reads_back_as_the_same_command(
+    command: AddDeadline | ExtendDeadline | MoveDeadline,
+) -> None:
+    assert parse_command("deadline", command_text(command)) == command

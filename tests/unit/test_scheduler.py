@@ -17,6 +17,8 @@ from bot.scheduler import Dispatcher, DispatchPolicy
 from tests.conftest import Chat
 
 FRIDAY_5PM_ET = datetime.fromisoformat("2026-11-27T22:00:00+00:00")
+# Where a real clock stands when an alert goes out: a few milliseconds after its instant.
+LATE = timedelta(milliseconds=3)
 
 
 @dataclass
@@ -66,12 +68,13 @@ def dispatcher(chat: Chat, gateway: RecordingGateway, clock: ManualClock) -> Dis
 
 
 async def run_until(dispatcher: Dispatcher, clock: ManualClock, moment: datetime) -> None:
-    """Advance the clock to ``moment``, sending whatever falls due on the way, in order."""
+    """Advance the clock to ``moment``, sending whatever falls due on the way, in order,
+    each a few milliseconds after its instant."""
     while True:
         next_due = await dispatcher.outbox.next_alert_due()
         if next_due is None or next_due > moment:
             break
-        clock.set(max(next_due, clock.now()))
+        clock.set(max(next_due + LATE, clock.now()))
         await dispatcher.run_once()
     clock.set(moment)
     await dispatcher.run_once()
@@ -92,7 +95,7 @@ async def test_offsets_fire_in_order_each_once(
 ) -> None:
     await chat.say("/deadline add Signed usage agreement due Friday 17:00 America/New_York")
     await run_until(dispatcher, clock, FRIDAY_5PM_ET + timedelta(hours=1))
-    times = [p.at for p in gateway.posts]
+    times = [p.at - LATE for p in gateway.posts]
     # 7d is already past when the deadline is set on Thursday noon.
     assert times == [
         FRIDAY_5PM_ET - timedelta(days=1),
@@ -102,10 +105,11 @@ async def test_offsets_fire_in_order_each_once(
         FRIDAY_5PM_ET,
     ]
     texts = gateway.channel_texts()
-    assert "1 day until D1 is due" in texts[0]
-    assert "4 hours until D1 is due" in texts[1]
-    assert "15 minutes until D1 is due" in texts[3]
-    assert "Deadline reached: D1 Signed usage agreement" in texts[4]
+    assert "⏰ 1 day until D1 is due" in texts[0] and "— 1 day left" in texts[0]
+    assert "⏰ 4 hours until D1 is due" in texts[1] and "— 4 hours left" in texts[1]
+    assert "⏰ 1 hour until D1 is due" in texts[2] and "— 1 hour left" in texts[2]
+    assert "⏰ 15 minutes until D1 is due" in texts[3] and "— 15 minutes left" in texts[3]
+    assert "🔔 Deadline reached — D1 is now missed: Signed usage agreement" in texts[4]
     assert await dispatcher.run_once() == 0
     listed = await chat.say("/deadline list")  # missed stays in the list until settled
     assert "Open and missed deadlines (1)" in listed and "[missed]" in listed
@@ -137,7 +141,7 @@ async def test_extend_moves_alerts_and_done_cancel_drop_them(
     assert gateway.posts == []
     monday_9am = datetime.fromisoformat("2026-11-30T14:00:00+00:00")
     await run_until(dispatcher, clock, monday_9am)
-    assert [p.at for p in gateway.posts] == [
+    assert [p.at - LATE for p in gateway.posts] == [
         monday_9am - timedelta(days=1),
         monday_9am - timedelta(hours=4),
         monday_9am - timedelta(hours=1),
@@ -158,8 +162,10 @@ async def test_alerts_missed_during_downtime_collapse_into_one(
     clock.set(FRIDAY_5PM_ET - timedelta(minutes=10))
     assert await dispatcher.run_once() == 4  # 1d, 4h, 1h and 15m are all due
     assert len(gateway.posts) == 1
-    assert "Catching up after downtime: 4 missed alerts (1d, 4h, 1h, 15m)" in gateway.posts[0].text
-    assert "10 minutes until D1 is due" in gateway.posts[0].text
+    text = gateway.posts[0].text
+    assert "Catching up after downtime: 4 missed alerts (1d, 4h, 1h, 15m); the latest is " in text
+    assert "the latest is 5 minutes late." in text
+    assert "⏰ 10 minutes until D1 is due" in text
     assert dispatcher.stats.collapsed == 3
 
 
@@ -296,3 +302,68 @@ async def test_a_busy_channel_does_not_hold_up_the_others(
     alerts = (await chat.runtime.repository.export_all())["alerts"]
     four_hours = [a for a in alerts if a["due_at"] == "2026-11-27T18:00:00+00:00"]
     assert [a["status"] for a in four_hours] == ["sent"] * 6
+
+
+@pytest.mark.parametrize(
+    ("remind", "offset", "late", "headline"),
+    [
+        ("1d", timedelta(days=1), LATE, "⏰ 1 day until D1 is due"),
+        ("1h", timedelta(hours=1), LATE, "⏰ 1 hour until D1 is due"),
+        ("1h", timedelta(hours=1), timedelta(seconds=59), "⏰ 1 hour until D1 is due"),
+        ("1m", timedelta(minutes=1), LATE, "⏰ 1 minute until D1 is due"),
+        ("1m", timedelta(minutes=1), timedelta(seconds=5), "⏰ 1 minute until D1 is due"),
+        (
+            "1m",
+            timedelta(minutes=1),
+            timedelta(seconds=10),  # more than a tenth of the offset
+            "⏰ 1 minute until D1 is due (catch-up: the 1 minute reminder, "
+            "less than a minute late)",
+        ),
+        (
+            "1h",
+            timedelta(hours=1),
+            timedelta(minutes=7),
+            "⏰ 53 minutes until D1 is due (catch-up: the 1 hour reminder, 7 minutes late)",
+        ),
+        (
+            "1h",
+            timedelta(hours=1),
+            timedelta(seconds=61),
+            "⏰ 59 minutes until D1 is due (catch-up: the 1 hour reminder, 1 minute late)",
+        ),
+    ],
+)
+async def test_a_countdown_names_its_offset_unless_it_is_late(
+    chat: Chat,
+    dispatcher: Dispatcher,
+    gateway: RecordingGateway,
+    clock: ManualClock,
+    remind: str,
+    offset: timedelta,
+    late: timedelta,
+    headline: str,
+) -> None:
+    await chat.say(
+        f"/deadline add Signed usage agreement due Friday 17:00 America/New_York remind {remind}"
+    )
+    clock.set(FRIDAY_5PM_ET - offset + late)
+    assert await dispatcher.run_once() == 1
+    (text,) = gateway.channel_texts()
+    assert text.splitlines()[0] == f"== {headline} =="
+
+
+async def test_the_alert_at_the_deadline_says_it_is_now_missed(
+    chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await chat.say(
+        "/deadline add Signed usage agreement due Friday 17:00 America/New_York remind 1h"
+    )
+    clock.set(FRIDAY_5PM_ET + timedelta(minutes=3))  # the process was down for three minutes
+    await dispatcher.run_once()
+    reached = gateway.channel_texts()[-1]
+    assert reached.splitlines()[0] == (
+        "== 🔔 Deadline reached — D1 is now missed: Signed usage agreement (3 minutes late) =="
+    )
+    shown = await chat.say("/deadline show D1")
+    assert "Status: missed" in shown
+    assert "passed without being marked done (missed)" in shown

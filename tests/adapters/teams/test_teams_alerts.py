@@ -79,7 +79,7 @@ async def test_a_channel_deadline_counts_down_in_its_channel(teams: TeamsWorld) 
     assert await engine.run_once() == 1
     final = teams.connector.calls[-1]
     assert final.conversation_id == CHANNEL
-    assert "🔔 Deadline reached: D1 Signed usage agreement" in final.card_text
+    assert "🔔 Deadline reached — D1 is now missed: Signed usage agreement" in final.card_text
     assert set((await alert_statuses(teams)).values()) == {"sent"}
     sent = [c for c in teams.connector.calls_to("send") if c.conversation_id == CHANNEL]
     assert len(sent) == 5  # 1d, 4h, 1h, 15m and the deadline itself; 7d was already past

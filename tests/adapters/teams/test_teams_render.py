@@ -22,7 +22,7 @@ from bot.domain import (
     PositionRequest,
     Stance,
 )
-from bot.grammar import HELP_DEADLINE, HELP_POSITION
+from bot.help import HELP_DEADLINE, HELP_POSITION
 from bot.messages import Divider, Message, Role, Text
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)

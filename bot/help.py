@@ -1,0 +1,106 @@
+"""Help text and usage lines for ``/deadline`` and ``/position``, shared by the grammar's errors.
+
+``DEADLINE_FORMS`` and ``POSITION_FORMS`` map each subcommand to its usage
+line and an example; ``HELP_DEADLINE`` and ``HELP_POSITION`` are what
+``/deadline help`` and ``/position help`` answer, including the time rules
+(docs/time.md has the full table of phrases).
+"""
+
+from __future__ import annotations
+
+from bot.domain import STANCE_ALIASES, Stance
+
+DEADLINE_FORMS: dict[str, tuple[str, str]] = {
+    "add": (
+        "/deadline add <title> due <when> [remind <offsets>]",
+        "/deadline add Signed usage agreement due Friday 17:00 America/New_York",
+    ),
+    "list": ("/deadline list [all]", "/deadline list all"),
+    "show": ("/deadline show <ref>", "/deadline show D1"),
+    "extend": (
+        "/deadline extend <ref> to <when> [because <reason>]",
+        "/deadline extend D1 to Monday 09:00 America/New_York because the offer is under review",
+    ),
+    "move": (
+        "/deadline move <ref> to <when> [because <reason>]",
+        "/deadline move D1 to Thursday 17:00 because the board meets a day early",
+    ),
+    "done": ("/deadline done <ref>", "/deadline done D1"),
+    "cancel": ("/deadline cancel <ref>", "/deadline cancel D1"),
+    "remind": ("/deadline remind <ref> <offsets>", "/deadline remind D1 7d,2d,1d,4h,1h,15m"),
+    "feed": ("/deadline feed [mine|revoke|mine revoke]", "/deadline feed mine"),
+    "help": ("/deadline help", "/deadline help"),
+}
+POSITION_FORMS: dict[str, tuple[str, str]] = {
+    "record": (
+        "/position <ref> <stance> [as <party>] [<terms>]",
+        '/position D1 support as "Department of Defense" License for all lawful use',
+    ),
+    "form": ("/position <ref>", "/position D1"),
+    "list": ("/position list <ref>", "/position list D1"),
+    "ask": ("/position ask <ref> <@user> [<@user> ...]", "/position ask D1 @legal @policy"),
+    "help": ("/position help", "/position help"),
+}
+DEADLINE_HINT = "Type /deadline help to see every /deadline command."
+POSITION_HINT = "Type /position help to see every /position command."
+
+
+def usage(form: tuple[str, str]) -> str:
+    return f"Usage: {form[0]}  e.g. {form[1]}"
+
+
+def _help_line(form: tuple[str, str]) -> str:
+    usage_line, example = form
+    return usage_line if usage_line == example else f"{usage_line}\n    e.g. {example}"
+
+
+def stances_text() -> str:
+    aliases: dict[Stance, list[str]] = {stance: [] for stance in Stance}
+    for word, stance in STANCE_ALIASES.items():
+        if word != stance.value:
+            aliases[stance].append(word)
+    return ", ".join(
+        stance.value + (f" ({', '.join(aliases[stance])})" if aliases[stance] else "")
+        for stance in Stance
+    )
+
+
+HELP_DEADLINE = "\n".join(
+    [
+        "*Deadlines* (what is due, when, in your time zone)",
+        *(_help_line(form) for form in DEADLINE_FORMS.values()),
+        "",
+        "<ref>: the deadline's number (D1 or 1), or the start of its title; "
+        'quote a title where more words follow ("Signed usage").',
+        "<when>: Friday 17:00 · Fri 5pm ET · 5pm Pacific · Friday 17h · tomorrow 9am · "
+        "first thing Monday · COB Friday · in 3 days · in 3 business days · a week from Friday · "
+        "2026-11-27 17:00 America/New_York · 2026-11-27T17:00-05:00. "
+        "Your own time zone unless you name one (an IANA name, or ET, PT, JST, AEST ...; "
+        "IST, CST and BST mean several zones, so I ask).",
+        "Time rules: a bare time (5pm, 17:00, noon, end of day) is its next occurrence: today "
+        "if still ahead, else tomorrow. A day without a time means 17:00, as do COB and EOD. "
+        "Vague times (Friday evening, tonight, end of week) are never guessed: I offer choices.",
+        "extend only moves a deadline later: a time without a date (Monday 09:00) is the first "
+        "one after the current due time. move goes either way, and an earlier time is announced "
+        "as moved earlier. Both read times in your zone; the deadline keeps its own zone unless "
+        "you name another.",
+        "<offsets>: reminders before the deadline, <n>m, <n>h, <n>d or <n>w, comma-separated "
+        "(default 7d,1d,4h,1h,15m; at most 8 weeks). The deadline itself is always announced.",
+        "done marks a deadline as met; feed gives a private calendar (iCal) link for this "
+        "channel, mine for all of yours; revoke makes the links given so far stop working.",
+    ]
+)
+
+HELP_POSITION = "\n".join(
+    [
+        "*Positions* (who stands where on a deadline)",
+        *(_help_line(form) for form in POSITION_FORMS.values()),
+        "",
+        f"<stance>: {stances_text()}.",
+        '<party>: one word, or a quoted name (as "Department of Defense"); '
+        "without it the position is your own.",
+        "<terms>: the rest of the line, e.g. your red lines.",
+        "/position <ref> alone opens a form; /position list shows every position and who has "
+        "not answered; /position ask requests positions and nudges those who have not answered.",
+    ]
+)

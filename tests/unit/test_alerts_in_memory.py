@@ -99,7 +99,7 @@ async def test_alerts_post_at_their_instants_with_positions_and_the_deadline_is_
     # The countdown's wording a few ms late is issue 10's; here: which alert, and what it shows.
     assert "until D1 is due" in first and "Deadline reached" not in first
     assert "1 oppose" in first and "waiting for @legal" in first
-    assert "Deadline reached: D1 Signed usage agreement" in reached
+    assert "Deadline reached — D1 is now missed: Signed usage agreement" in reached
     assert outbox.statuses() == [SENT, SENT]
     assert "[missed]" in await say(service, "/deadline list")
 

@@ -158,7 +158,8 @@ async def test_alerts_a_few_ms_late_name_their_offset_and_the_missed_deadline(
         "/deadline add Signed usage agreement due 2026-11-27T17:00-05:00 remind 1d,1h,1m"
     )
     engine = Dispatcher(
-        repository=slack.runtime.repository,
+        outbox=slack.runtime.repository,
+        deadlines=slack.runtime.repository,
         gateways=slack.runtime.gateways,
         clock=clock,
         pacing={"slack": 0.0},

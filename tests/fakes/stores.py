@@ -39,8 +39,7 @@ class OutboxRow:
 
     alert: Alert
     not_before: datetime
-    lease_until: datetime | None = None
-    claimed: bool = False
+    lease_until: datetime | None = None  # set while claimed (the one claimer: this process)
     last_error: str | None = None
     sent_at: datetime | None = None
 
@@ -233,7 +232,8 @@ class MemoryOutbox:
         return [row.alert.status for _, row in sorted(self.rows.items())]
 
     def _pending(self, alert_ids: Sequence[int] | None = None) -> list[OutboxRow]:
-        rows = self.rows.values() if alert_ids is None else map(self.rows.get, alert_ids)
+        ids = self.rows if alert_ids is None else dict.fromkeys(alert_ids)  # each id once
+        rows = map(self.rows.get, ids)
         return [row for row in rows if row is not None and row.alert.status is AlertStatus.PENDING]
 
     async def next_alert_due(self) -> datetime | None:
@@ -257,18 +257,18 @@ class MemoryOutbox:
         ]
         claimed = sorted(free, key=lambda row: (row.not_before, row.alert.id))[:limit]
         for row in claimed:
-            row.lease_until, row.claimed = now + timedelta(seconds=lease_seconds), True
+            row.lease_until = now + timedelta(seconds=lease_seconds)
         return sorted((row.alert for row in claimed), key=lambda a: (a.due_at, a.id))
 
     async def mark_alerts_sent(self, *, alert_ids: Sequence[int], sent_at: datetime) -> None:
         for row in filter(None, map(self.rows.get, alert_ids)):
             row.alert = replace(row.alert, status=AlertStatus.SENT)
-            row.sent_at, row.lease_until, row.claimed = sent_at, None, False
+            row.sent_at, row.lease_until = sent_at, None
 
     async def renew_leases(
         self, *, alert_ids: Sequence[int], lease_seconds: float, now: datetime
     ) -> list[int]:
-        held = [row for row in self._pending(alert_ids) if row.claimed]
+        held = [row for row in self._pending(alert_ids) if row.lease_until is not None]
         for row in held:
             row.lease_until = now + timedelta(seconds=lease_seconds)
         return sorted(row.alert.id for row in held)
@@ -277,18 +277,16 @@ class MemoryOutbox:
         for row in filter(None, [self.rows.get(alert_id)]):
             attempts = row.alert.attempts + 1
             row.alert = replace(row.alert, status=AlertStatus.FAILED, attempts=attempts)
-            row.last_error, row.lease_until, row.claimed = error, None, False
+            row.last_error, row.lease_until = error, None
 
     async def release_alert(self, *, alert_id: int, retry_at: datetime, error: str) -> None:
         for row in self._pending([alert_id]):
             row.alert = replace(row.alert, attempts=row.alert.attempts + 1)
-            row.not_before, row.last_error = retry_at, error
-            row.lease_until, row.claimed = None, False
+            row.not_before, row.last_error, row.lease_until = retry_at, error, None
 
     async def release_leases(self, *, alert_ids: Sequence[int]) -> None:
         for row in self._pending(alert_ids):
-            if row.claimed:
-                row.lease_until, row.claimed = None, False
+            row.lease_until = None
 
     async def count_due_alerts(self, *, now: datetime) -> int:
         return sum(1 for row in self._pending() if row.not_before <= now)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str = ""
     teams_enabled: bool = True
+    # Local development only (Bot Framework Emulator): serve /api/messages without
+    # an app id, to loopback serviceUrls only. Off: no app id, no Teams endpoint.
+    teams_allow_anonymous: bool = False
     log_level: str = "INFO"
     log_format: str = "text"
     default_timezone: str = "UTC"
@@ -50,6 +53,12 @@ class Settings(BaseSettings):
     @property
     def slack_oauth(self) -> bool:
         return bool(self.slack_client_id)
+
+    @property
+    def teams_served(self) -> bool:
+        """Whether ``POST /api/messages`` is mounted: with an app id, or anonymously
+        when TEAMS_ALLOW_ANONYMOUS is set for local development."""
+        return self.teams_enabled and bool(self.microsoft_app_id or self.teams_allow_anonymous)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -80,10 +80,14 @@ def build_app(runtime: Runtime) -> web.Application:
     configured platform, whose gateway the alert dispatcher uses while the app runs."""
     from adapters import metrics
     from adapters.feeds import mount as mount_feeds
+    from adapters.replay import ReplayGuard
     from adapters.web import create_app
 
     settings = runtime.settings
     app = create_app(database=runtime.repository)
+    # Several replicas share what they handled through the database; one keeps it in memory.
+    shared = runtime.repository if settings.parley_replicas > 1 else None
+    replay = ReplayGuard(clock=runtime.clock, shared=shared)
     watch = metrics.install(
         app, dispatchers=runtime.dispatchers, alerts=runtime.repository, clock=runtime.clock
     )
@@ -99,8 +103,9 @@ def build_app(runtime: Runtime) -> web.Application:
             clock=runtime.clock,
             settings=settings,
             deadlines=runtime.repository,
+            replay=replay,
         )
-    if settings.teams_enabled:
+    if settings.teams_served:
         from adapters.teams.handler import mount as mount_teams
 
         gateways["teams"] = mount_teams(
@@ -109,6 +114,7 @@ def build_app(runtime: Runtime) -> web.Application:
             clock=runtime.clock,
             settings=settings,
             conversations=runtime.repository,
+            replay=replay,
         )
     runtime.gateways.update(gateways)
 

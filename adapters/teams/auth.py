@@ -43,7 +43,6 @@ from botframework.connector.auth import (
     ServiceClientCredentialsFactory,
 )
 from jwt.algorithms import RSAAlgorithm
-from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 from yarl import URL
 
@@ -211,7 +210,7 @@ def service_url_problem(url: object, *, loopback_only: bool) -> str | None:
         split = urlsplit(url)
         seen_by_aiohttp = URL(url)
         split_port = split.port
-    except (LocationParseError, ValueError):
+    except Exception:  # yarl may raise IndexError too: whatever fails to parse is refused
         return "a serviceUrl that does not parse"
     host = (sent.host or "").lower()
     if sent.scheme not in ("http", "https") or split.scheme not in ("http", "https"):

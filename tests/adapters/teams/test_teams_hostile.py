@@ -223,3 +223,20 @@ def test_no_typed_text_renders_as_a_markdown_link(text: str) -> None:
         assert not _MARKDOWN_LINK.search(rendered), rendered
         # Nothing was taken out: every bracket the person typed is still shown.
         assert rendered.count("]") == text.count("]")
+
+
+async def test_three_replays_of_one_activity_make_one_deadline(teams: TeamsWorld) -> None:
+    activity = teams.activity("channel_message", text=f"<at>Parley</at> {ADD}")
+    first = await teams.post(activity)
+    assert first.status == 200 and len(first.messages) == 1
+    for _ in range(3):
+        again = await teams.post(activity)
+        assert again.status == 200 and again.calls == []
+    assert len(await teams.runtime.repository.list_deadlines(workspace_id=WORKSPACE)) == 1
+    # The same activity id in another conversation is another activity.
+    other = {
+        **activity,
+        "conversation": {**activity["conversation"], "id": "19:other@thread.tacv2"},
+    }
+    assert (await teams.post(other)).status == 200
+    assert len(await teams.runtime.repository.list_deadlines(workspace_id=WORKSPACE)) == 2

@@ -85,7 +85,7 @@ class FeedLinks(Protocol):
 
     async def feed_url(self, *, ctx: Context, scope: str) -> str: ...
 
-    def event_url(self, *, deadline: Deadline) -> str | None: ...
+    async def event_url(self, *, deadline: Deadline) -> str | None: ...
 
 
 class Parley:
@@ -303,7 +303,7 @@ class Parley:
                 now=now,
                 headline=f"New deadline set by {views.mention(ctx.user_id)}",
                 extra=extra,
-                calendar_url=self.event_url(deadline),
+                calendar_url=await self.event_url(deadline),
             )
         ]
 
@@ -379,7 +379,7 @@ class Parley:
         headline = f"{views.mention(ctx.user_id)} extended {saved.ref} (was {old_local}){because}"
         return [
             views.deadline_card(
-                saved, now=now, headline=headline, calendar_url=self.event_url(saved)
+                saved, now=now, headline=headline, calendar_url=await self.event_url(saved)
             )
         ]
 
@@ -445,9 +445,9 @@ class Parley:
         )
         return [replace(views.info_message(text, user_id=ctx.user_id), sensitive=True)]
 
-    def event_url(self, deadline: Deadline) -> str | None:
+    async def event_url(self, deadline: Deadline) -> str | None:
         """The single-event .ics link for ``deadline`` ("Add to calendar"), if feeds are on."""
-        return self.feeds.event_url(deadline=deadline) if self.feeds is not None else None
+        return await self.feeds.event_url(deadline=deadline) if self.feeds is not None else None
 
     # --- positions -------------------------------------------------------
     async def _record_position(

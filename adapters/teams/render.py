@@ -9,9 +9,9 @@ notification summary and screen readers (``plain``):
   name is known (``names``), else ``@a teammate``. Text people typed is in it
   too, so link syntax is taken apart (``unlinked``): a title
   ``[click here](https://evil.example/login)`` shows as typed, never as a
-  link whose target is hidden. Bare URLs stay links that show where they go. Cards carry no ``msteams``
-  mention entities: the 1.5 schema does not allow them on a card, and every
-  card Parley sends validates against it.
+  link whose target is hidden. Bare URLs stay links that show where they go.
+  Cards carry no ``msteams`` mention entities: the 1.5 schema does not allow
+  them on a card, and every card Parley sends validates against it.
 - ``Facts`` -> ``FactSet``.
 - ``Countdown`` -> ``{{DATE(…, SHORT)}} {{TIME(…)}}``, which Teams shows in
   each viewer's own zone, plus the time left when the card was sent.

@@ -158,6 +158,11 @@ async def test_json_lines_carry_request_id_workspace_command_and_outcome(
         ),
         ('"GET /calendar/tok123.ics HTTP/1.1" 200', '"GET /calendar/.ics HTTP/1.1" 200'),
         ("GET /calendar/event/uid-1.ics", "GET /calendar/event/.ics"),
+        (
+            "GET /calendar/event/3f2a9c1d0b7e4a5f8c6d2e1f0a9b8c7d."
+            "0123456789abcdef0123456789abcdef.ics",
+            "GET /calendar/event/.ics",
+        ),
         ("GET /calendar/~3f2a.ics", "GET /calendar/~3f2a.ics"),
         ("/slack/oauth_redirect?code=123.456&state=xyz", "/slack/oauth_redirect?code=&state="),
         ("X-Slack-Signature: v0=" + "0a" * 32, "X-Slack-Signature: v0="),

@@ -8,6 +8,12 @@ returns after SIGINT or SIGTERM, once the listening socket is closed.
 Everything started while serving is stopped when the block ends
 (``cleanup_ctx``).
 
+Connections: an idle keep-alive connection is closed after ``KEEPALIVE_TIMEOUT``.
+aiohttp has no timeout for reading a request's headers or body, so a client
+that sends them slowly holds its connection: run Parley behind the proxy in
+``infra/`` (nginx, or the Kubernetes ingress), which bounds both and the body
+size (docs/security.md, "Transport and tokens").
+
 Stopping (SIGTERM from Docker or Kubernetes): the listening socket closes at
 once; the alert dispatcher finishes the send in progress and gives back its
 other claims (up to 10 s); requests in progress finish (up to
@@ -35,6 +41,10 @@ log = logging.getLogger("parley.web")
 
 READY_TIMEOUT = 2.0  # a hung database must not hang the readiness probe
 SHUTDOWN_TIMEOUT = 20.0  # requests in progress may finish within this
+# An idle keep-alive connection is closed after this (aiohttp's own default is an
+# hour). Longer than nginx's upstream keepalive_timeout (60 s, infra/nginx.conf),
+# so the proxy, not Parley, closes the connections it pools.
+KEEPALIVE_TIMEOUT = 75.0
 
 
 class Database(Protocol):
@@ -93,7 +103,12 @@ class Server:
 
 @contextlib.asynccontextmanager
 async def serving(
-    app: web.Application, *, host: str, port: int, listen: bool = True
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    listen: bool = True,
+    keepalive_timeout: float = KEEPALIVE_TIMEOUT,
 ) -> AsyncIterator[Server]:
     """Start ``app`` (and listen on ``host:port``); stop it when the block ends.
 
@@ -105,6 +120,7 @@ async def serving(
         handle_signals=False,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
         access_log_class=RedactingAccessLogger,  # feed URLs carry secret tokens
+        keepalive_timeout=keepalive_timeout,
     )
     await runner.setup()
     try:

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -35,7 +36,7 @@ from aiohttp import web
 
 from adapters.feeds import RedactingAccessLogger
 from adapters.logs import request_context
-from bot.errors import StorageUnavailable
+from bot.errors import ConfigurationError, StorageUnavailable
 
 log = logging.getLogger("parley.web")
 
@@ -123,11 +124,16 @@ async def serving(
         keepalive_timeout=keepalive_timeout,
     )
     await runner.setup()
-    try:
-        if listen:
-            site = web.TCPSite(runner, host, port)
+    if listen:
+        site = web.TCPSite(runner, host, port)
+        try:
             await site.start()
-            log.info("Parley listening on http://%s:%s", host, runner.addresses[0][1])
+        except OSError as error:  # in use, not allowed, no such address
+            await runner.cleanup()
+            why = os.strerror(error.errno) if error.errno else str(error)
+            raise ConfigurationError(f"cannot listen on {host}:{port}: {why}") from None
+        log.info("Parley listening on http://%s:%s", host, runner.addresses[0][1])
+    try:
         yield Server(runner)
     finally:
         await runner.cleanup()

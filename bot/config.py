@@ -6,7 +6,9 @@ Every setting is checked at start; a value that cannot work raises
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from urllib.parse import urlparse, urlsplit
 
 from pydantic import ValidationError
@@ -157,7 +159,24 @@ def check_deployment(settings: Settings) -> None:
             f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL "
             f"(got {settings.log_level!r})"
         )
-    if settings.alert_lease_seconds <= 0:
+    if not math.isfinite(settings.alert_lease_seconds) or settings.alert_lease_seconds <= 0:
         raise ConfigurationError(
             f"ALERT_LEASE_SECONDS must be more than 0 (got {settings.alert_lease_seconds})"
+        )
+    check_sqlite_directory(url)
+
+
+def check_sqlite_directory(url: str) -> None:
+    """A SQLite file can only be made in a directory that exists."""
+    if not url.startswith("sqlite"):
+        return
+    path = url.split("://", 1)[-1].split("?", 1)[0]
+    path = path[1:] if path.startswith("/") else path
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    directory = Path(path).parent
+    if not directory.is_dir():
+        raise ConfigurationError(
+            f"DATABASE_URL: the directory {str(directory)!r} of the SQLite file does not "
+            "exist; create it, or point DATABASE_URL at another file"
         )

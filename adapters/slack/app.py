@@ -240,7 +240,8 @@ class SlackApp:
             return
         error = work.exception()
         if error is not None:
-            text = failure_text(error, f"/{slash.command} {slash.text!r}")
+            # The command's name only: what was typed after it may be a red line.
+            text = failure_text(error, f"/{slash.command}")
             await ack({"response_type": "ephemeral", "text": text})
             return
         now = self.clock.now()

@@ -68,6 +68,7 @@ ACK_BUDGET = 2.0  # seconds the core may take before the ack says "Working on it
 DRAIN_SECONDS = 10.0
 WORKING = "Working on it…"
 EVENTS_PATH = "/slack/events"
+ID_MAX = 2**31 - 1  # deadline ids fit every database's integer column
 
 
 def failure_text(error: BaseException, doing: str) -> str:
@@ -301,6 +302,8 @@ class SlackApp:
     async def _deadline_channel(self, workspace_id: str, value: str) -> str | None:
         try:
             deadline_id = int(parse.deadline_id_of(value))
+            if not 0 < deadline_id <= ID_MAX:
+                return None  # no such deadline; the core says so
             deadline = await self.deadlines.get_deadline_by_id(
                 workspace_id=workspace_id, deadline_id=deadline_id
             )

@@ -1,10 +1,11 @@
-"""HTTP for calendar feeds: ``GET /calendar/{token}.ics`` and ``GET /calendar/event/{uid}.ics``.
+"""HTTP for calendar feeds: ``GET /calendar/{token}.ics`` and ``GET /calendar/event/{link}.ics``
+(``link`` is ``<uid>.<signature>``, see ``bot.feeds``).
 
 Answers are ``text/calendar; charset=utf-8`` with a strong ETag (a hash of the
 body) and Last-Modified; ``If-None-Match`` (or, without it, ``If-Modified-Since``)
 gets 304. ``Cache-Control: private, max-age=300``: a feed is personal, so shared
-caches must not keep it. An unknown, malformed or revoked token gets a bare 404,
-the same for each, so a guess learns nothing.
+caches must not keep it. An unknown, malformed or revoked token or event link
+gets a bare 404, the same for each, so a guess learns nothing.
 
 The token is a secret in the path: nothing here logs it, and
 ``RedactingAccessLogger`` (used by ``adapters.web.serve``) writes access-log
@@ -39,7 +40,7 @@ def mount(app: web.Application, feeds: FeedLinks | None) -> None:
     if not isinstance(feeds, Feeds):
         return
     app[FEEDS] = feeds
-    app.router.add_get("/calendar/event/{uid}.ics", event_calendar)
+    app.router.add_get("/calendar/event/{link}.ics", event_calendar)
     app.router.add_get("/calendar/{token}.ics", feed_calendar)
 
 
@@ -56,9 +57,9 @@ async def feed_calendar(request: web.Request) -> web.StreamResponse:
 
 
 async def event_calendar(request: web.Request) -> web.StreamResponse:
-    uid = request.match_info["uid"]
+    link = request.match_info["link"]
     try:
-        found = await request.app[FEEDS].event(uid)
+        found = await request.app[FEEDS].event(link)
     except StorageUnavailable:
         return _unavailable()
     if found is None:

@@ -8,6 +8,12 @@ returns after SIGINT or SIGTERM, once the listening socket is closed.
 Everything started while serving is stopped when the block ends
 (``cleanup_ctx``).
 
+Connections: an idle keep-alive connection is closed after ``KEEPALIVE_TIMEOUT``.
+aiohttp has no timeout for reading a request's headers or body, so a client
+that sends them slowly holds its connection: run Parley behind the proxy in
+``infra/`` (nginx, or the Kubernetes ingress), which bounds both and the body
+size (docs/security.md, "Transport and tokens").
+
 Stopping (SIGTERM from Docker or Kubernetes): the listening socket closes at
 once; the alert dispatcher finishes the send in progress and gives back its
 other claims (up to 10 s); requests in progress finish (up to
@@ -21,6 +27,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -29,12 +36,16 @@ from aiohttp import web
 
 from adapters.feeds import RedactingAccessLogger
 from adapters.logs import request_context
-from bot.errors import StorageUnavailable
+from bot.errors import ConfigurationError, StorageUnavailable
 
 log = logging.getLogger("parley.web")
 
 READY_TIMEOUT = 2.0  # a hung database must not hang the readiness probe
 SHUTDOWN_TIMEOUT = 20.0  # requests in progress may finish within this
+# An idle keep-alive connection is closed after this (aiohttp's own default is an
+# hour). Longer than nginx's upstream keepalive_timeout (60 s, infra/nginx.conf),
+# so the proxy, not Parley, closes the connections it pools.
+KEEPALIVE_TIMEOUT = 75.0
 
 
 class Database(Protocol):
@@ -93,7 +104,12 @@ class Server:
 
 @contextlib.asynccontextmanager
 async def serving(
-    app: web.Application, *, host: str, port: int, listen: bool = True
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    listen: bool = True,
+    keepalive_timeout: float = KEEPALIVE_TIMEOUT,
 ) -> AsyncIterator[Server]:
     """Start ``app`` (and listen on ``host:port``); stop it when the block ends.
 
@@ -105,13 +121,19 @@ async def serving(
         handle_signals=False,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
         access_log_class=RedactingAccessLogger,  # feed URLs carry secret tokens
+        keepalive_timeout=keepalive_timeout,
     )
     await runner.setup()
-    try:
-        if listen:
-            site = web.TCPSite(runner, host, port)
+    if listen:
+        site = web.TCPSite(runner, host, port)
+        try:
             await site.start()
-            log.info("Parley listening on http://%s:%s", host, runner.addresses[0][1])
+        except OSError as error:  # in use, not allowed, no such address
+            await runner.cleanup()
+            why = os.strerror(error.errno) if error.errno else str(error)
+            raise ConfigurationError(f"cannot listen on {host}:{port}: {why}") from None
+        log.info("Parley listening on http://%s:%s", host, runner.addresses[0][1])
+    try:
         yield Server(runner)
     finally:
         await runner.cleanup()

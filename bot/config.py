@@ -6,7 +6,9 @@ Every setting is checked at start; a value that cannot work raises
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from urllib.parse import urlparse, urlsplit
 
 from pydantic import ValidationError
@@ -34,6 +36,9 @@ class Settings(BaseSettings):
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str = ""
     teams_enabled: bool = True
+    # Local development only (Bot Framework Emulator): serve /api/messages without
+    # an app id, to loopback serviceUrls only. Off: no app id, no Teams endpoint.
+    teams_allow_anonymous: bool = False
     log_level: str = "INFO"
     log_format: str = "text"
     default_timezone: str = "UTC"
@@ -50,6 +55,12 @@ class Settings(BaseSettings):
     @property
     def slack_oauth(self) -> bool:
         return bool(self.slack_client_id)
+
+    @property
+    def teams_served(self) -> bool:
+        """Whether ``POST /api/messages`` is mounted: with an app id, or anonymously
+        when TEAMS_ALLOW_ANONYMOUS is set for local development."""
+        return self.teams_enabled and bool(self.microsoft_app_id or self.teams_allow_anonymous)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -148,7 +159,24 @@ def check_deployment(settings: Settings) -> None:
             f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL "
             f"(got {settings.log_level!r})"
         )
-    if settings.alert_lease_seconds <= 0:
+    if not math.isfinite(settings.alert_lease_seconds) or settings.alert_lease_seconds <= 0:
         raise ConfigurationError(
             f"ALERT_LEASE_SECONDS must be more than 0 (got {settings.alert_lease_seconds})"
+        )
+    check_sqlite_directory(url)
+
+
+def check_sqlite_directory(url: str) -> None:
+    """A SQLite file can only be made in a directory that exists."""
+    if not url.startswith("sqlite"):
+        return
+    path = url.split("://", 1)[-1].split("?", 1)[0]
+    path = path[1:] if path.startswith("/") else path
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    directory = Path(path).parent
+    if not directory.is_dir():
+        raise ConfigurationError(
+            f"DATABASE_URL: the directory {str(directory)!r} of the SQLite file does not "
+            "exist; create it, or point DATABASE_URL at another file"
         )

@@ -29,9 +29,19 @@ changed deadlines are rendered again, and large batches of rendering, joining
 and hashing run in a worker thread (``asyncio.to_thread``) so the event loop
 keeps serving.
 
-The single-event ``.ics`` behind "Add to calendar" is addressed by the deadline's
-random uid (128 bits): the link is posted where the deadline is, to the people
-who can see it anyway.
+Event links. The single-event ``.ics`` behind "Add to calendar" is
+``PUBLIC_URL/calendar/event/<uid>.<signature>.ics``: the deadline's random uid
+and an HMAC-SHA256 of it (128 bits shown) under a secret of the deadline's
+channel. That secret is made with the channel's first link and kept in the
+database (not hashed: every message with the button needs it to sign);
+``/deadline feed revoke`` deletes it, so every link posted in the channel so
+far stops working with its feeds, and later links are signed with a new one.
+A request is checked against the database every time, so a revocation holds
+on every replica at once; a replica that made links recently keeps signing
+with the secret it read for up to ``LINK_SECRET_FRESH`` (links it makes in
+that time after a revocation elsewhere do not work: nothing is exposed, a
+link is just dead). A uid alone, or a signature under another channel's
+secret, opens nothing.
 """
 
 from __future__ import annotations
@@ -73,8 +83,14 @@ from bot.ports import Clock, FeedStore
 log = logging.getLogger("parley.feeds")
 
 TOKEN_BYTES = 32
+LINK_SECRET_BYTES = 32
+LINK_SIGNATURE_CHARS = 32  # hex: 128 bits of the HMAC
+# How long a replica signs event links with a channel secret it read, unasked.
+LINK_SECRET_FRESH = timedelta(seconds=60)
+LINK_SECRETS_KEPT = 4096
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 _UID_SHAPE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_SIGNATURE_SHAPE = re.compile(f"[0-9a-f]{{{LINK_SIGNATURE_CHARS}}}")
 # Below this many events to render, rendering on the loop is cheaper than a thread hop.
 THREAD_RENDER_AT = 64
 # Above this many events, joining and hashing the feed moves to a thread too.
@@ -92,8 +108,14 @@ def hash_token(token: str) -> str:
 
 
 def log_label(token: str) -> str:
-    """What logs may say about a token: a short prefix of its hash, never the token."""
-    return hash_token(token)[:8] if _TOKEN_SHAPE.fullmatch(token) else "malformed"
+    """What logs may say about a token or event link: a short prefix of its hash."""
+    return hash_token(token)[:8] if _TOKEN_SHAPE.fullmatch(token.replace(".", "")) else "malformed"
+
+
+def sign_uid(secret: str, uid: str) -> str:
+    """The signature of an event link: HMAC-SHA256 of the uid under the channel's secret."""
+    mac = hmac.new(secret.encode("ascii"), uid.encode("ascii"), hashlib.sha256)
+    return mac.hexdigest()[:LINK_SIGNATURE_CHARS]
 
 
 def feed_title(scope: FeedScope) -> tuple[str, str]:
@@ -163,6 +185,8 @@ class Feeds:
         self.max_feeds = max_feeds
         self._feeds: OrderedDict[FeedScope, _Cached] = OrderedDict()
         self._building: dict[FeedScope, _Build] = {}
+        # (workspace, channel) -> the channel's link secret and when it was read.
+        self._link_secrets: OrderedDict[tuple[str, str], tuple[str, datetime]] = OrderedDict()
 
     # --- FeedLinks -------------------------------------------------------------------
     async def feed_url(self, *, ctx: Context, scope: str) -> str:
@@ -181,6 +205,12 @@ class Feeds:
             created_by=ctx.user_id,
         )
         revoke = scope in ("revoke", "mine-revoke")
+        if scope == "revoke":
+            # First: should the rest fail, the channel's event links are dead already.
+            await self.store.drop_event_link_secret(
+                workspace_id=ctx.workspace_id, channel_id=ctx.channel_id
+            )
+            self._link_secrets.pop((ctx.workspace_id, ctx.channel_id), None)
         await self.store.add_feed_token(token=record, revoke_others=revoke)
         log.info(
             "feed token %s issued for %s %s in %s%s",
@@ -192,10 +222,35 @@ class Feeds:
         )
         return f"{self.public_url}/calendar/{token}.ics"
 
-    def event_url(self, *, deadline: Deadline) -> str | None:
+    async def event_url(self, *, deadline: Deadline) -> str | None:
+        """The "Add to calendar" link of ``deadline``, signed for its channel."""
         if not deadline.uid:
             return None
-        return f"{self.public_url}/calendar/event/{deadline.uid}.ics"
+        secret = await self._link_secret(deadline.workspace_id, deadline.channel_id)
+        return (
+            f"{self.public_url}/calendar/event/{deadline.uid}.{sign_uid(secret, deadline.uid)}.ics"
+        )
+
+    async def _link_secret(self, workspace_id: str, channel_id: str) -> str:
+        now = self.clock.now()
+        where = (workspace_id, channel_id)
+        kept = self._link_secrets.get(where)
+        if kept is not None and now - kept[1] < LINK_SECRET_FRESH:
+            self._link_secrets.move_to_end(where)
+            return kept[0]
+        secret = await self.store.event_link_secret(
+            workspace_id=workspace_id,
+            channel_id=channel_id,
+            create=secrets.token_hex(LINK_SECRET_BYTES),
+            now=now,
+        )
+        if secret is None:  # the store stores the offered secret when there is none
+            raise AssertionError("no event link secret after offering one")
+        self._link_secrets[where] = (secret, now)
+        self._link_secrets.move_to_end(where)
+        while len(self._link_secrets) > LINK_SECRETS_KEPT:
+            self._link_secrets.popitem(last=False)
+        return secret
 
     # --- documents -------------------------------------------------------------------
     async def scope_for(self, token: str) -> FeedScope | None:
@@ -248,14 +303,21 @@ class Feeds:
             if build.users == 0:
                 del self._building[scope]
 
-    async def event(self, uid: str) -> CalendarDocument | None:
-        """One deadline as a calendar of its own ("Add to calendar"), or None."""
-        if not _UID_SHAPE.fullmatch(uid):
+    async def event(self, link: str) -> CalendarDocument | None:
+        """One deadline as a calendar of its own ("Add to calendar"), or None for a
+        link that is malformed, unsigned, signed for another channel or revoked."""
+        uid, _, signature = link.partition(".")
+        if not _UID_SHAPE.fullmatch(uid) or not _SIGNATURE_SHAPE.fullmatch(signature):
             return None
         item = await self.store.get_feed_item(uid=uid)
         if item is None:
             return None
         deadline = item.deadline
+        secret = await self.store.event_link_secret(
+            workspace_id=deadline.workspace_id, channel_id=deadline.channel_id, now=self.clock.now()
+        )
+        if secret is None or not hmac.compare_digest(sign_uid(secret, uid), signature):
+            return None
         return await self._assemble(
             [item], name=f"{deadline.ref} {deadline.title}", description=f"Parley {deadline.ref}"
         )

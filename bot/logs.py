@@ -6,15 +6,23 @@ composition root calls it once). Every record that reaches it passes these filte
 - ``RequestFields`` adds the current request's fields (``request_id``,
   ``workspace``, ``command``, ``outcome``) from a context variable that the web
   adapter sets per request (see ``start_request``);
-- ``Redactor`` rewrites the message, arguments, exception text and stack of
-  the record, at every level and for every logger (aiohttp's access log, bolt,
+- ``Redactor`` first cuts the record's message, exception text and stack to a
+  bounded size (``MESSAGE_MAX``, ``EXCEPTION_MAX``: whoever sends a megabyte
+  must not make the event loop run every pattern over it), then rewrites
+  them, at every level and for every logger (aiohttp's access log, bolt,
   SQLAlchemy included): Slack tokens (``xoxb-...``, ``xapp-...``), Bearer and
   Basic credentials and whole ``Authorization`` values, JWTs, passwords in
-  URLs, feed tokens and event uids in ``/calendar/...`` paths, secret-looking query
+  URLs, feed tokens and event links in ``/calendar/...`` paths, Slack
+  response URLs (``hooks.slack.com/...`` and any ``response_url`` value: each
+  lets its holder post into a channel for 30 minutes), secret-looking query
   parameters, Slack request signatures, and the configured secret values
   themselves (signing secret, bot token, client secret, app password, the
   database password) wherever they appear;
-- aiosqlite's DEBUG statement trace (it carries query parameters) is dropped.
+- aiosqlite's DEBUG statement trace (it carries query parameters) is dropped,
+  and so is everything below WARNING from the platform SDKs
+  (``QUIET_LIBRARIES``): at DEBUG and INFO they log whole request and
+  response bodies (bolt logs the body of every request with a bad signature),
+  and bodies carry titles, positions and red lines.
 
 The request fields live in one mutable ``LogFields`` per request, set with
 ``start_request`` in the task aiohttp runs the request in (one task per
@@ -42,6 +50,14 @@ if TYPE_CHECKING:
 
 REDACTED = "[redacted]"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A record's message and its exception text are cut to these many characters.
+MESSAGE_MAX = 4096
+EXCEPTION_MAX = 16384
+# Text past the cut that is redacted with it, so that a secret straddling the
+# cut is replaced whole rather than leaving its first part behind.
+_CUT_OVERLAP = 4096
+# Loggers (and their children) whose records below WARNING are never written.
+QUIET_LIBRARIES = ("slack_bolt", "slack_sdk", "msrest", "botbuilder", "botframework")
 
 
 # --- request fields -----------------------------------------------------------
@@ -104,6 +120,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
     # Slack request signatures.
     (re.compile(r"\bv0=[0-9a-fA-F]{16,}"), "v0=" + REDACTED),
+    # Slack response URLs post into a channel without any other credential.
+    (re.compile(r"(?i)(hooks\.slack\.com(?:/|%2F))[^\s\"'&,<>)}]+"), r"\g<1>" + REDACTED),
+    (
+        re.compile(r"""(?i)(['"]?response_url['"]?\s*[:=]\s*['"]?)[^'"\s,&}]+"""),
+        r"\g<1>" + REDACTED,
+    ),
     # user:password@ in URLs.
     (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@"), r"\g<1>" + REDACTED + "@"),
     # Calendar feed tokens (the token is the secret); adapters.feeds already
@@ -142,19 +164,27 @@ class Redactor(logging.Filter):
             text = pattern.sub(replacement, text)
         return text
 
+    def redact_bounded(self, text: str, limit: int) -> str:
+        """``text`` redacted and cut to about ``limit`` characters; only the part
+        kept (and a little past it) is ever scanned."""
+        if len(text) <= limit:
+            return self.redact(text)
+        redacted = self.redact(text[: limit + _CUT_OVERLAP])
+        return f"{redacted[:limit]}… [{len(text) - limit} more characters not logged]"
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: keep what there is, redacted
             message = f"{record.msg!r} % {record.args!r}"
-        record.msg = self.redact(message)
+        record.msg = self.redact_bounded(message, MESSAGE_MAX)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
+            record.exc_text = self.redact_bounded(record.exc_text, EXCEPTION_MAX)
         if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
+            record.stack_info = self.redact_bounded(record.stack_info, EXCEPTION_MAX)
         return True
 
 
@@ -220,11 +250,17 @@ def no_statement_parameters(record: logging.LogRecord) -> bool:
     return not (record.name.startswith("aiosqlite") and record.levelno < logging.INFO)
 
 
+def no_library_chatter(record: logging.LogRecord) -> bool:
+    """Platform SDKs log request and response bodies below WARNING: never written."""
+    return record.levelno >= logging.WARNING or not record.name.startswith(QUIET_LIBRARIES)
+
+
 def make_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
     """A stream handler in the configured format, with the request and redaction filters."""
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
     handler.addFilter(no_statement_parameters)
+    handler.addFilter(no_library_chatter)
     handler.addFilter(RequestFields())
     handler.addFilter(Redactor(configured_secrets(settings)))
     return handler
@@ -238,4 +274,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
     handler = make_handler(settings, stream)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    for name in QUIET_LIBRARIES:
+        # Their records below WARNING would be dropped anyway: not even made.
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler

@@ -18,11 +18,13 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from bot.clock import SystemClock
 from bot.config import Settings, load_settings
@@ -80,10 +82,14 @@ def build_app(runtime: Runtime) -> web.Application:
     configured platform, whose gateway the alert dispatcher uses while the app runs."""
     from adapters import metrics
     from adapters.feeds import mount as mount_feeds
+    from adapters.replay import ReplayGuard
     from adapters.web import create_app
 
     settings = runtime.settings
     app = create_app(database=runtime.repository)
+    # Several replicas share what they handled through the database; one keeps it in memory.
+    shared = runtime.repository if settings.parley_replicas > 1 else None
+    replay = ReplayGuard(clock=runtime.clock, shared=shared)
     watch = metrics.install(
         app, dispatchers=runtime.dispatchers, alerts=runtime.repository, clock=runtime.clock
     )
@@ -99,8 +105,9 @@ def build_app(runtime: Runtime) -> web.Application:
             clock=runtime.clock,
             settings=settings,
             deadlines=runtime.repository,
+            replay=replay,
         )
-    if settings.teams_enabled:
+    if settings.teams_served:
         from adapters.teams.handler import mount as mount_teams
 
         gateways["teams"] = mount_teams(
@@ -109,6 +116,7 @@ def build_app(runtime: Runtime) -> web.Application:
             clock=runtime.clock,
             settings=settings,
             conversations=runtime.repository,
+            replay=replay,
         )
     runtime.gateways.update(gateways)
 
@@ -220,11 +228,58 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    data = json.loads(await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8"))
+    """Check the whole file first (one line per problem, nothing written), then import."""
+    from storage.transfer import read_export, slack_workspaces
+
+    text = await asyncio.to_thread(read_export_file, args.file)
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ExportFileError([f"{args.file}: not JSON: {error}"]) from None
+    except RecursionError:
+        raise ExportFileError([f"{args.file}: not JSON: nested too deep"]) from None
+    _, problems = read_export(data)
+    if problems:
+        raise ExportFileError([f"{args.file}: {problem}" for problem in problems])
     async with open_runtime(settings) as runtime:
         await runtime.repository.import_all(data)
     print(f"Imported {len(data.get('deadlines', []))} deadlines from {args.file}.")
+    teams = slack_workspaces(data)
+    if teams:
+        print(
+            f"Slack bot tokens are not exported: install Parley again in {', '.join(teams)} "
+            "(with SLACK_CLIENT_ID, at PUBLIC_URL/slack/install; with SLACK_BOT_TOKEN, "
+            "set the token). Teams conversations came along."
+        )
     return 0
+
+
+class ExportFileError(Exception):
+    """An import file that cannot be imported: one line per problem."""
+
+    PROBLEMS_SHOWN = 20
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+    def lines(self) -> list[str]:
+        shown = self.problems[: self.PROBLEMS_SHOWN]
+        hidden = len(self.problems) - len(shown)
+        return shown + ([f"... and {hidden} more problems"] if hidden else [])
+
+
+def read_export_file(name: str) -> str:
+    """The text of an export file; ``ExportFileError`` saying why there is none."""
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ExportFileError([f"{name}: not UTF-8 text: not a Parley export"]) from None
+    except OSError as error:
+        raise ExportFileError([f"{name}: cannot read it: {error.strerror or error}"]) from None
+    if not text.strip():
+        raise ExportFileError([f"{name}: empty: expected a Parley export (from parley export)"])
+    return text
 
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -306,13 +361,47 @@ def main(argv: list[str] | None = None) -> int:
     if settings.log_level.upper() != "DEBUG":
         # Migration progress is noise at start; errors still show.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "serve" and not 0 <= args.port <= 65535:
+        print(f"parley: configuration error: --port must be 0 to 65535 (got {args.port})",
+              file=sys.stderr)  # fmt: skip
+        return 2
     try:
         return asyncio.run(COMMANDS[args.command](settings, args))
     except KeyboardInterrupt:
         return 130
-    except ParleyError as error:
-        print(f"parley: {error}", file=sys.stderr)
-        return 1
+    except ExportFileError as error:
+        for line in error.lines():
+            print(f"parley: {line}", file=sys.stderr)
+        return 2
+    except ConfigurationError as error:
+        print(f"parley: configuration error: {error}", file=sys.stderr)
+        return 2
+    except (ParleyError, OSError) as error:
+        unresolved = _unresolved_host(error)
+        if unresolved is not None:
+            host = urlsplit(settings.database_url).hostname
+            print(
+                f"parley: configuration error: DATABASE_URL: cannot resolve the host "
+                f"{host!r} ({unresolved.strerror})",
+                file=sys.stderr,
+            )
+            return 2
+        if isinstance(error, ParleyError):
+            print(f"parley: {error}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _unresolved_host(error: BaseException) -> socket.gaierror | None:
+    """The failed name lookup behind ``error``, if that is what it was."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, socket.gaierror):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 if __name__ == "__main__":

@@ -193,6 +193,30 @@ class FeedStore(Protocol):
         """One deadline by its uid (in any workspace), with positions and requests."""
         ...
 
+    async def event_link_secret(
+        self, *, workspace_id: str, channel_id: str, create: str | None = None, now: datetime
+    ) -> str | None:
+        """The secret that signs the channel's "Add to calendar" links; when there is
+        none yet, ``create`` is stored (whichever replica stores one first wins)."""
+        ...
+
+    async def drop_event_link_secret(self, *, workspace_id: str, channel_id: str) -> None:
+        """Forget the channel's link secret: every link signed with it stops working."""
+        ...
+
+
+class ReplayStore(Protocol):
+    """Requests already handled, shared by the replicas of one database."""
+
+    async def claim_replay_key(self, *, key: str, now: datetime, expires_at: datetime) -> bool:
+        """Store ``key`` until ``expires_at`` unless a copy that has not expired by
+        ``now`` is there; True when this call stored it (the request may run)."""
+        ...
+
+    async def prune_replay_keys(self, *, now: datetime) -> int:
+        """Delete the keys that expired before ``now``; return how many."""
+        ...
+
 
 class Maintenance(Protocol):
     """The whole database at once: export, import, and whether it answers."""
@@ -244,7 +268,9 @@ class ConversationStore(Protocol):
         ...
 
 
-class Repository(DeadlineStore, AlertOutbox, FeedStore, ConversationStore, Maintenance, Protocol):
+class Repository(
+    DeadlineStore, AlertOutbox, FeedStore, ConversationStore, ReplayStore, Maintenance, Protocol
+):
     """Every storage port at once: what the composition root holds and hands out."""
 
 

@@ -40,7 +40,7 @@ import contextlib
 import logging
 import random
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -101,6 +101,10 @@ class DispatchPolicy:
     drain_seconds: float = 10.0
 
 
+async def _no_event_url(deadline: Deadline) -> str | None:
+    return None
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -112,11 +116,11 @@ class Dispatcher:
         policy: DispatchPolicy | None = None,
         pacing: Mapping[str, float] = DEFAULT_PACING,
         rng: random.Random | None = None,
-        event_url: Callable[[Deadline], str | None] | None = None,
+        event_url: Callable[[Deadline], Awaitable[str | None]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.deadlines = deadlines
-        self.event_url = event_url or (lambda deadline: None)
+        self.event_url = event_url or _no_event_url
         self.gateways = gateways
         self.clock = clock
         self.policy = policy or DispatchPolicy()
@@ -421,7 +425,7 @@ class Dispatcher:
                 offset=alerts[-1].offset,
                 positions=positions,
                 requests=requests,
-                calendar_url=self.event_url(deadline),
+                calendar_url=await self.event_url(deadline),
             )
         gateway = self.gateways.get(deadline.platform)
         if gateway is None:

@@ -84,7 +84,7 @@ class FeedLinks(Protocol):
 
     async def feed_url(self, *, ctx: Context, scope: str) -> str: ...
 
-    def event_url(self, *, deadline: Deadline) -> str | None: ...
+    async def event_url(self, *, deadline: Deadline) -> str | None: ...
 
 
 class Parley:
@@ -332,7 +332,7 @@ class Parley:
             repository=self.repository, now=now, ctx=ctx, deadline=deadline, command=command
         )
         self._on_change()
-        return [change.announcement(now=now, calendar_url=self.event_url(change.deadline))]
+        return [change.announcement(now=now, calendar_url=await self.event_url(change.deadline))]
 
     async def _close(self, ctx: Context, ref: Ref, status: DeadlineStatus) -> list[Message]:
         deadline = await self.resolve(ctx, ref)
@@ -396,9 +396,9 @@ class Parley:
         )
         return [replace(views.info_message(text, user_id=ctx.user_id), sensitive=True)]
 
-    def event_url(self, deadline: Deadline) -> str | None:
+    async def event_url(self, deadline: Deadline) -> str | None:
         """The single-event .ics link for ``deadline`` ("Add to calendar"), if feeds are on."""
-        return self.feeds.event_url(deadline=deadline) if self.feeds is not None else None
+        return await self.feeds.event_url(deadline=deadline) if self.feeds is not None else None
 
     # --- positions -------------------------------------------------------
     async def _record_position(

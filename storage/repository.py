@@ -9,6 +9,8 @@ share:
 ``storage.deadlines``                 ``DeadlineStore``: deadlines, positions, history
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
+``storage.links``                     ``FeedStore``: the secrets of "Add to calendar" links
+``storage.replay``                    ``ReplayStore``: requests already handled
 ``storage.conversations``             ``ConversationStore``: where to post later
 ``storage.maintenance``               ``Maintenance``: export, import, ping
 ``storage.connections``               reads, snapshots, write transactions
@@ -28,15 +30,23 @@ from storage.connections import Connections
 from storage.conversations import SqlConversationStore
 from storage.deadlines import SqlDeadlineStore
 from storage.feeds import SqlFeedStore
+from storage.links import SqlEventLinkStore
 from storage.maintenance import SqlMaintenance
 from storage.outbox import SqlAlertOutbox
+from storage.replay import SqlReplayStore
 
 if TYPE_CHECKING:
     from bot.ports import Repository
 
 
 class SqlRepository(
-    SqlDeadlineStore, SqlAlertOutbox, SqlFeedStore, SqlConversationStore, SqlMaintenance
+    SqlDeadlineStore,
+    SqlAlertOutbox,
+    SqlFeedStore,
+    SqlEventLinkStore,
+    SqlConversationStore,
+    SqlReplayStore,
+    SqlMaintenance,
 ):
     """Every storage port on one AsyncEngine (see ``storage.db.make_engine``)."""
 

@@ -211,3 +211,28 @@ Index(
     col(PositionRequestRow.user_id),
 )
 Index("ix_event_workspace_newest", col(EventRow.workspace_id), col(EventRow.id))
+
+
+class ReplayKeyRow(SQLModel, table=True):
+    """A request already handled (a hash of its replay key, see ``adapters.replay``),
+    kept until ``expires_at`` so that no replica runs it again."""
+
+    __tablename__ = "replay_key"
+    __table_args__ = (Index("ix_replay_key_expires", "expires_at"),)
+
+    key: str = Field(sa_type=String(64), primary_key=True)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class EventLinkKeyRow(SQLModel, table=True):
+    """The secret that signs a channel's "Add to calendar" links (see ``bot.feeds``).
+
+    Revoking the channel's feeds deletes it: every link signed with it stops working.
+    """
+
+    __tablename__ = "event_link_key"
+
+    workspace_id: str = Field(sa_type=String(_ID), primary_key=True)
+    channel_id: str = Field(sa_type=String(_ID), primary_key=True)
+    secret: str = Field(sa_type=String(64), nullable=False)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

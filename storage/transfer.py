@@ -1,38 +1,52 @@
 """The export format: rows to JSON-able data, and an export back to rows, checked.
 
-An export is every row, table by table, in key order::
+An export is every row Parley needs to resume, table by table, in key order::
 
-    {"format": "parley-export", "version": 1, "deadlines": [...], "positions": [...],
-     "position_requests": [...], "events": [...], "alerts": [...], "counters": [...]}
+    {"format": "parley-export", "version": 2, "counters": [...], "feed_tokens": [...],
+     "conversation_references": [...], "deadlines": [...], "positions": [...],
+     "position_requests": [...], "events": [...], "alerts": [...]}
 
 Rows are objects keyed by column name; instants are ISO 8601 with offset,
-``reminder_offsets`` a list of seconds, event ``data`` an object. The feed
-token and conversation reference tables are not part of an export.
+``reminder_offsets`` a list of seconds, event ``data`` and a conversation
+``reference`` objects. Feed tokens are stored as hashes and go as they are, so
+subscribed calendars keep working after a move. Left out: Slack installations
+(their bot tokens are secrets: ``slack_workspaces`` names the workspaces that
+must install Parley again), the secrets of "Add to calendar" links (links
+posted before the move stop working; feeds do not), and replay keys. Version 1
+exports (without the two new sections) are still read.
 
-An import is checked field by field before anything is written: a malformed
-one is ``InvalidInput`` naming what is wrong.
+An import is checked as a whole before anything is written (``read_export``):
+every field of every row (types, id and length bounds, time zones, control
+characters, offsets), duplicate keys and rows whose deadline is missing, each
+problem on a line of its own naming where it is.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
 from sqlalchemy.types import Integer, String, Text
 
-from bot.domain import AlertStatus, DeadlineStatus, EventKind, Stance
+from bot.domain import AlertStatus, DeadlineStatus, EventKind, FeedKind, Stance
 from bot.errors import InvalidInput
-from storage.rows import A, C, D, E, P, R, offsets_from_text
+from storage.rows import CR, FT, A, C, D, E, P, R, offsets_from_text
 from storage.types import UTCDateTime
 
 EXPORT_FORMAT = "parley-export"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 # Export sections, in an order that satisfies the foreign keys on import.
 SECTIONS: tuple[tuple[str, Table], ...] = (
     ("counters", C),
+    ("feed_tokens", FT),
+    ("conversation_references", CR),
     ("deadlines", D),
     ("positions", P),
     ("position_requests", R),
@@ -40,14 +54,26 @@ SECTIONS: tuple[tuple[str, Table], ...] = (
     ("alerts", A),
 )
 # Tables whose ids come from a sequence (PostgreSQL moves it past imported ids).
-SERIAL_TABLES = (D, E, A)
+SERIAL_TABLES = (D, E, A, FT)
 
 _ENUMS: dict[tuple[str, str], frozenset[str]] = {
     ("deadline", "status"): frozenset(DeadlineStatus),
     ("position", "stance"): frozenset(Stance),
     ("event", "kind"): frozenset(EventKind),
     ("alert", "status"): frozenset(AlertStatus),
+    ("feed_token", "kind"): frozenset(FeedKind),
 }
+# Every integer column fits PostgreSQL's INTEGER; ids and numbers start at 1.
+INT_MAX = 2**31 - 1
+_COUNTS = frozenset({"sequence", "attempts", "offset_seconds"})
+OFFSET_MAX = timedelta(days=366)
+OFFSETS_MAX = 20
+TEXT_MAX = 20_000
+EARLIEST, LATEST = 1970, 2999
+# C0 and C1 controls (tab and newline allowed in text) and bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_HEX64 = re.compile("[0-9a-f]{64}")
+_SHOWN = 40  # characters of a bad value shown in a problem
 
 
 def export_columns(table: Table) -> list[Any]:
@@ -64,79 +90,184 @@ def export_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
         row["reminder_offsets"] = [int(offset.total_seconds()) for offset in offsets]
     elif table is E:
         row["data"] = json.loads(row["data"])
+    elif table is CR:
+        row["reference"] = json.loads(row["reference"])
     return row
 
 
+def slack_workspaces(data: dict[str, Any]) -> list[str]:
+    """The Slack team ids an export's rows belong to: each must install Parley again
+    (Slack bot tokens are not exported)."""
+    teams = {
+        str(row.get("workspace_id"))[len("slack:") :]
+        for section in ("deadlines", "counters")
+        for row in data.get(section) or ()
+        if isinstance(row, dict) and str(row.get("workspace_id")).startswith("slack:")
+    }
+    return sorted(teams)
+
+
 def rows_to_import(data: Any) -> dict[str, list[dict[str, Any]]]:
-    """The rows of an export, section by section, ready to insert."""
-    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-        raise InvalidInput(f"Not a Parley export (expected format {EXPORT_FORMAT!r}).")
-    if data.get("version") != EXPORT_VERSION:
-        raise InvalidInput(f"Unsupported export version {data.get('version')!r}.")
-    rows = {section: _import_rows(table, data.get(section, [])) for section, table in SECTIONS}
-    # Counters never lag behind the numbers in use, even for a hand-edited file.
-    counters = {row["workspace_id"]: row["last_number"] for row in rows["counters"]}
-    for row in rows["deadlines"]:
-        ws = row["workspace_id"]
-        counters[ws] = max(counters.get(ws, 0), row["number"])
-    rows["counters"] = [{"workspace_id": ws, "last_number": n} for ws, n in counters.items()]
+    """The rows of an export, ready to insert; ``InvalidInput`` names what is wrong."""
+    rows, problems = read_export(data)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise InvalidInput(problems[0] + more)
     return rows
 
 
-def _import_rows(table: Table, rows: Any) -> list[dict[str, Any]]:
-    if not isinstance(rows, list):
-        raise InvalidInput(f"Export section for {table.name!r} is not a list.")
-    return [_import_row(table, row) for row in rows]
+def read_export(data: Any) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """The rows of an export section by section, and every problem found in it."""
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        return {}, [f"not a Parley export (expected format {EXPORT_FORMAT!r})"]
+    if data.get("version") not in READABLE_VERSIONS:
+        return {}, [f"unsupported export version {_shown(data.get('version'))}"]
+    problems: list[str] = []
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for section, table in SECTIONS:
+        found = data.get(section, [])
+        if not isinstance(found, list):
+            problems.append(f"{section}: not a list")
+            found = []
+        rows[section] = [
+            row
+            for index, raw in enumerate(found)
+            if (row := _import_row(table, raw, f"{section}[{index}]", problems)) is not None
+        ]
+    if not problems:
+        _check_keys(rows, problems)
+    # Counters never lag behind the numbers in use, even for a hand-edited file.
+    counters = {row["workspace_id"]: row["last_number"] for row in rows.get("counters", [])}
+    for row in rows.get("deadlines", []):
+        ws = row["workspace_id"]
+        counters[ws] = max(counters.get(ws, 0), row["number"])
+    rows["counters"] = [{"workspace_id": ws, "last_number": n} for ws, n in counters.items()]
+    return rows, problems
 
 
-def _import_row(table: Table, row: Any) -> dict[str, Any]:
+def _check_keys(rows: dict[str, list[dict[str, Any]]], problems: list[str]) -> None:
+    """Duplicate keys, and rows whose deadline is not in the export."""
+    for section, table in SECTIONS:
+        keys = [tuple(row[c.name] for c in table.primary_key.columns) for row in rows[section]]
+        for key, count in Counter(keys).items():
+            if count > 1:
+                problems.append(f"{section}: {count} rows share the key {_shown(key)}")
+    deadlines = {(row["workspace_id"], row["id"]) for row in rows["deadlines"]}
+    for section in ("positions", "position_requests", "events", "alerts"):
+        for index, row in enumerate(rows[section]):
+            if (row["workspace_id"], row["deadline_id"]) not in deadlines:
+                problems.append(
+                    f"{section}[{index}]: deadline {row['deadline_id']} of "
+                    f"{row['workspace_id']} is not in the export"
+                )
+
+
+def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict[str, Any] | None:
     if not isinstance(row, dict):
-        raise InvalidInput(f"A {table.name} row is not an object.")
+        problems.append(f"{where}: not an object")
+        return None
     columns = {column.name: column for column in export_columns(table)}
     unknown = set(row) - set(columns)
     if unknown:
-        raise InvalidInput(f"Unknown {table.name} fields: {', '.join(sorted(unknown))}.")
+        problems.append(f"{where}: unknown fields {', '.join(sorted(map(str, unknown)))}")
+    before = len(problems)
     values: dict[str, Any] = {}
     for name, column in columns.items():
         value = row.get(name)
+        at = f"{where}.{name}"
         if name not in row or value is None:
             if not column.nullable:
-                raise InvalidInput(f"A {table.name} row lacks {name!r}.")
+                problems.append(f"{at}: missing")
             values[name] = None
         elif table is D and name == "reminder_offsets":
-            if not isinstance(value, list) or not all(type(v) is int for v in value):
-                raise InvalidInput("reminder_offsets must be a list of seconds.")
-            values[name] = ",".join(str(v) for v in value)
-        elif table is E and name == "data":
-            if not isinstance(value, dict):
-                raise InvalidInput("Event data must be an object.")
-            values[name] = json.dumps(value, separators=(",", ":"))
+            values[name] = _offsets(value, at, problems)
+        elif (table is E and name == "data") or (table is CR and name == "reference"):
+            values[name] = _object(value, at, problems)
         else:
-            values[name] = _import_value(table, column.name, column.type, value)
+            values[name] = _import_value(table, column, value, at, problems)
+    if len(problems) > before:
+        return None
     if table is D:
         values["title_key"] = values["title"].casefold()
+        try:
+            ZoneInfo(values["tz"])
+        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            problems.append(f"{where}.tz: unknown time zone {_shown(values['tz'])}")
+            return None
+    if table is FT and not _HEX64.fullmatch(values["token_hash"]):
+        problems.append(f"{where}.token_hash: not a SHA-256 in hex")
+        return None
     return values
 
 
-def _import_value(table: Table, name: str, type_: Any, value: Any) -> Any:
-    where = f"{table.name}.{name}"
+def _offsets(value: Any, at: str, problems: list[str]) -> str | None:
+    if not isinstance(value, list) or not all(type(v) is int for v in value):
+        problems.append(f"{at}: not a list of seconds")
+        return None
+    if len(value) > OFFSETS_MAX:
+        problems.append(f"{at}: {len(value)} reminders (at most {OFFSETS_MAX})")
+        return None
+    limit = int(OFFSET_MAX.total_seconds())
+    for offset in value:
+        if not 0 <= offset <= limit:
+            problems.append(f"{at}: {_shown(offset)} seconds is out of range (0 to {limit})")
+            return None
+    return ",".join(str(v) for v in value)
+
+
+def _object(value: Any, at: str, problems: list[str]) -> str | None:
+    if not isinstance(value, dict):
+        problems.append(f"{at}: not an object")
+        return None
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    if len(text) > TEXT_MAX or "\\u0000" in text:
+        problems.append(f"{at}: too large, or carries a NUL character")
+        return None
+    return text
+
+
+def _import_value(table: Table, column: Any, value: Any, at: str, problems: list[str]) -> Any:
+    type_ = column.type
     if isinstance(type_, UTCDateTime):
         try:
             stamp = datetime.fromisoformat(value)
-        except (TypeError, ValueError) as error:
-            raise InvalidInput(f"{where}: not an ISO 8601 instant: {value!r}.") from error
+        except (TypeError, ValueError):
+            problems.append(f"{at}: not an ISO 8601 instant: {_shown(value)}")
+            return None
         if stamp.tzinfo is None:
-            raise InvalidInput(f"{where}: instant without a UTC offset: {value!r}.")
+            problems.append(f"{at}: instant without a UTC offset: {_shown(value)}")
+            return None
+        if not EARLIEST <= stamp.year <= LATEST:
+            problems.append(f"{at}: {_shown(value)} is not between {EARLIEST} and {LATEST}")
+            return None
         return stamp
     if isinstance(type_, Integer):
+        lowest = 0 if column.name in _COUNTS else 1
+        highest = int(OFFSET_MAX.total_seconds()) if column.name == "offset_seconds" else INT_MAX
         if type(value) is not int:
-            raise InvalidInput(f"{where}: not an integer: {value!r}.")
+            problems.append(f"{at}: not an integer: {_shown(value)}")
+        elif not lowest <= value <= highest:
+            problems.append(f"{at}: {_shown(value)} is out of range ({lowest} to {highest})")
         return value
     if isinstance(type_, String | Text):
         if not isinstance(value, str):
-            raise InvalidInput(f"{where}: not a string: {value!r}.")
-        allowed = _ENUMS.get((table.name, name))
+            problems.append(f"{at}: not a string: {_shown(value)}")
+            return None
+        longest = type_.length or TEXT_MAX
+        if len(value) > longest:
+            problems.append(f"{at}: {len(value)} characters (at most {longest})")
+        control = _CONTROL.search(
+            value.replace("\n", "").replace("\t", "") if isinstance(type_, Text) else value
+        )
+        if control:
+            problems.append(f"{at}: control character U+{ord(control.group()):04X}")
+        allowed = _ENUMS.get((table.name, column.name))
         if allowed is not None and value not in allowed:
-            raise InvalidInput(f"{where}: unknown value {value!r}.")
+            problems.append(f"{at}: unknown value {_shown(value)}")
         return value
-    raise AssertionError(f"no import rule for {where}")  # pragma: no cover
+    raise AssertionError(f"no import rule for {at}")  # pragma: no cover
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"

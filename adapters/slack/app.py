@@ -8,9 +8,14 @@ the alert dispatcher posts through.
 
 How a request flows:
 
-- Bolt verifies the signature (forged, missing or older than 5 minutes: 401,
-  no listener runs) and authorizes (``SLACK_BOT_TOKEN``, or the installation
-  store in OAuth mode, both cached in memory).
+- ``handle_events`` checks the signature itself before anything reads the body
+  (forged, missing or older than 5 minutes: 401, and nothing is logged but one
+  line), then the payload's shape (not what Slack sends: 400), then replay
+  (seen within 5 minutes: 200 and nothing runs, see ``adapters.replay``).
+  Only then does bolt see the request: it verifies the signature again and
+  authorizes (``SLACK_BOT_TOKEN``, or the installation store in OAuth mode,
+  both cached in memory). Bolt logs through the ``slack_bolt`` logger, of which
+  only warnings and errors are written (``bot.logs``).
 - The app runs with ``process_before_response=True``: the HTTP response leaves
   when the listener returns, so a listener never blocks past its own budget.
   A slash command runs the core for up to ``ACK_BUDGET`` seconds; when it is
@@ -34,8 +39,12 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.replay import ReplayGuard
 from adapters.slack import parse
 from adapters.slack.delivery import Origin, SlackDelivery, ack_body, retry_handlers
 from adapters.slack.gateway import SlackGateway
@@ -52,11 +61,14 @@ from bot.ports import Clock
 from bot.service import Parley
 
 log = logging.getLogger("parley.slack")
+# Bolt's own logger: it logs whole request bodies below WARNING (see ``bot.logs``).
+BOLT_LOG = logging.getLogger("slack_bolt")
 
 ACK_BUDGET = 2.0  # seconds the core may take before the ack says "Working on it…"
 DRAIN_SECONDS = 10.0
 WORKING = "Working on it…"
 EVENTS_PATH = "/slack/events"
+ID_MAX = 2**31 - 1  # deadline ids fit every database's integer column
 
 
 def failure_text(error: BaseException, doing: str) -> str:
@@ -70,7 +82,13 @@ class SlackApp:
     """The bolt app, its Web API client and the listeners that call Parley's core."""
 
     def __init__(
-        self, *, service: Parley, clock: Clock, settings: Settings, deadlines: DeadlineReads
+        self,
+        *,
+        service: Parley,
+        clock: Clock,
+        settings: Settings,
+        deadlines: DeadlineReads,
+        replay: ReplayGuard,
     ) -> None:
         if not settings.slack_bot_token and not settings.slack_oauth:
             raise ConfigurationError(
@@ -80,6 +98,8 @@ class SlackApp:
         self.service = service
         self.clock = clock
         self.deadlines = deadlines
+        self.replay = replay
+        self.verifier = SignatureVerifier(settings.slack_signing_secret)
         self.single_workspace_token = "" if settings.slack_oauth else settings.slack_bot_token
         self.tasks = TaskSet()
         self.timezones = TimeZones(self.tasks)
@@ -103,7 +123,8 @@ class SlackApp:
                 signing_secret=settings.slack_signing_secret,
                 client=self.client,  # carries SLACK_BOT_TOKEN
                 process_before_response=True,
-                logger=log,
+                logger=BOLT_LOG,
+                name=BOLT_LOG.name,
             )
         self._register()
         self.delivery = SlackDelivery(client=self.client, clock=clock)
@@ -143,8 +164,44 @@ class SlackApp:
 
     # --- HTTP endpoints --------------------------------------------------------
     async def handle_events(self, request: web.Request) -> web.Response:
-        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        """``POST /slack/events``: signature, shape and replay first (see the module
+        docstring), then bolt."""
+        try:
+            text = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="the body is not UTF-8")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not self._signed(text, request.headers.get("X-Slack-Request-Timestamp"), signature):
+            log.info("refused a Slack request without a valid signature from %s", request.remote)
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            payload = parse_body(text, request.content_type)
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
+            return web.Response(status=400, text="the payload is not valid JSON")
+        problem = parse.payload_problem(payload)
+        if problem is not None:
+            log.warning("refused a signed Slack request: %s", problem)
+            return web.Response(status=400, text=problem)
+        if payload.get("type") == "event_callback":
+            first = await self.replay.first_time("slack-event", payload["event_id"])
+        else:
+            first = await self.replay.first_time("slack-signature", signature)
+        if not first:
+            log.info("a Slack request was sent again; it was already handled")
+            return web.Response(status=200)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=text, query=request.query_string, headers=dict(request.headers)
+            )
+        except (TypeError, ValueError, AttributeError, KeyError):
+            return web.Response(status=400, text="the payload is not what Slack sends")
+        response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
+
+    def _signed(self, body: str, timestamp: str | None, signature: str) -> bool:
+        if not timestamp or not timestamp.isdigit() or not signature:
+            return False
+        return self.verifier.is_valid(body, timestamp, signature)
 
     async def handle_install(self, request: web.Request) -> web.Response:
         flow = self.bolt.oauth_flow
@@ -184,7 +241,8 @@ class SlackApp:
             return
         error = work.exception()
         if error is not None:
-            text = failure_text(error, f"/{slash.command} {slash.text!r}")
+            # The command's name only: what was typed after it may be a red line.
+            text = failure_text(error, f"/{slash.command}")
             await ack({"response_type": "ephemeral", "text": text})
             return
         now = self.clock.now()
@@ -244,6 +302,8 @@ class SlackApp:
     async def _deadline_channel(self, workspace_id: str, value: str) -> str | None:
         try:
             deadline_id = int(parse.deadline_id_of(value))
+            if not 0 < deadline_id <= ID_MAX:
+                return None  # no such deadline; the core says so
             deadline = await self.deadlines.get_deadline_by_id(
                 workspace_id=workspace_id, deadline_id=deadline_id
             )
@@ -339,10 +399,13 @@ def mount(
     clock: Clock,
     settings: Settings,
     deadlines: DeadlineReads,
+    replay: ReplayGuard,
 ) -> SlackGateway:
     """Add the Slack endpoints to Parley's aiohttp app, start and stop with it, and
     return the gateway that posts alerts to Slack."""
-    slack = SlackApp(service=service, clock=clock, settings=settings, deadlines=deadlines)
+    slack = SlackApp(
+        service=service, clock=clock, settings=settings, deadlines=deadlines, replay=replay
+    )
     app[SLACK] = slack
     app.router.add_post(EVENTS_PATH, slack.handle_events)
     if slack.bolt.oauth_flow is not None:

@@ -32,7 +32,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from storage.db import make_engine
 
-log = logging.getLogger("parley.slack")
+# The SDK's stores and flow log through this one (below WARNING: never written).
+SDK_LOG = logging.getLogger("slack_bolt.oauth")
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
@@ -46,11 +47,11 @@ class SlackOAuth:
     def __init__(self, settings: Settings, *, client: AsyncWebClient) -> None:
         self.engine = make_engine(settings.database_url)
         self._stored = AsyncSQLAlchemyInstallationStore(
-            client_id=settings.slack_client_id, engine=self.engine, logger=log
+            client_id=settings.slack_client_id, engine=self.engine, logger=SDK_LOG
         )
         self.installations = AsyncCacheableInstallationStore(self._stored)
         self._states = AsyncSQLAlchemyOAuthStateStore(
-            expiration_seconds=STATE_SECONDS, engine=self.engine, logger=log
+            expiration_seconds=STATE_SECONDS, engine=self.engine, logger=SDK_LOG
         )
         self.settings = AsyncOAuthSettings(
             client_id=settings.slack_client_id,
@@ -62,10 +63,10 @@ class SlackOAuth:
             installation_store=self.installations,
             installation_store_bot_only=True,
             state_store=self._states,
-            logger=log,
+            logger=SDK_LOG,
         )
         self.authorize = AsyncInstallationStoreAuthorize(
-            logger=log,
+            logger=SDK_LOG,
             installation_store=self.installations,
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
@@ -85,7 +86,8 @@ class SlackOAuth:
             installation_store_bot_only=True,
             oauth_settings=self.settings,
             process_before_response=True,
-            logger=log,
+            logger=SDK_LOG,
+            name=SDK_LOG.name,
         )
 
     async def start(self) -> None:

@@ -107,10 +107,10 @@ def press(body: Mapping[str, Any], *, tz: str = "UTC") -> Press:
     )
     return Press(
         ctx=ctx,
-        action_id=base_action_id(action.get("action_id", "")),
-        value=action.get("value", ""),
-        trigger_id=body.get("trigger_id", ""),
-        response_url=body.get("response_url", ""),
+        action_id=base_action_id(action.get("action_id") or ""),
+        value=action.get("value") or "",
+        trigger_id=body.get("trigger_id") or "",
+        response_url=body.get("response_url") or "",
         in_direct_message=in_direct,
     )
 
@@ -160,7 +160,7 @@ def _field_value(element: Mapping[str, Any]) -> str:
 def submission(body: Mapping[str, Any], *, tz: str = "UTC") -> Submission:
     """A ``view_submission``: field values by block id (the core's field names)."""
     view = body["view"]
-    state = ModalState.decode(view.get("private_metadata", ""))
+    state = ModalState.decode(view.get("private_metadata") or "")
     values: Mapping[str, Mapping[str, Any]] = (view.get("state") or {}).get("values") or {}
     fields = {
         block_id: _field_value(element)
@@ -176,9 +176,140 @@ def submission(body: Mapping[str, Any], *, tz: str = "UTC") -> Submission:
         tz=tz,
         platform=PLATFORM,
     )
-    return Submission(ctx=ctx, form_id=view.get("callback_id", ""), state=state, fields=fields)
+    return Submission(ctx=ctx, form_id=view.get("callback_id") or "", state=state, fields=fields)
 
 
 def deadline_id_of(value: str) -> str:
     """The deadline id inside a Parley button value (``"12|support"`` or ``"12"``)."""
     return value.partition("|")[0]
+
+
+# --- shapes -------------------------------------------------------------------------
+# Checked before bolt or Parley reads a payload: an ill-typed one (signed or not)
+# is a 400 with one short reason, never a traceback.
+
+_Kinds = type | tuple[type, ...]
+_OPTIONAL_STR = (str, type(None))
+_OPTIONAL_DICT = (dict, type(None))
+
+
+def _wrong(body: Mapping[str, Any], name: str, kinds: _Kinds, where: str = "") -> str | None:
+    if isinstance(body.get(name), kinds):
+        return None
+    return f"{where}{name} has the wrong type"
+
+
+def _first_problem(*problems: str | None) -> str | None:
+    return next((problem for problem in problems if problem is not None), None)
+
+
+def _account(body: Mapping[str, Any], name: str, *, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return f"{name} is missing" if required else None
+    if not isinstance(value, dict):
+        return f"{name} has the wrong type"
+    return _wrong(value, "id", str if required else _OPTIONAL_STR, f"{name}.")
+
+
+def _actions(body: Mapping[str, Any]) -> str | None:
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions:
+        return "actions is not a list of actions"
+    for action in actions:
+        if not isinstance(action, dict):
+            return "an action is not an object"
+        problem = _first_problem(
+            _wrong(action, "action_id", str, "action."),
+            _wrong(action, "value", _OPTIONAL_STR, "action."),
+            _wrong(action, "block_id", _OPTIONAL_STR, "action."),
+        )
+        if problem:
+            return problem
+    return _first_problem(
+        _account(body, "user", required=True),
+        _account(body, "channel", required=False),
+        _account(body, "team", required=False),
+    )
+
+
+def _view(body: Mapping[str, Any]) -> str | None:
+    view = body.get("view")
+    if not isinstance(view, dict):
+        return "view is not an object"
+    problem = _first_problem(
+        _wrong(view, "callback_id", _OPTIONAL_STR, "view."),
+        _wrong(view, "private_metadata", _OPTIONAL_STR, "view."),
+        _wrong(view, "state", _OPTIONAL_DICT, "view."),
+        _wrong(view, "blocks", (list, type(None)), "view."),
+        _account(body, "user", required=True),
+        _account(body, "team", required=False),
+    )
+    if problem:
+        return problem
+    if not all(isinstance(block, dict) for block in view.get("blocks") or ()):
+        return "a view block is not an object"
+    if any(not isinstance(block.get("block_id", ""), str) for block in view.get("blocks") or ()):
+        return "view block_id has the wrong type"
+    values = (view.get("state") or {}).get("values") or {}
+    if not isinstance(values, dict):
+        return "view.state.values is not an object"
+    for elements in values.values():
+        if not isinstance(elements, dict) or not all(
+            isinstance(e, dict) for e in elements.values()
+        ):
+            return "a view input is not an object"
+        for element in elements.values():
+            problem = _first_problem(
+                _wrong(element, "type", _OPTIONAL_STR, "input."),
+                _wrong(element, "selected_option", _OPTIONAL_DICT, "input."),
+            )
+            if problem:
+                return problem
+    return None
+
+
+def _event(body: Mapping[str, Any]) -> str | None:
+    event = body.get("event")
+    if not isinstance(event, dict):
+        return "event is not an object"
+    return _first_problem(
+        _wrong(body, "event_id", str),
+        _wrong(event, "type", str, "event."),
+        _wrong(event, "user", _OPTIONAL_STR, "event."),
+        _wrong(event, "tab", _OPTIONAL_STR, "event."),
+    )
+
+
+def payload_problem(body: Any) -> str | None:
+    """Why ``body`` (a parsed request) cannot be one of the payloads Parley handles,
+    or None. Payloads of other kinds are left to bolt, which answers 404."""
+    if not isinstance(body, dict):
+        return "the payload is not an object"
+    common = _first_problem(
+        _wrong(body, "type", _OPTIONAL_STR),
+        _wrong(body, "team", (str, dict, type(None))),
+        _wrong(body, "team_id", _OPTIONAL_STR),
+        _wrong(body, "enterprise", (str, dict, type(None))),
+        _wrong(body, "authorizations", (list, type(None))),
+        _wrong(body, "container", _OPTIONAL_DICT),
+        _wrong(body, "response_url", _OPTIONAL_STR),
+        _wrong(body, "trigger_id", _OPTIONAL_STR),
+    )
+    if common:
+        return common
+    if not all(isinstance(a, dict) for a in body.get("authorizations") or ()):
+        return "an authorization is not an object"
+    if "command" in body:
+        missing = [
+            name for name in ("command", "team_id", "channel_id", "user_id") if not body.get(name)
+        ]
+        return f"{missing[0]} is missing" if missing else None
+    match body.get("type"):
+        case "block_actions":
+            return _actions(body)
+        case "view_submission":
+            return _view(body)
+        case "event_callback":
+            return _event(body)
+    return None

@@ -1,8 +1,11 @@
 """Parley's connection to the Bot Framework: botbuilder's ``CloudAdapter``, the adapter's I/O.
 
-``TeamsConnection.handle`` serves ``POST /api/messages``: it authenticates
-the activity first (any failure is a 401 and nothing runs; see ``auth``),
-then lets the adapter run the turn with the given activity handler.
+``TeamsConnection.handle`` serves ``POST /api/messages``: it checks the
+activity's shape (400) and its serviceUrl (400: see
+``auth.service_url_problem``), authenticates it (any failure is a 401 and
+nothing runs; see ``auth``), answers a replay "already handled" (see
+``adapters.replay``), and only then lets the adapter run the turn with the
+given activity handler.
 ``post`` sends proactively (alerts, nudges) through ``continue_conversation``
 on a stored conversation reference; ``send_direct`` opens (or finds again:
 Teams answers with the existing one) a person's 1:1 chat in a tenant and
@@ -13,6 +16,7 @@ This module and ``auth`` are the only ones that know botbuilder's adapter.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -32,8 +36,13 @@ from botbuilder.schema import (
     Mention,
 )
 
-from adapters.teams import render
-from adapters.teams.auth import KeysUnavailable, bot_framework_authentication, local_only
+from adapters.replay import ReplayGuard
+from adapters.teams import parse, render
+from adapters.teams.auth import (
+    KeysUnavailable,
+    bot_framework_authentication,
+    service_url_problem,
+)
 from bot.config import Settings
 from bot.errors import chat_text
 from bot.messages import Message
@@ -76,6 +85,13 @@ class Directory(Mapping[str, str]):
         return len(self._names)
 
 
+def _from_this_machine(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
+
+
 def connector(turn_context: Any) -> Any:
     """The Bot Connector client of a turn."""
     return turn_context.turn_state.get(turn_context.adapter.BOT_CONNECTOR_CLIENT_KEY)
@@ -92,17 +108,18 @@ def _no_http_retries(client: Any) -> None:
 class TeamsConnection:
     """The Bot Framework adapter: incoming activities and every message Parley sends."""
 
-    def __init__(self, *, settings: Settings, clock: Clock) -> None:
+    def __init__(self, *, settings: Settings, clock: Clock, replay: ReplayGuard) -> None:
         self.app_id: str = settings.microsoft_app_id
         self.clock = clock
+        self.replay = replay
         self.names = Directory()
         self.authentication = bot_framework_authentication(settings)
         self.adapter = CloudAdapter(self.authentication)
         self.adapter.on_turn_error = self._on_turn_error
         if not self.app_id:
             log.warning(
-                "MICROSOFT_APP_ID is not set: /api/messages serves only unauthenticated local "
-                "requests (Bot Framework Emulator)"
+                "TEAMS_ALLOW_ANONYMOUS is set and MICROSOFT_APP_ID is not: /api/messages serves "
+                "only unauthenticated requests from this machine (Bot Framework Emulator)"
             )
 
     @property
@@ -116,14 +133,26 @@ class TeamsConnection:
             return web.Response(status=415, text="expected application/json")
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             return web.Response(status=400, text="invalid JSON")
-        if not isinstance(body, dict) or not body.get("type"):
-            return web.Response(status=400, text="not an activity")
-        activity = Activity().deserialize(body)
-        if not self.authenticated and not local_only(request.remote, activity.service_url):
+        service_url = body.get("serviceUrl") if isinstance(body, dict) else None
+        problem = parse.activity_problem(body) or service_url_problem(
+            service_url, loopback_only=False
+        )
+        if problem is not None:
+            log.warning("refused an activity from %s: %s", request.remote, problem)
+            return web.Response(status=400, text=problem)
+        if not self.authenticated and (
+            not _from_this_machine(request.remote)
+            or service_url_problem(service_url, loopback_only=True)
+        ):
             log.warning("refused an unauthenticated activity from %s", request.remote)
             return web.Response(status=401, text="unauthenticated mode serves this machine only")
+        try:
+            activity = Activity().deserialize(body)
+        except Exception as error:  # msrest's errors share no base class worth naming
+            log.warning("refused an activity that does not deserialize: %s", error)
+            return web.Response(status=400, text="not an activity")
         try:
             auth = await self.authentication.authenticate_request(
                 activity, request.headers.get("Authorization", "")
@@ -134,6 +163,13 @@ class TeamsConnection:
         except Exception as error:
             log.info("refused an activity: %s", error)
             return web.Response(status=401)
+
+        if body.get("id") and not await self.replay.first_time(
+            "teams-activity",
+            f"{parse.tenant_of(body)}\n{parse.conversation_id(body)}\n{body['id']}",
+        ):
+            log.info("a Teams activity was sent again; it was already handled")
+            return web.Response(status=200)
 
         async def logic(turn_context: Any) -> None:
             turn_context.turn_state[RAW_ACTIVITY] = body

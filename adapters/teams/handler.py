@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from botbuilder.core import ActivityHandler, InvokeResponse
 
+from adapters.replay import ReplayGuard
 from adapters.teams import parse, render
 from adapters.teams.connection import RAW_ACTIVITY, TeamsConnection, connector, send_direct
 from adapters.teams.gateway import ReferenceReads, TeamsGateway
@@ -311,9 +312,10 @@ def mount(
     clock: Clock,
     settings: Settings,
     conversations: ConversationStore,
+    replay: ReplayGuard,
 ) -> TeamsGateway:
     """Serve ``POST /api/messages`` on ``app``; return the gateway that posts alerts."""
-    connection = TeamsConnection(settings=settings, clock=clock)
+    connection = TeamsConnection(settings=settings, clock=clock, replay=replay)
     handler = ParleyTeamsBot(
         connection=connection, service=service, clock=clock, conversations=conversations
     )

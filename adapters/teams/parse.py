@@ -294,3 +294,78 @@ def conversation_reference(activity: JSON) -> dict[str, Any]:
     if activity.get("locale"):
         reference["locale"] = activity["locale"]
     return reference
+
+
+# --- shapes ----------------------------------------------------------------------
+# Checked before botbuilder or Parley reads an activity, authenticated or not:
+# an ill-typed one is a 400 with one short reason, never a traceback.
+
+_STR = (str, type(None))
+_OBJECT = (dict, type(None))
+_LIST = (list, type(None))
+_TOP_FIELDS: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("id", _STR),
+    ("serviceUrl", _STR),
+    ("channelId", _STR),
+    ("text", _STR),
+    ("name", _STR),
+    ("action", _STR),
+    ("replyToId", _STR),
+    ("locale", _STR),
+    ("localTimezone", _STR),
+    ("from", _OBJECT),
+    ("recipient", _OBJECT),
+    ("conversation", _OBJECT),
+    ("channelData", _OBJECT),
+    ("entities", _LIST),
+    ("attachments", _LIST),
+    ("membersAdded", _LIST),
+    ("membersRemoved", _LIST),
+)
+_ACCOUNT_FIELDS = ("id", "name", "aadObjectId")
+
+
+def _account_problem(account: Any, where: str) -> str | None:
+    if account is None:
+        return None
+    if not isinstance(account, Mapping):
+        return f"{where} is not an object"
+    wrong = [name for name in _ACCOUNT_FIELDS if not isinstance(account.get(name), _STR)]
+    return f"{where}.{wrong[0]} is not a string" if wrong else None
+
+
+def activity_problem(activity: Any) -> str | None:
+    """Why ``activity`` (parsed JSON) cannot be a Bot Framework activity, or None."""
+    if not isinstance(activity, Mapping):
+        return "not an activity"
+    if not isinstance(activity.get("type"), str) or not activity["type"]:
+        return "not an activity: no type"
+    for name, kinds in _TOP_FIELDS:
+        if not isinstance(activity.get(name), kinds):
+            return f"{name} has the wrong type"
+    problems = [
+        _account_problem(activity.get("from"), "from"),
+        _account_problem(activity.get("recipient"), "recipient"),
+        _account_problem(activity.get("conversation"), "conversation"),
+    ]
+    conversation = _dict(activity.get("conversation"))
+    if not isinstance(conversation.get("conversationType"), _STR):
+        problems.append("conversation.conversationType is not a string")
+    if not isinstance(conversation.get("tenantId"), _STR):
+        problems.append("conversation.tenantId is not a string")
+    channel_data = _dict(activity.get("channelData"))
+    for name in ("tenant", "team", "channel"):
+        problems.append(_account_problem(channel_data.get(name), f"channelData.{name}"))
+    if not isinstance(channel_data.get("eventType"), _STR):
+        problems.append("channelData.eventType is not a string")
+    for name in ("entities", "attachments", "membersAdded", "membersRemoved"):
+        if not all(isinstance(item, Mapping) for item in activity.get(name) or ()):
+            problems.append(f"an item of {name} is not an object")
+    for entity in activity.get("entities") or ():
+        if isinstance(entity, Mapping):
+            if not isinstance(entity.get("type"), _STR) or not isinstance(entity.get("text"), _STR):
+                problems.append("an entity's type or text is not a string")
+            problems.append(_account_problem(entity.get("mentioned"), "entity.mentioned"))
+    for member in [*(activity.get("membersAdded") or ()), *(activity.get("membersRemoved") or ())]:
+        problems.append(_account_problem(member, "member"))
+    return next((problem for problem in problems if problem is not None), None)

@@ -6,9 +6,12 @@ notification summary and screen readers (``plain``):
 - ``Text`` -> ``TextBlock`` (heading: bolder and larger; muted: subtle), wrapped.
   The core writes Slack-style mrkdwn: ``*bold*`` becomes ``**bold**``, inline
   code loses its backticks, and ``<@id>`` mentions become ``@Name`` when the
-  name is known (``names``), else ``@a teammate``. Cards carry no ``msteams``
-  mention entities: the 1.5 schema does not allow them on a card, and every
-  card Parley sends validates against it.
+  name is known (``names``), else ``@a teammate``. Text people typed is in it
+  too, so link syntax is taken apart (``unlinked``): a title
+  ``[click here](https://evil.example/login)`` shows as typed, never as a
+  link whose target is hidden. Bare URLs stay links that show where they go.
+  Cards carry no ``msteams`` mention entities: the 1.5 schema does not allow
+  them on a card, and every card Parley sends validates against it.
 - ``Facts`` -> ``FactSet``.
 - ``Countdown`` -> ``{{DATE(…, SHORT)}} {{TIME(…)}}``, which Teams shows in
   each viewer's own zone, plus the time left when the card was sent (or the
@@ -77,6 +80,9 @@ TEXT_LIMITS = (None, 1000, 300, 80)
 _OPAQUE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|:", re.I)
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 _CODE = re.compile(r"`([^`\n]*)`")
+# Where a "]" starts an inline link, a reference or a link definition: "](", "][", "]:".
+_LINK_SYNTAX = re.compile(r"\](?=[(\[:])")
+_ZERO_WIDTH_SPACE = "\u200b"
 _STYLE = {Tone.DEFAULT: "default", Tone.PRIMARY: "positive", Tone.DANGER: "destructive"}
 
 
@@ -88,20 +94,31 @@ def mention_name(user_id: str, names: Mapping[str, str]) -> str:
     return UNKNOWN_NAME if _OPAQUE_ID.search(user_id) else user_id
 
 
+def unlinked(text: str) -> str:
+    """``text`` with markdown link syntax broken by an invisible space after the "]".
+
+    Backslash escapes would do in CommonMark, but Teams' mobile clients show the
+    backslashes; a zero-width space is invisible everywhere and leaves no link.
+    """
+    return _LINK_SYNTAX.sub("]" + _ZERO_WIDTH_SPACE, text)
+
+
 def plain(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """Mentions as ``@Name``, emphasis and code marks removed: notification text."""
     text = moments_as_written(text)
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = _BOLD.sub(r"\1", text)
-    return _CODE.sub(r"\1", text)
+    # Last: names are typed text too, and removed marks may close a "](" gap.
+    return unlinked(_CODE.sub(r"\1", text))
 
 
 def markdown(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
-    """The core's mrkdwn as Adaptive Card markdown."""
+    """The core's mrkdwn as Adaptive Card markdown (no links but bare URLs)."""
     text = render_moments(text, lambda at, _written: local_time(at))
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = _BOLD.sub(r"**\1**", text)
-    text = _CODE.sub(r"\1", text)
+    # Last: names are typed text too, and removed marks may close a "](" gap.
+    text = unlinked(_CODE.sub(r"\1", text))
     # Adaptive Card markdown joins single newlines into one paragraph; keep the lines.
     return text.replace("\n", "\n\n")
 

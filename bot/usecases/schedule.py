@@ -10,7 +10,7 @@ later; ``move`` takes any future time but the current one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -43,7 +43,7 @@ async def add_deadline(
     now: datetime,
     ctx: Context,
     command: AddDeadline,
-    event_url: Callable[[Deadline], str | None],
+    event_url: Callable[[Deadline], Awaitable[str | None]],
 ) -> list[Message]:
     """Create the deadline and announce it in its channel."""
     title = " ".join(command.title.split())
@@ -96,7 +96,7 @@ async def add_deadline(
         now=now,
         headline=f"New deadline set by {views.mention(ctx.user_id)}",
         extra=extra,
-        calendar_url=event_url(deadline),
+        calendar_url=await event_url(deadline),
     )
     return [replace(card, channel_id=deadline.channel_id)]
 

@@ -1,16 +1,22 @@
 """Helpers for the operations tests: Slack settings for the fake, signed slash
-commands through Parley's real aiohttp app, and Prometheus text as a dict."""
+commands through Parley's real aiohttp app, Prometheus text as a dict, and what
+Parley's log handler wrote (``capture``)."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.config import Settings
+from bot.logs import make_handler
 from tests.fakes.signing import signed_headers, slash_command_body
 from tests.fakes.slack_api import FakeSlackApi
 
@@ -68,3 +74,30 @@ def samples(exposition: str) -> Samples:
 
 def value(found: Samples, name: str, **labels: str) -> float | None:
     return found.get((name, frozenset(labels.items())))
+
+
+@dataclass
+class Captured:
+    out: io.StringIO  # what Parley's handler wrote
+    raw: io.StringIO  # the same records, unfiltered
+
+    def lines(self) -> list[str]:
+        return [line for line in self.out.getvalue().splitlines() if line.strip()]
+
+
+def capture(settings: Settings) -> Iterator[Captured]:
+    root = logging.getLogger()
+    captured = Captured(out=io.StringIO(), raw=io.StringIO())
+    raw = logging.StreamHandler(captured.raw)
+    raw.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    parley = make_handler(settings, captured.out)
+    level = root.level
+    root.addHandler(raw)  # before Parley's handler, which rewrites the records
+    root.addHandler(parley)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield captured
+    finally:
+        root.removeHandler(parley)
+        root.removeHandler(raw)
+        root.setLevel(level)

@@ -22,6 +22,7 @@ from typing import Any, get_args, get_type_hints
 import pytest
 import yaml
 
+from adapters.web import KEEPALIVE_TIMEOUT
 from bot.grammar import Help, parse_command
 from tests.data.schemas import SLACK_GENERATED, SLACK_PUBLISHED, validator, violations
 
@@ -131,6 +132,36 @@ def test_nginx_balances_the_replicas_and_keeps_tokens_and_metrics_in(
     log_format = conf[conf.index("log_format") : conf.index(";", conf.index("log_format"))]
     assert "$request " not in log_format and "$request_uri" not in log_format
     assert "$parley_log_path" in log_format
+
+
+def _seconds(conf: str, directive: str) -> int:
+    match = re.search(rf"^\s*{directive}\s+(\d+)s;", conf, re.MULTILINE)
+    assert match, f"{directive} is not set"
+    return int(match.group(1))
+
+
+def test_nginx_bounds_slow_and_idle_clients() -> None:
+    conf = (INFRA / "nginx.conf").read_text()
+    assert re.search(r"^\s*client_max_body_size 1m;", conf, re.MULTILINE)
+    for directive in ("client_header_timeout", "client_body_timeout", "send_timeout"):
+        assert 1 <= _seconds(conf, directive) <= 30, directive
+    client_idle = _seconds(conf.split("server {", 1)[1], "keepalive_timeout")
+    upstream_idle = _seconds(conf.split("server {", 1)[0], "keepalive_timeout")
+    assert client_idle <= 60
+    # nginx drops its pooled upstream connections before Parley would close them.
+    assert upstream_idle < KEEPALIVE_TIMEOUT
+
+
+def test_the_ingress_bounds_bodies_and_the_controller_example_bounds_slow_clients() -> None:
+    ingress = load(K8S / "ingress.yaml")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "1m"
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) <= 30
+    controller = load(K8S / "ingress-nginx-controller.example.yaml")["data"]
+    assert int(controller["client-header-timeout"]) <= 30
+    assert int(controller["client-body-timeout"]) <= 30
+    assert int(controller["keep-alive"]) <= 60
+    assert int(controller["upstream-keepalive-timeout"]) < KEEPALIVE_TIMEOUT
 
 
 # --- Dockerfile -------------------------------------------------------------------
@@ -290,7 +321,9 @@ def test_every_manifest_parses_and_the_kustomization_lists_them() -> None:
     kustomization = load(K8S / "kustomization.yaml")
     listed = set(kustomization["resources"])
     on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == on_disk - {"secret.example.yaml"}, "the Secret template is not applied"
+    examples = {name for name in on_disk if name.endswith(".example.yaml")}
+    assert "secret.example.yaml" in examples
+    assert listed == on_disk - examples, "templates and examples are not applied"
     for path in K8S.glob("*.yaml"):
         assert load_all(path), path
     assert kustomization["images"][0]["name"] == "parley"

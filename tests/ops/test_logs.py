@@ -9,17 +9,24 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from opskit import BOT_TOKEN, SECRET, slack_settings, slash
+from opskit import BOT_TOKEN, SECRET, Captured, capture, slack_settings, slash
 
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
-from bot.logs import REDACTED, Redactor, configured_secrets, make_handler
+from bot.logs import (
+    EXCEPTION_MAX,
+    MESSAGE_MAX,
+    REDACTED,
+    Redactor,
+    configured_secrets,
+    make_handler,
+)
 from bot.main import build_app, open_runtime
 from tests.fakes.slack_api import FakeSlackApi
 
@@ -29,33 +36,6 @@ BEARER = "bearer-credential-7d1f"
 FEED_TOKEN = "AbCdEfGhIjKlMnOpQrStUv0123456789"
 QUERY_TOKEN = "query-token-41b2"
 USER_TOKEN = "xoxp-9999-8888-usertokenvalue"
-
-
-@dataclass
-class Captured:
-    out: io.StringIO  # what Parley's handler wrote
-    raw: io.StringIO  # the same records, unfiltered
-
-    def lines(self) -> list[str]:
-        return [line for line in self.out.getvalue().splitlines() if line.strip()]
-
-
-def capture(settings: Settings) -> Iterator[Captured]:
-    root = logging.getLogger()
-    captured = Captured(out=io.StringIO(), raw=io.StringIO())
-    raw = logging.StreamHandler(captured.raw)
-    raw.setFormatter(logging.Formatter("%(name)s %(message)s"))
-    parley = make_handler(settings, captured.out)
-    level = root.level
-    root.addHandler(raw)  # before Parley's handler, which rewrites the records
-    root.addHandler(parley)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield captured
-    finally:
-        root.removeHandler(parley)
-        root.removeHandler(raw)
-        root.setLevel(level)
 
 
 @pytest.fixture(params=["json", "text"])
@@ -178,9 +158,24 @@ async def test_json_lines_carry_request_id_workspace_command_and_outcome(
         ),
         ('"GET /calendar/tok123.ics HTTP/1.1" 200', '"GET /calendar/.ics HTTP/1.1" 200'),
         ("GET /calendar/event/uid-1.ics", "GET /calendar/event/.ics"),
+        (
+            "GET /calendar/event/3f2a9c1d0b7e4a5f8c6d2e1f0a9b8c7d."
+            "0123456789abcdef0123456789abcdef.ics",
+            "GET /calendar/event/.ics",
+        ),
         ("GET /calendar/~3f2a.ics", "GET /calendar/~3f2a.ics"),
         ("/slack/oauth_redirect?code=123.456&state=xyz", "/slack/oauth_redirect?code=&state="),
         ("X-Slack-Signature: v0=" + "0a" * 32, "X-Slack-Signature: v0="),
+        (
+            "POST https://hooks.slack.com/commands/T1/123/AbCd returned 200",
+            "POST https://hooks.slack.com/ returned 200",
+        ),
+        (
+            "response_url=https%3A%2F%2Fhooks.slack.com%2Factions%2FT1%2F9%2Fx&text=list",
+            "response_url=&text=list",
+        ),
+        ("{'response_url': 'http://127.0.0.1:9/r1', 'x': 1}", "{'response_url': '', 'x': 1}"),
+        ('{"response_url": "https://example.com/r"}', '{"response_url": ""}'),
     ],
 )
 def test_redaction_patterns(line: str, kept: str) -> None:
@@ -197,3 +192,37 @@ def test_configured_secrets_include_the_database_password() -> None:
     redactor = Redactor(configured_secrets(settings))
     line = redactor.redact("connect p@ss-w0rd p%40ss-w0rd signing-secret-xyz")
     assert line == f"connect {REDACTED} {REDACTED} {REDACTED}"
+
+
+def test_a_huge_record_is_cut_before_redaction_and_a_secret_at_the_cut_goes_whole() -> None:
+    secret = "s3cret-" + "k" * 40
+    redactor = Redactor([secret])
+    for cut_at in (MESSAGE_MAX - 10, MESSAGE_MAX - 1, MESSAGE_MAX):
+        text = "a" * cut_at + secret + "b" * 1_000_000
+        record = logging.LogRecord("t", logging.INFO, __file__, 1, "%s", (text,), None)
+        assert redactor.filter(record)
+        message = record.getMessage()
+        assert len(message) < MESSAGE_MAX + 100
+        assert "more characters not logged" in message
+        assert "s3cret" not in message and "kkkkk" not in message
+
+
+def test_exceptions_are_cut_too() -> None:
+    try:
+        raise ValueError("x" * 1_000_000)
+    except ValueError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    Redactor().filter(record)
+    assert record.exc_text is not None and len(record.exc_text) < EXCEPTION_MAX + 100
+
+
+@pytest.mark.parametrize(
+    "name", ["slack_bolt", "slack_bolt.AsyncApp", "slack_sdk.web", "msrest.http_logger"]
+)
+def test_sdk_records_below_warning_are_never_written(name: str, settings: Settings) -> None:
+    out = io.StringIO()
+    handler = make_handler(settings, out)
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING):
+        handler.handle(logging.LogRecord(name, level, __file__, 1, f"body at {level}", (), None))
+    assert "body at 10" not in out.getvalue() and "body at 20" not in out.getvalue()
+    assert "body at 30" in out.getvalue()

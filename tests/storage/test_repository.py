@@ -572,9 +572,11 @@ async def test_export_then_import_into_a_fresh_database(
     await repo.mark_alerts_sent(alert_ids=[claimed.id], sent_at=LATER)
 
     dump = await repo.export_all()
-    assert dump["format"] == "parley-export" and dump["version"] == 1
+    assert dump["format"] == "parley-export" and dump["version"] == 2
     assert {k: len(v) for k, v in dump.items() if isinstance(v, list)} == {
         "counters": 2,
+        "feed_tokens": 0,
+        "conversation_references": 0,
         "deadlines": 3,
         "positions": 2,
         "position_requests": 2,
@@ -605,7 +607,7 @@ async def test_import_refuses_a_non_empty_database_or_a_foreign_file(
     with pytest.raises(InvalidInput):
         await repo.import_all({"format": "something-else", "version": 1})
     with pytest.raises(InvalidInput):
-        await repo.import_all({**dump, "version": 2})
+        await repo.import_all({**dump, "version": 3})
 
 
 async def test_import_rejects_malformed_rows(repo: SqlRepository) -> None:

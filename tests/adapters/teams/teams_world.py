@@ -110,6 +110,7 @@ def teams_settings(sqlite_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": sqlite_url,
         "teams_enabled": True,
+        "teams_allow_anonymous": True,
         "microsoft_app_id": "",
         "microsoft_app_password": "",
         "microsoft_app_tenant_id": "",

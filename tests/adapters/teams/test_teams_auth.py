@@ -180,3 +180,56 @@ async def test_signing_keys_are_fetched_without_blocking_from_the_openid_metadat
     gone = SigningKeys(url)  # the server has stopped
     with pytest.raises(KeysUnavailable):
         await gone.get(KEY_ID)
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["with a token", "without a token"])
+async def test_an_ill_typed_activity_gets_400_with_an_app_id_too(
+    secured: TeamsWorld, signed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    activity = secured.activity("channel_message", text=f"<at>Parley</at> {ADD}", entities="x")
+    posted = await secured.post(
+        activity, token=token(secured.connector.service_url) if signed else None
+    )
+    assert posted.status == 400
+    await _nothing_changed(secured)
+    assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+
+
+async def test_the_reported_service_url_bypass_is_refused_with_an_app_id_too(
+    secured: TeamsWorld,
+) -> None:
+    bypass = "http://10.255.255.1\\@127.0.0.1:9/"
+    activity = secured.activity("channel_message", text=f"<at>Parley</at> {ADD}")
+    activity["serviceUrl"] = bypass
+    posted = await secured.post(activity, token=token(bypass))
+    assert posted.status == 400
+    await _nothing_changed(secured)
+
+
+async def test_a_failed_key_fetch_is_remembered_briefly() -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from adapters.teams.auth import FAILED_FETCH_RETRY, KeysUnavailable, SigningKeys
+
+    fetches: list[str] = []
+
+    async def metadata(request: web.Request) -> web.Response:
+        fetches.append(request.path)
+        return web.Response(status=503)
+
+    app = web.Application()
+    app.router.add_get("/.well-known/openidconfiguration", metadata)
+    now = [1000.0]
+    async with TestServer(app, host="127.0.0.1") as server:
+        keys = SigningKeys(
+            str(server.make_url("/.well-known/openidconfiguration")), monotonic=lambda: now[0]
+        )
+        for _ in range(20):  # twenty requests with tokens Parley cannot check yet
+            with pytest.raises(KeysUnavailable):
+                await keys.get("some-key")
+        assert len(fetches) == 1
+        now[0] += FAILED_FETCH_RETRY + 1
+        with pytest.raises(KeysUnavailable):
+            await keys.get("some-key")
+        assert len(fetches) == 2

@@ -10,6 +10,7 @@ share:
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
 ``storage.conversations``             ``ConversationStore``: where to post later
+``storage.installations``             ``Installations``: Slack bots, installs, OAuth states
 ``storage.maintenance``               ``Maintenance``: export, import, ping
 ``storage.connections``               reads, snapshots, write transactions
 ``storage.inline_sqlite``             SQLite statements on the loop, writes batched
@@ -28,6 +29,7 @@ from storage.connections import Connections
 from storage.conversations import SqlConversationStore
 from storage.deadlines import SqlDeadlineStore
 from storage.feeds import SqlFeedStore
+from storage.installations import SqlInstallations
 from storage.maintenance import SqlMaintenance
 from storage.outbox import SqlAlertOutbox
 
@@ -36,7 +38,12 @@ if TYPE_CHECKING:
 
 
 class SqlRepository(
-    SqlDeadlineStore, SqlAlertOutbox, SqlFeedStore, SqlConversationStore, SqlMaintenance
+    SqlDeadlineStore,
+    SqlAlertOutbox,
+    SqlFeedStore,
+    SqlConversationStore,
+    SqlInstallations,
+    SqlMaintenance,
 ):
     """Every storage port on one AsyncEngine (see ``storage.db.make_engine``)."""
 

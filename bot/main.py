@@ -99,6 +99,7 @@ def build_app(runtime: Runtime) -> web.Application:
             clock=runtime.clock,
             settings=settings,
             deadlines=runtime.repository,
+            installations=runtime.repository,
         )
     if settings.teams_enabled:
         from adapters.teams.handler import mount as mount_teams

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_world import SECRET, SlackWorld, check_everything_sent, open_world
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -136,11 +135,8 @@ async def install(slack: SlackWorld, *, code: str = "code-1") -> str:
 
 
 async def stored_bot_token(slack: SlackWorld, team_id: str = "T1") -> str | None:
-    """What the database holds, read with a fresh (uncached) store."""
-    assert slack.adapter.oauth is not None
-    engine = slack.adapter.oauth.engine
-    store = AsyncSQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=engine)
-    bot = await store.async_find_bot(enterprise_id=None, team_id=team_id)
+    """What the database holds, read through storage (not the adapter's cache)."""
+    bot = await slack.runtime.repository.find_slack_bot(enterprise_id=None, team_id=team_id)
     return bot.bot_token if bot is not None else None
 
 

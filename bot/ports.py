@@ -251,11 +251,11 @@ class ConversationStore(Protocol):
 class Installations(Protocol):
     """The Slack workspaces (and Enterprise Grid orgs) Parley is installed in.
 
-    A workspace is named by ``enterprise_id`` and ``team_id`` together (either
-    may be ``None``: no Grid org; an org-wide install). It has at most one bot,
-    the latest saved, and one installation per installer. These are secrets
-    (bot and user tokens) that name their workspace: not scoped to a Parley
-    workspace id, and not part of an export.
+    A workspace is named by Slack's own ids, ``enterprise_id`` and ``team_id``
+    together (either may be ``None``: no Grid org; an org-wide install), not by
+    a Parley workspace id: a request is authorized before Parley knows one. It
+    has at most one bot, the latest saved, and one installation per installer.
+    Bot and user tokens are secrets: they are not part of an export.
     """
 
     async def save_slack_installation(self, *, installation: SlackInstallation) -> None:

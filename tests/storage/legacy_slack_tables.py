@@ -62,6 +62,6 @@ async def legacy_slack_database(url: str, installations: Sequence[Installation])
         await store.create_tables()  # type: ignore[no-untyped-call]
         await states.create_tables()  # type: ignore[no-untyped-call]
         for installation in installations:
-            await store.async_save(installation)  # type: ignore[no-untyped-call]
+            await store.async_save(installation)
     finally:
         await engine.dispose()

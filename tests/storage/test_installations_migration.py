@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from legacy_slack_tables import (
+from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import make_engine, run_migrations_on
+from storage.repository import SqlRepository
+from tests.storage.legacy_slack_tables import (
     CLIENT_ID,
     SDK_TABLES,
     legacy_slack_database,
@@ -18,12 +24,6 @@ from legacy_slack_tables import (
     sdk_stores,
     takeover_revision,
 )
-from slack_sdk.oauth.installation_store import Installation
-from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from storage.db import make_engine, run_migrations_on
-from storage.repository import SqlRepository
 
 INSTALLED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""Domain values of Parley: deadlines, positions, requests, events, alerts and feeds.
+"""Domain values of Parley: deadlines, positions, requests, events, alerts, feeds,
+and the Slack installations Parley acts under.
 
 Everything here is a frozen dataclass or an enum. Instants are timezone-aware
 ``datetime`` values in UTC; a deadline also keeps the IANA zone it was set in
@@ -230,6 +231,90 @@ class FeedToken:
     scope: FeedScope
     created_at: datetime
     created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlackBot:
+    """The bot Parley acts as in one Slack workspace (or, for an org-wide install,
+    one Enterprise Grid org): the token it posts with, and who it is there.
+
+    ``enterprise_id`` and ``team_id`` say where: a workspace outside Enterprise
+    Grid has no enterprise; an org-wide install has no team. Scopes are kept as
+    granted. The refresh token and expiry are only set when Slack token rotation
+    is on.
+    """
+
+    enterprise_id: str | None
+    team_id: str | None
+    bot_token: str
+    bot_id: str
+    bot_user_id: str
+    installed_at: datetime
+    bot_scopes: tuple[str, ...] = ()
+    app_id: str | None = None
+    enterprise_name: str | None = None
+    team_name: str | None = None
+    is_enterprise_install: bool = False
+    bot_refresh_token: str | None = None
+    bot_token_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlackInstallation:
+    """One person's install of Parley into a Slack workspace (or org), as Slack's
+    OAuth answered it: the installer (``user_id``) with their own token and scopes,
+    if any, and the workspace's bot.
+
+    The bot fields are ``None`` for an install that granted no bot scope. Read
+    back, they are the workspace's current bot (``SlackBot``), which a later
+    install or a token rotation may have replaced. The incoming webhook fields
+    are set only when the install asked for ``incoming-webhook``.
+    """
+
+    enterprise_id: str | None
+    team_id: str | None
+    user_id: str
+    installed_at: datetime
+    app_id: str | None = None
+    enterprise_name: str | None = None
+    enterprise_url: str | None = None
+    team_name: str | None = None
+    is_enterprise_install: bool = False
+    token_type: str | None = None
+    bot_token: str | None = None
+    bot_id: str | None = None
+    bot_user_id: str | None = None
+    bot_scopes: tuple[str, ...] = ()
+    bot_refresh_token: str | None = None
+    bot_token_expires_at: datetime | None = None
+    user_token: str | None = None
+    user_scopes: tuple[str, ...] = ()
+    user_refresh_token: str | None = None
+    user_token_expires_at: datetime | None = None
+    incoming_webhook_url: str | None = None
+    incoming_webhook_channel: str | None = None
+    incoming_webhook_channel_id: str | None = None
+    incoming_webhook_configuration_url: str | None = None
+
+    def bot(self) -> SlackBot | None:
+        """The bot this install granted, or ``None`` when it granted no bot token."""
+        if self.bot_token is None:
+            return None
+        return SlackBot(
+            enterprise_id=self.enterprise_id,
+            team_id=self.team_id,
+            bot_token=self.bot_token,
+            bot_id=self.bot_id or "",
+            bot_user_id=self.bot_user_id or "",
+            installed_at=self.installed_at,
+            bot_scopes=self.bot_scopes,
+            app_id=self.app_id,
+            enterprise_name=self.enterprise_name,
+            team_name=self.team_name,
+            is_enterprise_install=self.is_enterprise_install,
+            bot_refresh_token=self.bot_refresh_token,
+            bot_token_expires_at=self.bot_token_expires_at,
+        )
 
 
 def plan_alerts(

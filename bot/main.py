@@ -106,6 +106,7 @@ def build_app(runtime: Runtime) -> web.Application:
             settings=settings,
             deadlines=runtime.repository,
             replay=replay,
+            installations=runtime.repository,
         )
     if settings.teams_served:
         from adapters.teams.handler import mount as mount_teams

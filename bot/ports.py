@@ -9,6 +9,8 @@ Storage is one port per consumer, so each part takes only what it uses:
   deadlines through a ``DeadlineStore``);
 - ``FeedStore``: calendar feed tokens and what feeds show (``bot.feeds``);
 - ``ConversationStore``: where a platform lets Parley post later (Teams);
+- ``Installations``: the Slack workspaces Parley is installed in, their bot
+  tokens, and the OAuth install flow's one-time states (the Slack adapter);
 - ``Maintenance``: export, import and the readiness ping.
 
 ``Repository`` is all of them at once: what the composition root holds.
@@ -36,6 +38,8 @@ from bot.domain import (
     PlannedAlert,
     Position,
     PositionRequest,
+    SlackBot,
+    SlackInstallation,
 )
 from bot.messages import Message
 
@@ -268,8 +272,67 @@ class ConversationStore(Protocol):
         ...
 
 
+class Installations(Protocol):
+    """The Slack workspaces (and Enterprise Grid orgs) Parley is installed in.
+
+    A workspace is named by Slack's own ids, ``enterprise_id`` and ``team_id``
+    together (either may be ``None``: no Grid org; an org-wide install), not by
+    a Parley workspace id: a request is authorized before Parley knows one. It
+    has at most one bot, the latest saved, and one installation per installer.
+    Bot and user tokens are secrets: they are not part of an export.
+    """
+
+    async def save_slack_installation(self, *, installation: SlackInstallation) -> None:
+        """Store an install, replacing the same installer's earlier one; when it
+        carries a bot token, its bot becomes the workspace's bot. One transaction."""
+        ...
+
+    async def save_slack_bot(self, *, bot: SlackBot) -> None:
+        """Make ``bot`` the workspace's bot (a token rotation saves the new token)."""
+        ...
+
+    async def find_slack_bot(
+        self, *, enterprise_id: str | None, team_id: str | None
+    ) -> SlackBot | None: ...
+
+    async def find_slack_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> SlackInstallation | None:
+        """The installer's install, or without ``user_id`` the workspace's latest;
+        its bot fields are the workspace's current bot (``None`` when it has none)."""
+        ...
+
+    async def delete_slack_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        """Forget the workspace's bot and its token (``tokens_revoked``, uninstall)."""
+        ...
+
+    async def delete_slack_installations(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        """Forget the installer's install, or without ``user_id`` every install of
+        the workspace (``app_uninstalled``). The bot is left to ``delete_slack_bot``."""
+        ...
+
+    async def issue_oauth_state(self, *, state: str, expires_at: datetime, now: datetime) -> None:
+        """Remember an OAuth install's one-time ``state`` until ``expires_at``;
+        states expired by ``now`` are dropped."""
+        ...
+
+    async def consume_oauth_state(self, *, state: str, now: datetime) -> bool:
+        """Whether ``state`` was issued and has not expired by ``now``; either way it
+        cannot be consumed again (of two concurrent calls, one gets True)."""
+        ...
+
+
 class Repository(
-    DeadlineStore, AlertOutbox, FeedStore, ConversationStore, ReplayStore, Maintenance, Protocol
+    DeadlineStore,
+    AlertOutbox,
+    FeedStore,
+    ConversationStore,
+    ReplayStore,
+    Installations,
+    Maintenance,
+    Protocol,
 ):
     """Every storage port at once: what the composition root holds and hands out."""
 

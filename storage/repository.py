@@ -12,6 +12,7 @@ share:
 ``storage.links``                     ``FeedStore``: the secrets of "Add to calendar" links
 ``storage.replay``                    ``ReplayStore``: requests already handled
 ``storage.conversations``             ``ConversationStore``: where to post later
+``storage.installations``             ``Installations``: Slack bots, installs, OAuth states
 ``storage.maintenance``               ``Maintenance``: export, import, ping
 ``storage.connections``               reads, snapshots, write transactions
 ``storage.inline_sqlite``             SQLite statements on the loop, writes batched
@@ -30,6 +31,7 @@ from storage.connections import Connections
 from storage.conversations import SqlConversationStore
 from storage.deadlines import SqlDeadlineStore
 from storage.feeds import SqlFeedStore
+from storage.installations import SqlInstallations
 from storage.links import SqlEventLinkStore
 from storage.maintenance import SqlMaintenance
 from storage.outbox import SqlAlertOutbox
@@ -46,6 +48,7 @@ class SqlRepository(
     SqlEventLinkStore,
     SqlConversationStore,
     SqlReplayStore,
+    SqlInstallations,
     SqlMaintenance,
 ):
     """Every storage port on one AsyncEngine (see ``storage.db.make_engine``)."""

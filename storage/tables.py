@@ -1,9 +1,14 @@
 """The database tables, as SQLModel ``table=True`` classes (nothing else lives here).
 
-Every row carries ``workspace_id``. Rows that belong to a deadline reference it
-through the composite key ``(workspace_id, deadline_id) -> deadline(workspace_id, id)``,
-so the database itself refuses a position, request, event or alert filed under
-another workspace than its deadline's.
+Every row of negotiation data carries ``workspace_id``. Rows that belong to a
+deadline reference it through the composite key
+``(workspace_id, deadline_id) -> deadline(workspace_id, id)``, so the database
+itself refuses a position, request, event or alert filed under another
+workspace than its deadline's.
+
+The Slack installation tables (``slack_bot``, ``slack_installation``,
+``slack_oauth_state``) are keyed by Slack's own enterprise and team ids instead:
+authorizing a request comes before Parley knows a workspace.
 
 Instants are ``UTCDateTime`` (aware UTC on both backends). ``deadline.title_key``
 is the case-folded title, for case-insensitive prefix search that behaves the same
@@ -192,6 +197,73 @@ class FeedTokenRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     created_by: str = Field(sa_type=String(_ID), nullable=False)
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class SlackBotRow(SQLModel, table=True):
+    """A Slack workspace's bot (``bot.domain.SlackBot``): one per workspace.
+
+    A workspace is ``(enterprise_id, team_id)``; an absent one is stored as ""
+    (not NULL) so that it can be part of the key. Scopes are comma-separated.
+    Holds secrets: never exported.
+    """
+
+    __tablename__ = "slack_bot"
+
+    enterprise_id: str = Field(sa_type=String(_ID), primary_key=True)
+    team_id: str = Field(sa_type=String(_ID), primary_key=True)
+    app_id: str | None = Field(default=None, sa_type=String(_ID))
+    enterprise_name: str | None = Field(default=None, sa_type=Text)
+    team_name: str | None = Field(default=None, sa_type=Text)
+    bot_token: str = Field(sa_type=Text, nullable=False)
+    bot_id: str = Field(sa_type=String(_ID), nullable=False)
+    bot_user_id: str = Field(sa_type=String(_ID), nullable=False)
+    bot_scopes: str = Field(sa_type=Text, nullable=False)
+    bot_refresh_token: str | None = Field(default=None, sa_type=Text)
+    bot_token_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    is_enterprise_install: bool = Field(nullable=False)
+    installed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SlackInstallationRow(SQLModel, table=True):
+    """One installer's install of Parley into a Slack workspace
+    (``bot.domain.SlackInstallation`` without the bot, which ``slack_bot`` holds).
+
+    Keyed like ``slack_bot``, plus the installer: a reinstall by the same person
+    replaces their row. Holds secrets: never exported.
+    """
+
+    __tablename__ = "slack_installation"
+    __table_args__ = (
+        Index("ix_slack_installation_latest", "enterprise_id", "team_id", "installed_at"),
+    )
+
+    enterprise_id: str = Field(sa_type=String(_ID), primary_key=True)
+    team_id: str = Field(sa_type=String(_ID), primary_key=True)
+    user_id: str = Field(sa_type=String(_ID), primary_key=True)
+    app_id: str | None = Field(default=None, sa_type=String(_ID))
+    enterprise_name: str | None = Field(default=None, sa_type=Text)
+    enterprise_url: str | None = Field(default=None, sa_type=Text)
+    team_name: str | None = Field(default=None, sa_type=Text)
+    is_enterprise_install: bool = Field(nullable=False)
+    token_type: str | None = Field(default=None, sa_type=String(32))
+    user_token: str | None = Field(default=None, sa_type=Text)
+    user_scopes: str = Field(sa_type=Text, nullable=False)
+    user_refresh_token: str | None = Field(default=None, sa_type=Text)
+    user_token_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    incoming_webhook_url: str | None = Field(default=None, sa_type=Text)
+    incoming_webhook_channel: str | None = Field(default=None, sa_type=Text)
+    incoming_webhook_channel_id: str | None = Field(default=None, sa_type=String(_ID))
+    incoming_webhook_configuration_url: str | None = Field(default=None, sa_type=Text)
+    installed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SlackOAuthStateRow(SQLModel, table=True):
+    """A one-time ``state`` of a Slack OAuth install in progress, until it expires."""
+
+    __tablename__ = "slack_oauth_state"
+
+    state: str = Field(sa_type=String(_ID), primary_key=True)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 # Indexes for a channel's deadlines in due order (`/deadline list`, feeds), a

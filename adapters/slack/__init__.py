@@ -4,6 +4,7 @@
 are pure. ``app`` holds the listeners and ``mount``; ``delivery`` routes
 every outgoing message by audience, for replies and, through ``gateway``
 (the ``ChatGateway`` for alerts), outside a request; ``oauth`` is the
-multi-workspace install; ``timezones`` caches users' zones; ``home`` is the
+multi-workspace install, on the ``Installations`` port through
+``installation_store``; ``timezones`` caches users' zones; ``home`` is the
 App Home tab; ``tasks`` keeps the background tasks.
 """

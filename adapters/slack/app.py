@@ -1,6 +1,6 @@
 """The Slack app: slack-bolt ``AsyncApp`` listeners on Parley's aiohttp server.
 
-``mount(app, service=..., clock=..., settings=..., deadlines=...)`` adds
+``mount(app, service=..., clock=..., settings=..., deadlines=..., installations=...)`` adds
 ``POST /slack/events`` (and, with OAuth configured, ``GET /slack/install`` and
 ``GET /slack/oauth_redirect``, see ``oauth``) to Parley's aiohttp application,
 registers start/stop with ``cleanup_ctx`` and returns the ``SlackGateway``
@@ -57,7 +57,7 @@ from bot import views
 from bot.config import Settings
 from bot.errors import ConfigurationError, FormError, StorageUnavailable, UserError, chat_text
 from bot.messages import Message
-from bot.ports import Clock
+from bot.ports import Clock, Installations
 from bot.service import Parley
 
 log = logging.getLogger("parley.slack")
@@ -89,6 +89,7 @@ class SlackApp:
         settings: Settings,
         deadlines: DeadlineReads,
         replay: ReplayGuard,
+        installations: Installations,
     ) -> None:
         if not settings.slack_bot_token and not settings.slack_oauth:
             raise ConfigurationError(
@@ -113,7 +114,11 @@ class SlackApp:
         )
         self.session: aiohttp.ClientSession | None = None
         self.ack_budget = ACK_BUDGET
-        self.oauth = SlackOAuth(settings, client=self.client) if settings.slack_oauth else None
+        self.oauth = (
+            SlackOAuth(settings, client=self.client, installations=installations, clock=clock)
+            if settings.slack_oauth
+            else None
+        )
         if self.oauth is not None:
             self.bolt = self.oauth.bolt_app(
                 signing_secret=settings.slack_signing_secret, client=self.client
@@ -149,18 +154,14 @@ class SlackApp:
 
     # --- lifecycle -----------------------------------------------------------
     async def running(self, app: web.Application) -> AsyncIterator[None]:
-        """``cleanup_ctx``: open the HTTP session and stores; on the way out, drain and close."""
+        """``cleanup_ctx``: open the HTTP session; on the way out, drain and close it."""
         self.session = aiohttp.ClientSession()
         self.client.session = self.session
-        if self.oauth is not None:
-            await self.oauth.start()
         try:
             yield
         finally:
             await self.tasks.drain(DRAIN_SECONDS)
             await self.session.close()
-            if self.oauth is not None:
-                await self.oauth.close()
 
     # --- HTTP endpoints --------------------------------------------------------
     async def handle_events(self, request: web.Request) -> web.Response:
@@ -400,11 +401,18 @@ def mount(
     settings: Settings,
     deadlines: DeadlineReads,
     replay: ReplayGuard,
+    installations: Installations,
 ) -> SlackGateway:
     """Add the Slack endpoints to Parley's aiohttp app, start and stop with it, and
-    return the gateway that posts alerts to Slack."""
+    return the gateway that posts alerts to Slack. ``installations`` keeps the
+    workspaces of the OAuth install (unused with a single ``SLACK_BOT_TOKEN``)."""
     slack = SlackApp(
-        service=service, clock=clock, settings=settings, deadlines=deadlines, replay=replay
+        service=service,
+        clock=clock,
+        settings=settings,
+        deadlines=deadlines,
+        replay=replay,
+        installations=installations,
     )
     app[SLACK] = slack
     app.router.add_post(EVENTS_PATH, slack.handle_events)

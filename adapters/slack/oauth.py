@@ -6,16 +6,15 @@ storing the installation. Requests are then authorized from the stored
 installations (cached in memory: bolt's default calls auth.test on every
 request), and ``app_uninstalled`` and ``tokens_revoked`` delete them.
 
-The stores are slack_sdk's own SQLAlchemy stores, on a second connection pool
-to ``DATABASE_URL``; their tables are created at start, outside alembic (see
-docs/slack.md). This is the one place an adapter still reaches storage: a
-Parley ``Installations`` port that this module would wrap as slack_sdk's
-installation store is planned to replace it.
+Installations and the flow's one-time states are kept through the
+``Installations`` port (``installation_store`` wraps it as slack_sdk's stores),
+in Parley's own tables, created by its migrations.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -25,12 +24,11 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.async_cacheable_installation_store import (
     AsyncCacheableInstallationStore,
 )
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.installation_store import ParleyInstallationStore, ParleyOAuthStateStore
 from bot.config import Settings
-from storage.db import make_engine
+from bot.ports import Clock, Installations
 
 # The SDK's stores and flow log through this one (below WARNING: never written).
 SDK_LOG = logging.getLogger("slack_bolt.oauth")
@@ -38,20 +36,25 @@ SDK_LOG = logging.getLogger("slack_bolt.oauth")
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read")
-STATE_SECONDS = 600  # an install must be finished within this
+STATE_LIFETIME = timedelta(minutes=10)  # an install must be finished within this
 
 
 class SlackOAuth:
     """The installation and state stores, the install flow's settings, the authorize."""
 
-    def __init__(self, settings: Settings, *, client: AsyncWebClient) -> None:
-        self.engine = make_engine(settings.database_url)
-        self._stored = AsyncSQLAlchemyInstallationStore(
-            client_id=settings.slack_client_id, engine=self.engine, logger=SDK_LOG
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: AsyncWebClient,
+        installations: Installations,
+        clock: Clock,
+    ) -> None:
+        self.installations = AsyncCacheableInstallationStore(
+            ParleyInstallationStore(installations, logger=SDK_LOG)
         )
-        self.installations = AsyncCacheableInstallationStore(self._stored)
-        self._states = AsyncSQLAlchemyOAuthStateStore(
-            expiration_seconds=STATE_SECONDS, engine=self.engine, logger=SDK_LOG
+        self._states = ParleyOAuthStateStore(
+            installations, clock=clock, lifetime=STATE_LIFETIME, logger=SDK_LOG
         )
         self.settings = AsyncOAuthSettings(
             client_id=settings.slack_client_id,
@@ -89,14 +92,6 @@ class SlackOAuth:
             logger=SDK_LOG,
             name=SDK_LOG.name,
         )
-
-    async def start(self) -> None:
-        # Idempotent (CREATE TABLE IF NOT EXISTS); see docs/slack.md on migrations.
-        await self._stored.create_tables()  # type: ignore[no-untyped-call]
-        await self._states.create_tables()  # type: ignore[no-untyped-call]
-
-    async def close(self) -> None:
-        await self.engine.dispose()
 
     async def bot_token(self, team_id: str) -> str | None:
         bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team_id)

@@ -8,20 +8,23 @@ import os
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.installation_store import Installation
 from slack_world import SECRET, SlackWorld, check_everything_sent, open_world
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import ManualClock
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.main import open_runtime
 from bot.runtime import Runtime
 from tests.fakes.slack_api import FakeSlackApi
+from tests.storage.legacy_slack_tables import legacy_slack_database
 
 CLIENT_ID = "1111.2222"
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -69,7 +72,13 @@ async def oauth_runtime(
 ) -> AsyncIterator[Runtime]:
     if database_url.startswith("postgresql"):
         await reset_postgres(database_url)
-    settings = load_settings(
+    settings = oauth_settings(database_url, slack_api)
+    async with open_runtime(settings, clock=clock, migrate=True) as runtime:
+        yield runtime
+
+
+def oauth_settings(database_url: str, slack_api: FakeSlackApi) -> Settings:
+    return load_settings(
         database_url=database_url,
         public_url="https://parley.example.com",
         slack_signing_secret=SECRET,
@@ -78,8 +87,6 @@ async def oauth_runtime(
         slack_client_secret="client-secret",
         slack_api_url=slack_api.api_url,
     )
-    async with open_runtime(settings, clock=clock, migrate=True) as runtime:
-        yield runtime
 
 
 async def reset_postgres(url: str) -> None:
@@ -136,11 +143,8 @@ async def install(slack: SlackWorld, *, code: str = "code-1") -> str:
 
 
 async def stored_bot_token(slack: SlackWorld, team_id: str = "T1") -> str | None:
-    """What the database holds, read with a fresh (uncached) store."""
-    assert slack.adapter.oauth is not None
-    engine = slack.adapter.oauth.engine
-    store = AsyncSQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=engine)
-    bot = await store.async_find_bot(enterprise_id=None, team_id=team_id)
+    """What the database holds, read through storage (not the adapter's cache)."""
+    bot = await slack.runtime.repository.find_slack_bot(enterprise_id=None, team_id=team_id)
     return bot.bot_token if bot is not None else None
 
 
@@ -151,6 +155,29 @@ async def test_oauth_install_stores_the_installation(slack: SlackWorld) -> None:
     assert access.params["code"] == "code-1"
     assert access.headers["Authorization"].startswith("Basic ")
     assert await stored_bot_token(slack) == "xoxb-T1-installed"
+    stored = await slack.runtime.repository.find_slack_installation(
+        enterprise_id=None, team_id="T1"
+    )
+    assert stored is not None
+    assert (stored.user_id, stored.team_name, stored.app_id) == ("U1", "Acme", "A1")
+    assert (stored.bot_token, stored.bot_user_id) == ("xoxb-T1-installed", slack.api.bot_user_id)
+    assert "commands" in stored.bot_scopes
+
+
+async def test_an_install_link_expires_after_ten_minutes(
+    slack: SlackWorld, clock: ManualClock
+) -> None:
+    page = await slack.http.get("/slack/install")
+    state = page.cookies["slack-app-oauth-state"].value
+    clock.advance(timedelta(minutes=10, seconds=1))
+    response = await slack.http.get(
+        "/slack/oauth_redirect",
+        params={"code": "late", "state": state},
+        headers={"Cookie": f"slack-app-oauth-state={state}"},
+    )
+    assert response.status == 401
+    assert slack.api.calls_to("oauth.v2.access") == []
+    assert await stored_bot_token(slack) is None
 
 
 @pytest.mark.parametrize("case", ["forged", "reused"])
@@ -204,6 +231,8 @@ async def test_app_uninstalled_deletes_the_installation(slack: SlackWorld) -> No
     response = await slack.event({"type": "app_uninstalled"}, event_id="EvUninstall")
     assert response.status == 200
     assert await stored_bot_token(slack) is None
+    installations = slack.runtime.repository
+    assert await installations.find_slack_installation(enterprise_id=None, team_id="T1") is None
     assert await slack.adapter.bot_token("T1") is None  # not served from the cache either
     after = await slack.post("team_id=T1&channel_id=C1&user_id=U1&command=%2Fdeadline&text=help")
     assert "installation" in (await after.text()).lower()
@@ -215,6 +244,46 @@ async def test_tokens_revoked_deletes_the_bot_token(slack: SlackWorld) -> None:
     response = await slack.event(event, event_id="EvRevoked")
     assert response.status == 200
     assert await stored_bot_token(slack) is None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database nothing was migrated into yet."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'earlier.db'}"
+    url: str = request.getfixturevalue("pg_empty_url")
+    return url
+
+
+async def test_a_workspace_installed_before_the_upgrade_still_runs_commands(
+    empty_database_url: str, clock: ManualClock, slack_api: FakeSlackApi
+) -> None:
+    """An earlier Parley kept installations in slack_sdk's own tables; after the
+    migration the same token authorizes commands and posts."""
+    earlier = Installation(
+        app_id="A1",
+        team_id="T1",
+        team_name="Acme",
+        bot_token="xoxb-T1-before-upgrade",
+        bot_id=slack_api.bot_id,
+        bot_user_id=slack_api.bot_user_id,
+        bot_scopes="commands,chat:write,im:write,users:read",
+        user_id="U1",
+        installed_at=clock.now().timestamp() - 86400,
+    )
+    await legacy_slack_database(empty_database_url, [earlier])
+    settings = oauth_settings(empty_database_url, slack_api)
+    async with open_runtime(settings, clock=clock, migrate=True) as runtime:
+        async for slack in open_world(runtime, slack_api):
+            ack = await slack.command(f"/deadline add Signed usage agreement due {ISO_DUE}")
+            assert ack["response_type"] == "in_channel"
+            await slack.command("/position ask D1 <@U2|bob>")
+            [dm] = await slack_api.wait_for("chat.postMessage")
+            assert dm.token == "xoxb-T1-before-upgrade"
+            assert [call.token for call in slack_api.calls_to("auth.test")] == [
+                "xoxb-T1-before-upgrade"
+            ]
+    check_everything_sent(slack_api)
 
 
 async def test_single_workspace_mode_has_no_install_routes(

@@ -50,31 +50,33 @@ import os
 import random
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-# tests/ goes last: its folders must not shadow standard modules (tests/calendar).
 sys.path[:0] = [str(ROOT)]
-sys.path.append(str(ROOT / "tests"))
 
 from aiohttp import ClientSession  # noqa: E402
-from sqlalchemy import text as sql  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
+from tests.bench.bench_processes import (  # noqa: E402
+    Server,
+    free_port,
+    fresh_postgres,
+    parley_argv,
+    parley_env,
+    post,
+    probe_body,
+    running,
+)
 from tests.bench.profile_stacks import summarise  # noqa: E402
 from tests.fakes.signing import signed_headers, slash_command_body  # noqa: E402
 from tests.fakes.slack_api import RESPONSE_URL, FakeSlackApi  # noqa: E402
@@ -111,7 +113,7 @@ ADD_NATURAL = Target(
 PG_LIST = Target("PostgreSQL /deadline list", "postgres", "list", LIST.expect, 0.45)
 PG_ADD = Target("PostgreSQL /deadline add (ISO)", "postgres", "iso", "in_channel", 0.3)
 ROUND = (BOLT, PLAIN, HELP, LIST, ADD_ISO, ADD_NATURAL, PG_LIST, PG_ADD, BOLT)
-PROFILED = (ADD_NATURAL, ADD_ISO, LIST, HELP)
+PROFILED = (ADD_NATURAL, ADD_ISO, LIST, HELP, BOLT, PG_LIST, PG_ADD)
 
 # Natural-language due times as people type them; the fields vary per request.
 NATURAL_FORMS = (
@@ -187,6 +189,7 @@ class WrkRun:
     target: Target
     data: dict[str, Any]
     sample: str = ""
+    cpu: float = math.nan  # CPU seconds the server used during the run (all its threads)
 
     @property
     def seconds(self) -> float:
@@ -206,6 +209,15 @@ class WrkRun:
     @property
     def p99_ms(self) -> float:
         return float(self.data["p99_us"]) / 1000
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu / max(1, self.data["requests"])
+
+    @property
+    def busy(self) -> float:
+        """The server's CPU time over the run's wall time (1.0: one core the whole time)."""
+        return self.cpu / self.seconds
 
 
 def ensure_wrk() -> str:
@@ -241,166 +253,23 @@ async def run_wrk(
     return WrkRun(target, json.loads(result[0]), sample[0] if sample else "")
 
 
-# --- servers ----------------------------------------------------------------------------
-@dataclass
-class Server:
-    name: str
-    process: asyncio.subprocess.Process
-    port: int
-    log: Path
-    spawned: float  # time.perf_counter() just before the process was started
-    startup: float = math.nan  # seconds from spawn to the first answered command
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/slack/events"
-
-    def memory_mib(self) -> tuple[float, float]:
-        """Resident memory now and at its peak (VmRSS, VmHWM), in MiB."""
-        fields: dict[str, float] = {}
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                fields[name] = int(value.split()[0]) / 1024
-        return fields.get("VmRSS", math.nan), fields.get("VmHWM", math.nan)
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def open_log(path: Path) -> IO[bytes]:
-    return path.open("wb")
-
-
-def parley_argv(port: int) -> list[str]:
-    script = Path(sys.executable).parent / "parley"
-    start = [str(script)] if script.exists() else [sys.executable, "-m", "bot.main"]
-    return [*start, "serve", "--host", "127.0.0.1", "--port", str(port)]
-
-
-def parley_env(database_url: str, api_url: str, log_level: str) -> dict[str, str]:
-    # Nothing of the caller's Parley configuration: not even empty SLACK_CLIENT_ID/SECRET
-    # (slack-bolt would switch to OAuth).
-    drop = ("DATABASE_URL", "SLACK_", "MICROSOFT_", "TEAMS_", "PUBLIC_URL", "LOG_", "ALERT_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith((*drop, "PARLEY_"))}
-    return env | {
-        "DATABASE_URL": database_url,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_API_URL": api_url,
-        "TEAMS_ENABLED": "false",
-        "PARLEY_REPLICAS": "1",
-        "LOG_LEVEL": log_level,
-        "PYTHONPATH": str(ROOT),
-    }
-
-
-async def post(session: ClientSession, url: str, body: str) -> tuple[int, str]:
-    headers = signed_headers(body, secret=SECRET)
-    async with session.post(url, data=body.encode(), headers=headers) as response:
-        return response.status, await response.text()
-
-
-def probe_body(text: str, n: int, *, team: str = LIST_TEAM, channel: str = LIST_CHANNEL) -> str:
-    return slash_command_body(
-        command="/deadline",
-        text=text,
-        team_id=team,
-        channel_id=channel,
-        user_id="U1",
-        trigger_id=f"probe.{n}.{secrets.token_hex(8)}",
-    )
-
-
-async def start_server(
-    name: str, argv: list[str], env: dict[str, str], tmp: Path, *, expect: str
-) -> Server:
-    """Start a server and wait (60 s at most) until it answers a signed /deadline help."""
-    log = tmp / f"{name}.log"
-    handle = open_log(log)
-    spawned = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        *argv, env=env, cwd=tmp, stdin=asyncio.subprocess.DEVNULL, stdout=handle, stderr=handle
-    )
-    handle.close()
-    server = Server(name, process, int(argv[argv.index("--port") + 1]), log, spawned)
-    async with ClientSession() as session:
-        for attempt in range(6000):  # 10 ms apart: 60 s
-            if process.returncode is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}:\n{server.log_tail()}")
-            try:
-                status, answer = await post(session, server.url, probe_body("help", attempt))
-            except OSError:
-                status, answer = 0, ""
-            if status == 200 and expect in answer:
-                server.startup = time.perf_counter() - spawned
-                return server
-            await asyncio.sleep(0.01)
-    await stop_server(server)
-    raise RuntimeError(f"{name} did not answer within 60 s:\n{server.log_tail()}")
-
-
-async def stop_server(server: Server) -> None:
-    if server.process.returncode is None:
-        server.process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(server.process.wait(), 30)
-    except TimeoutError:
-        server.process.kill()
-        await server.process.wait()
-
-
-@asynccontextmanager
-async def running(
-    name: str, argv: list[str], env: dict[str, str], tmp: Path, *, expect: str
-) -> AsyncIterator[Server]:
-    server = await start_server(name, argv, env, tmp, expect=expect)
-    try:
-        yield server
-    finally:
-        await stop_server(server)
-
-
+# --- seeding ------------------------------------------------------------------------------
 async def seed(server: Server) -> None:
     """Add the list channel's open deadlines through signed commands, and check the list."""
     async with ClientSession() as session:
+
+        async def say(text: str, n: int) -> str:
+            body = probe_body(text, n, team=LIST_TEAM, channel=LIST_CHANNEL)
+            status, answer = await post(session, server.url, secret=SECRET, body=body)
+            return f"{status} {answer}"
+
         for n in range(SEEDED):
-            text = f"add Bench deadline {n + 1} due in {n + 2} days"
-            status, answer = await post(session, server.url, probe_body(text, n))
-            if status != 200 or "in_channel" not in answer:
-                raise RuntimeError(f"seeding {server.name} failed: {status} {answer[:300]}")
-        status, answer = await post(session, server.url, probe_body("list", SEEDED))
+            answer = await say(f"add Bench deadline {n + 1} due in {n + 2} days", n)
+            if not answer.startswith("200 ") or "in_channel" not in answer:
+                raise RuntimeError(f"seeding {server.name} failed: {answer[:300]}")
+        answer = await say("list", SEEDED)
         if LIST.expect not in answer:
             raise RuntimeError(f"{server.name} does not list {SEEDED}: {answer[:300]}")
-
-
-async def admin(admin_url: str, statement: str) -> None:
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(sql(statement))
-    finally:
-        await engine.dispose()
-
-
-@asynccontextmanager
-async def fresh_postgres(admin_url: str) -> AsyncIterator[str]:
-    from storage.db import run_migrations
-
-    name = f"parley_bench_slack_{secrets.token_hex(4)}"
-    await admin(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        await run_migrations(url)
-        yield url
-    finally:
-        await admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -411,13 +280,13 @@ class Bench:
     tmp: Path
     response_url: str
     servers: dict[str, Server]
-    rates: dict[str, float] = field(default_factory=dict)  # last rate by target name
+    rates: dict[str, float] = field(default_factory=dict)  # best rate yet, by target name
     runs: int = 0
 
     async def measure(self, target: Target, seconds: int) -> WrkRun:
         server = self.servers[target.server]
-        # Enough distinct requests for 1.5x the last rate seen (none yet: 6,000 a second).
-        per_second = max(2000.0, 1.5 * self.rates.get(target.name, 4000.0))
+        # Enough distinct requests for 1.5x the best rate seen, and at least 6,000 a second.
+        per_second = max(6000.0, 1.5 * self.rates.get(target.name, 0.0))
         count = math.ceil(per_second * seconds)
         self.runs += 1
         path = self.tmp / "requests.bin"
@@ -425,14 +294,17 @@ class Bench:
         write_requests(
             path, target, count=count, port=server.port, tag=tag, response_url=self.response_url
         )
-        return await run_wrk(
+        cpu = server.cpu_seconds()
+        run = await run_wrk(
             self.wrk, target, server.url, path, seconds=seconds, connections=self.args.connections
         )
+        run.cpu = server.cpu_seconds() - cpu
+        return run
 
     async def run(self, target: Target) -> WrkRun:
         await self.measure(target, self.args.warmup)
         measured = await self.measure(target, self.args.duration)
-        self.rates[target.name] = measured.rate
+        self.rates[target.name] = max(measured.rate, self.rates.get(target.name, 0.0))
         return measured
 
 
@@ -442,7 +314,8 @@ def print_run(run: WrkRun, base: float | None) -> None:
     p50 = run.data["p50_us"] / 1000
     print(
         f"  {run.target.name:<38} {run.rate:8.0f} req/s {ratio}  p50 {p50:6.1f} ms"
-        f"  p99 {run.p99_ms:6.1f} ms  errors {run.errors}{note}",
+        f"  p99 {run.p99_ms:6.1f} ms  CPU {run.cpu_ms_per_request:5.2f} ms/req"
+        f" ({100 * run.busy:3.0f}% busy)  errors {run.errors}{note}",
         flush=True,
     )
     if run.sample:
@@ -459,38 +332,32 @@ async def main(args: argparse.Namespace) -> int:
         for user, tz in USERS.items():
             fake.set_user(user, tz=tz)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-slack-")))
-        reference = [sys.executable, str(HERE / "bench_servers.py")]
         servers: dict[str, Server] = {}
-        servers["plain"] = await stack.enter_async_context(
-            running(
-                "plain", [*reference, "plain", "--port", str(free_port())], dict(os.environ), tmp,
-                expect="ok",
-            )
-        )  # fmt: skip
-        bolt_argv = [*reference, "bolt", "--port", str(free_port()), "--api-url", fake.api_url]
-        bolt_argv += ["--secret", SECRET, "--token", TOKEN]
-        servers["bolt"] = await stack.enter_async_context(
-            running("bolt", bolt_argv, dict(os.environ), tmp, expect="")
-        )
+
+        async def start(key: str, name: str, argv: list[str], env: dict[str, str]) -> None:
+            expect = {"plain": "ok", "bolt": ""}.get(key, HELP.expect)
+            server = running(name, argv, env, tmp, expect=expect, secret=SECRET)
+            servers[key] = await stack.enter_async_context(server)
+
+        def env_for(database_url: str) -> dict[str, str]:
+            return parley_env(
+                database_url, api_url=fake.api_url, secret=SECRET, token=TOKEN,
+                log_level=args.log_level,
+            )  # fmt: skip
+
+        reference, env = [sys.executable, str(HERE / "bench_servers.py")], dict(os.environ)
+        await start("plain", "plain", [*reference, "plain", "--port", str(free_port())], env)
+        bolt = [*reference, "bolt", "--port", str(free_port()), "--api-url", fake.api_url]
+        await start("bolt", "bolt", [*bolt, "--secret", SECRET, "--token", TOKEN], env)
         sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        servers["sqlite"] = await stack.enter_async_context(
-            running(
-                "parley-sqlite", parley_argv(free_port()),
-                parley_env(sqlite_url, fake.api_url, args.log_level), tmp, expect=HELP.expect,
-            )
-        )  # fmt: skip
+        await start("sqlite", "parley-sqlite", parley_argv(free_port()), env_for(sqlite_url))
         await seed(servers["sqlite"])
         targets = ROUND
         if args.no_postgres:
             targets = tuple(t for t in ROUND if t.server != "postgres")
         else:
             pg_url = await stack.enter_async_context(fresh_postgres(args.pg_url))
-            servers["postgres"] = await stack.enter_async_context(
-                running(
-                    "parley-postgres", parley_argv(free_port()),
-                    parley_env(pg_url, fake.api_url, args.log_level), tmp, expect=HELP.expect,
-                )
-            )  # fmt: skip
+            await start("postgres", "parley-postgres", parley_argv(free_port()), env_for(pg_url))
             await seed(servers["postgres"])
         for server in servers.values():
             memory[f"{server.name}, idle after start"] = server.memory_mib()
@@ -517,7 +384,7 @@ async def main(args: argparse.Namespace) -> int:
 
 def stacks_file(folder: Path, target: Target) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{target.kind}.txt"
+    return folder / f"{target.server}-{target.kind}.txt"
 
 
 def read_stacks(path: Path) -> str | None:
@@ -525,10 +392,12 @@ def read_stacks(path: Path) -> str | None:
 
 
 async def profile(bench: Bench, folder: Path) -> None:
-    """py-spy the SQLite server under each profiled path for ``--duration`` seconds."""
+    """py-spy each profiled path's server for ``--duration`` seconds under its load."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    pid = bench.servers["sqlite"].process.pid
     for target in PROFILED:
+        if target.server not in bench.servers:
+            continue
+        pid = bench.servers[target.server].process.pid
         out = stacks_file(folder, target)
         argv = [spy, "record", "--pid", str(pid), "--duration", str(bench.args.duration)]
         argv += ["--rate", "250", "--format", "raw", "--function", "--threads"]
@@ -558,8 +427,12 @@ def report(
     load: tuple[tuple[float, ...], tuple[float, ...]],
 ) -> int:
     ratios: dict[str, list[float]] = {}
+    cpu_ratios: dict[str, list[float]] = {}
     refused: list[int] = []
     for number, measured in enumerate(rounds, 1):
+        bolt_cpu = statistics.mean(r.cpu_ms_per_request for r in measured if r.target is BOLT)
+        for run in measured:
+            cpu_ratios.setdefault(run.target.name, []).append(bolt_cpu / run.cpu_ms_per_request)
         base = statistics.mean(r.rate for r in measured if r.target is BOLT)
         ceiling = next(r.rate for r in measured if r.target is PLAIN) / base
         if ceiling < CEILING_FACTOR:
@@ -579,8 +452,9 @@ def report(
         f"warm-up, {len(rounds)} rounds, LOG_LEVEL={args.log_level}\n"
     )
     print("| target | req/s (median) | x bare Bolt, by round | x bare Bolt (median) "
-          "| p99 ms (median) | non-2xx | wrong reply | goal | result |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| p99 ms (median) | non-2xx | wrong reply | goal | result "
+          "| server CPU ms/req | x bare Bolt by CPU |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts: list[bool] = []
     for name in names:
         target, runs = by_name[name], runs_of(name)
@@ -600,8 +474,10 @@ def report(
             verdicts.append(ok)
         non2xx = sum(r.data["non2xx"] for r in runs)
         wrong = sum(r.errors - r.data["non2xx"] for r in runs)
+        cpu = statistics.median(r.cpu_ms_per_request for r in runs)
         print(f"| {name} | {rate:,.0f} | {by_round} | {median:.2f} | {p99:.1f} | {non2xx} | "
-              f"{wrong} | {goal} | {verdict} |")  # fmt: skip
+              f"{wrong} | {goal} | {verdict} | {cpu:.2f} | "
+              f"{statistics.median(cpu_ratios[name]):.2f} |")  # fmt: skip
     print("\n| server | start to first answered command | RSS |")
     print("|---|---|---|")
     for name, seconds in startup.items():

@@ -19,15 +19,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^()]*):(?P<line>\d+)\)$")
 PARLEY = ("bot", "adapters", "storage")
+# The composition root sits under every request: its inclusive time says nothing.
+ENTRY = "bot/main.py"
+# Code whose whole cost (itself and what it calls) is worth knowing on the slash path.
+PROBES = (
+    "slack_bolt/middleware/",
+    "slack_bolt/",
+    "logging/",
+    "bot/logs.py",
+    "adapters/metrics.py",
+    "prometheus_client/",
+    "dateparser/",
+    "sqlalchemy/",
+    "aiosqlite/",
+    "asyncpg/",
+    "json/",
+    "urllib/",
+)
 
 
 def short_path(path: str, root: Path) -> str:
+    """Site packages and the standard library from their top-level name; Parley from its root."""
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1]
     if path.startswith(str(root) + "/"):
         return path[len(str(root)) + 1 :]
-    for marker in ("site-packages/", "/lib/python3."):
-        if marker in path:
-            tail = path.split(marker, 1)[1]
-            return tail.split("/", 1)[1] if marker.startswith("/lib") else tail
+    if "/lib/python3." in path:
+        return path.split("/lib/python3.", 1)[1].split("/", 1)[1]
     return path
 
 
@@ -51,6 +69,7 @@ def summarise(raw: str, *, root: Path = ROOT, top: int = 10) -> str:
     packages: Counter[str] = Counter()
     threads: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    under: Counter[str] = Counter()
     total = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -67,10 +86,15 @@ def summarise(raw: str, *, root: Path = ROOT, top: int = 10) -> str:
         name, pkg = label(frames[-1], root)
         own[name] += count
         packages[pkg] += count
+        paths = set()
         for frame in set(frames):
             name, pkg = label(frame, root)
-            if pkg in PARLEY:
+            paths.add(name.rsplit(" (", 1)[-1])
+            if pkg in PARLEY and ENTRY not in name:
                 inclusive[name] += count
+        for probe in PROBES:
+            if any(path.startswith(probe) for path in paths):
+                under[probe] += count
     if total == 0:
         return "  no samples"
 
@@ -83,6 +107,8 @@ def summarise(raw: str, *, root: Path = ROOT, top: int = 10) -> str:
     lines += [f"    {share(n)}  {name}" for name, n in own.most_common(top)]
     lines.append("  self time by package: ")
     lines[-1] += ", ".join(f"{name} {share(n).strip()}" for name, n in packages.most_common(12))
+    lines.append("  inclusive time under: ")
+    lines[-1] += ", ".join(f"{name} {share(under[name]).strip()}" for name in PROBES)
     lines.append(f"  top {top} Parley functions by inclusive time:")
     lines += [f"    {share(n)}  {name}" for name, n in inclusive.most_common(top)]
     return "\n".join(lines)

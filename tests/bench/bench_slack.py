@@ -283,8 +283,8 @@ class Bench:
     rates: dict[str, float] = field(default_factory=dict)  # best rate yet, by target name
     runs: int = 0
 
-    async def measure(self, target: Target, seconds: int) -> WrkRun:
-        server = self.servers[target.server]
+    async def measure(self, target: Target, seconds: int, on: Server | None = None) -> WrkRun:
+        server = on or self.servers[target.server]
         # Enough distinct requests for 1.5x the best rate seen, and at least 6,000 a second.
         per_second = max(6000.0, 1.5 * self.rates.get(target.name, 0.0))
         count = math.ceil(per_second * seconds)
@@ -301,9 +301,9 @@ class Bench:
         run.cpu = server.cpu_seconds() - cpu
         return run
 
-    async def run(self, target: Target) -> WrkRun:
-        await self.measure(target, self.args.warmup)
-        measured = await self.measure(target, self.args.duration)
+    async def run(self, target: Target, on: Server | None = None) -> WrkRun:
+        await self.measure(target, self.args.warmup, on)
+        measured = await self.measure(target, self.args.duration, on)
         self.rates[target.name] = max(measured.rate, self.rates.get(target.name, 0.0))
         return measured
 
@@ -362,6 +362,7 @@ async def main(args: argparse.Namespace) -> int:
         for server in servers.values():
             memory[f"{server.name}, idle after start"] = server.memory_mib()
         bench = Bench(args, wrk, tmp, fake.response_url("late"), servers)
+        startup = {s.name: s.startup for s in servers.values()}
         for number in range(1, args.rounds + 1):
             print(f"round {number}/{args.rounds}", flush=True)
             measured: list[WrkRun] = []
@@ -374,12 +375,43 @@ async def main(args: argparse.Namespace) -> int:
                 memory[f"{servers[name].name}, end of rounds"] = servers[name].memory_mib()
         if args.profile:
             await profile(bench, Path(args.profile))
+        if args.many:
+            many = await serve_many(bench, env_for(f"sqlite+aiosqlite:///{tmp}/many.db"))
+            startup[many.name] = many.startup
+            memory |= many.memory
         late = len(fake.calls_to(RESPONSE_URL))
         calls = Counter(call.method for call in fake.calls)
         print(f"\nSlack Web API calls the servers made: {dict(calls.most_common())}")
-        startup = {s.name: s.startup for s in servers.values()}
         adds = sum(r.data["requests"] for m in rounds for r in m if r.target.kind in ADDS)
     return report(args, rounds, startup, memory, late, adds, (load_before, os.getloadavg()))
+
+
+@dataclass
+class Many:
+    name: str
+    startup: float
+    memory: dict[str, tuple[float, float]]
+
+
+async def serve_many(bench: Bench, env: dict[str, str]) -> Many:
+    """``parley serve`` on ``--many`` deadlines (5 alerts each): start-up, memory, list and add."""
+    from storage.db import run_migrations
+    from tests.bench.bench_alerts import plan_regular, seed_parley
+
+    count = bench.args.many
+    print(f"\n{count:,} deadlines in 5,000 channels (SQLite):", flush=True)
+    await run_migrations(env["DATABASE_URL"])
+    plan = plan_regular(count, time.time(), random.Random(13))
+    await seed_parley(env["DATABASE_URL"], plan, 1)
+    name = f"parley-sqlite, {count:,} deadlines"
+    argv = parley_argv(free_port())
+    async with running(name, argv, env, bench.tmp, expect=HELP.expect, secret=SECRET) as server:
+        memory = {f"{name}, idle after start": server.memory_mib()}
+        await seed(server)
+        for target in (LIST, ADD_ISO):
+            print_run(await bench.run(target, server), None)
+        memory[f"{name}, after list and add"] = server.memory_mib()
+    return Many(name, server.startup, memory)
 
 
 def stacks_file(folder: Path, target: Target) -> Path:
@@ -506,4 +538,7 @@ if __name__ == "__main__":
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--profile", metavar="DIR", help="py-spy the slowest paths into DIR")
+    parser.add_argument(
+        "--many", type=int, default=100_000, help="deadlines for the memory check (0: skip)"
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))

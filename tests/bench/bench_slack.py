@@ -431,6 +431,8 @@ async def profile(bench: Bench, folder: Path) -> None:
             continue
         pid = bench.servers[target.server].process.pid
         out = stacks_file(folder, target)
+        # The previous run's last requests (up to one per connection) finish first.
+        await asyncio.sleep(1)
         argv = [spy, "record", "--pid", str(pid), "--duration", str(bench.args.duration)]
         argv += ["--rate", "250", "--format", "raw", "--function", "--threads"]
         argv += ["--full-filenames", "--nonblocking", "-o", str(out)]

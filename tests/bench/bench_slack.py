@@ -3,7 +3,8 @@
 Run on demand (not collected by pytest), on an otherwise idle machine::
 
     python tests/bench/bench_slack.py [--rounds 3] [--duration 8] [--warmup 2]
-        [--connections 50] [--no-postgres] [--profile DIR]
+        [--connections 50] [--log-level INFO] [--no-postgres] [--many 100000]
+        [--profile DIR]
 
 Everything stays on 127.0.0.1, and every server is a process of its own: a
 plain aiohttp handler and a bare slack-bolt ``AsyncApp`` that only acks
@@ -11,7 +12,8 @@ plain aiohttp handler and a bare slack-bolt ``AsyncApp`` that only acks
 database, and another on a fresh PostgreSQL database (one replica; created on
 127.0.0.1:5432, dropped at the end; ``BENCH_PG_URL`` names the server). Both
 Parleys use the fake Slack Web API in this process as SLACK_API_URL and run
-with their defaults otherwise (LOG_LEVEL=INFO: one access-log line a request).
+with their defaults otherwise (LOG_LEVEL=INFO: a command line and an access-log
+line a request, to a file).
 Each starts with 10 open deadlines in the list channel, added through signed
 commands.
 
@@ -32,12 +34,18 @@ A round runs each target for ``--warmup`` seconds (not counted) and then
 round's two bare-Bolt runs; the summary takes the median over rounds and checks
 it against the goals of issue 13. The plain handler is the ceiling of wrk plus
 aiohttp on this machine: a round where it is under 3x bare Bolt reports no
-ratios (the load generator would compress them toward 1x).
+ratios (the load generator would compress them toward 1x); a round where bare
+Bolt moved by more than a quarter from its start to its end is flagged unsteady.
+Each run also reads the server's CPU time from /proc: CPU ms per request, and
+its ratio to bare Bolt's, hold still when other load on the machine takes CPU
+from the server (the "% busy" of a run: 100% is one core all the time).
 
 Also reported: the time from starting ``parley serve`` to its first answered
-command, and the servers' resident memory. ``--profile DIR`` then samples the
-SQLite server with py-spy under the slowest paths (tests/bench/profile_stacks.py
-summarises the stacks).
+command, and the servers' resident memory, both also on a database of
+``--many`` deadlines (5 planned alerts each, 5,000 channels; seeded by
+tests/bench/bench_alerts.py's bulk insert). ``--profile DIR`` then samples each
+server with py-spy under the slowest paths, bare Bolt and PostgreSQL
+(tests/bench/profile_stacks.py summarises the stacks).
 """
 
 from __future__ import annotations
@@ -89,6 +97,7 @@ LIST_TEAM, LIST_CHANNEL = "T1", "CLIST"
 ADD_TEAM, ADD_CHANNELS = "T2", 20
 USERS = {"U1": "America/New_York", "U2": "Europe/London", "U3": "Asia/Tokyo", "U4": "UTC"}
 CEILING_FACTOR = 3.0
+DRIFT = 0.25  # bare Bolt's change over a round, beyond which the round is flagged
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -467,11 +476,19 @@ def report(
         bolt_cpu = statistics.mean(r.cpu_ms_per_request for r in measured if r.target is BOLT)
         for run in measured:
             cpu_ratios.setdefault(run.target.name, []).append(bolt_cpu / run.cpu_ms_per_request)
-        base = statistics.mean(r.rate for r in measured if r.target is BOLT)
+        first, last = (r.rate for r in measured if r.target is BOLT)
+        base = (first + last) / 2
         ceiling = next(r.rate for r in measured if r.target is PLAIN) / base
+        # Bare Bolt moving between the start and the end of a round means the machine's
+        # other load changed during it: that round's ratios are rougher.
+        drift = abs(last - first) / base
+        print(
+            f"round {number}: bare Bolt {first:,.0f} -> {last:,.0f} req/s"
+            f"{' (unsteady)' if drift > DRIFT else ''}, ceiling {ceiling:.2f}x bare Bolt"
+            f"{f', under {CEILING_FACTOR}x: no ratios' if ceiling < CEILING_FACTOR else ''}"
+        )
         if ceiling < CEILING_FACTOR:
             refused.append(number)
-            print(f"round {number}: ceiling {ceiling:.2f}x bare Bolt, under {CEILING_FACTOR}x")
             continue
         for run in measured:
             ratios.setdefault(run.target.name, []).append(run.rate / base)

@@ -36,9 +36,10 @@ it against the goals of issue 13. The plain handler is the ceiling of wrk plus
 aiohttp on this machine: a round where it is under 3x bare Bolt reports no
 ratios (the load generator would compress them toward 1x); a round where bare
 Bolt moved by more than a quarter from its start to its end is flagged unsteady.
-Each run also reads the server's CPU time from /proc: CPU ms per request, and
-its ratio to bare Bolt's, hold still when other load on the machine takes CPU
-from the server (the "% busy" of a run: 100% is one core all the time).
+Each run also reads CPU time from /proc: the server's per request (it, and its
+ratio to bare Bolt's, hold still when other load on the machine takes CPU from
+the server), and how busy the server, wrk and everything else were (100%: one
+core the whole run; a server under 100% was held back by something else).
 
 Also reported: the time from starting ``parley serve`` to its first answered
 command, and the servers' resident memory, both also on a database of
@@ -56,6 +57,7 @@ import json
 import math
 import os
 import random
+import resource
 import secrets
 import shutil
 import statistics
@@ -199,6 +201,8 @@ class WrkRun:
     data: dict[str, Any]
     sample: str = ""
     cpu: float = math.nan  # CPU seconds the server used during the run (all its threads)
+    wrk_cpu: float = math.nan  # CPU seconds wrk used
+    machine_cpu: float = math.nan  # CPU seconds every process on the machine used
 
     @property
     def seconds(self) -> float:
@@ -227,6 +231,24 @@ class WrkRun:
     def busy(self) -> float:
         """The server's CPU time over the run's wall time (1.0: one core the whole time)."""
         return self.cpu / self.seconds
+
+    @property
+    def others(self) -> float:
+        """CPU time of everything but the server and wrk, over the run's wall time."""
+        return (self.machine_cpu - self.cpu - self.wrk_cpu) / self.seconds
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time all processors spent busy since boot (/proc/stat: all but idle and iowait)."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(ticks[:8]) - ticks[3] - ticks[4]  # user..steal, less idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of the child processes waited for so far (wrk runs, py-spy)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def ensure_wrk() -> str:
@@ -303,11 +325,13 @@ class Bench:
         write_requests(
             path, target, count=count, port=server.port, tag=tag, response_url=self.response_url
         )
-        cpu = server.cpu_seconds()
+        cpu, wrk_cpu, machine = server.cpu_seconds(), children_cpu_seconds(), machine_cpu_seconds()
         run = await run_wrk(
             self.wrk, target, server.url, path, seconds=seconds, connections=self.args.connections
         )
         run.cpu = server.cpu_seconds() - cpu
+        run.wrk_cpu = children_cpu_seconds() - wrk_cpu
+        run.machine_cpu = machine_cpu_seconds() - machine
         return run
 
     async def run(self, target: Target, on: Server | None = None) -> WrkRun:
@@ -324,7 +348,8 @@ def print_run(run: WrkRun, base: float | None) -> None:
     print(
         f"  {run.target.name:<38} {run.rate:8.0f} req/s {ratio}  p50 {p50:6.1f} ms"
         f"  p99 {run.p99_ms:6.1f} ms  CPU {run.cpu_ms_per_request:5.2f} ms/req"
-        f" ({100 * run.busy:3.0f}% busy)  errors {run.errors}{note}",
+        f"  busy: server {100 * run.busy:3.0f}%, wrk {100 * run.wrk_cpu / run.seconds:3.0f}%,"
+        f" others {100 * run.others:3.0f}%  errors {run.errors}{note}",
         flush=True,
     )
     if run.sample:
@@ -504,8 +529,8 @@ def report(
     )
     print("| target | req/s (median) | x bare Bolt, by round | x bare Bolt (median) "
           "| p99 ms (median) | non-2xx | wrong reply | goal | result "
-          "| server CPU ms/req | x bare Bolt by CPU |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| server CPU ms/req | x bare Bolt by CPU | other load (median) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts: list[bool] = []
     for name in names:
         target, runs = by_name[name], runs_of(name)
@@ -528,7 +553,8 @@ def report(
         cpu = statistics.median(r.cpu_ms_per_request for r in runs)
         print(f"| {name} | {rate:,.0f} | {by_round} | {median:.2f} | {p99:.1f} | {non2xx} | "
               f"{wrong} | {goal} | {verdict} | {cpu:.2f} | "
-              f"{statistics.median(cpu_ratios[name]):.2f} |")  # fmt: skip
+              f"{statistics.median(cpu_ratios[name]):.2f} | "
+              f"{100 * statistics.median(r.others for r in runs):.0f}% |")  # fmt: skip
     print("\n| server | start to first answered command | RSS |")
     print("|---|---|---|")
     for name, seconds in startup.items():

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from opskit import BOT_TOKEN, SECRET, slack_settings, slash
 
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.logs import REDACTED, Redactor, configured_secrets, make_handler
 from bot.main import build_app, open_runtime
 from tests.fakes.slack_api import FakeSlackApi
+from tests.ops.opskit import BOT_TOKEN, SECRET, slack_settings, slash
 
 DUE = "2026-11-27T17:00-05:00"
 APP_PASSWORD = "ms-app-password-Zq9"

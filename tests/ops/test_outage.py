@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from opskit import TEAM, Samples, samples, slack_settings, slash, value
 from sqlalchemy.engine import make_url
-from tcp_proxy import TcpProxy
 
 from bot.config import load_settings
 from bot.domain import Event, EventKind, NewDeadline, PlannedAlert
@@ -27,6 +25,8 @@ from bot.runtime import running_dispatcher
 from storage.db import make_engine, run_migrations
 from storage.repository import SqlRepository
 from tests.fakes.slack_api import Call, FakeSlackApi
+from tests.ops.opskit import TEAM, Samples, samples, slack_settings, slash, value
+from tests.ops.tcp_proxy import TcpProxy
 
 SLACK_BUDGET = 3.0
 LATER = "2031-01-15T17:00Z"

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from opskit import BOT_TOKEN, SECRET, TEAM
 from sqlalchemy import text
 
 from bot.domain import Event, EventKind, NewDeadline, PlannedAlert
@@ -27,6 +26,7 @@ from storage.db import make_engine, run_migrations
 from storage.repository import SqlRepository
 from tests.fakes.signing import signed_headers, slash_command_body
 from tests.fakes.slack_api import FakeSlackApi
+from tests.ops.opskit import BOT_TOKEN, SECRET, TEAM
 
 GRACE = 45.0  # terminationGracePeriodSeconds / stop_grace_period in infra/
 BEARER = "bearer-shutdown-secret-8c1"

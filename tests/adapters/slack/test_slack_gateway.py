@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from blockkit import check_message
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.delivery import SlackDelivery, retry_handlers
@@ -18,6 +17,7 @@ from bot.clock import ManualClock
 from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus
 from bot.errors import PermanentDelivery, RateLimited, TransientDelivery
 from bot.messages import Audience, Message
+from tests.adapters.slack.blockkit import check_message
 from tests.fakes.slack_api import FakeSlackApi
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)

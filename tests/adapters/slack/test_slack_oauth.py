@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-from slack_world import SECRET, SlackWorld, check_everything_sent, open_world
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -21,6 +20,7 @@ from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.main import open_runtime
 from bot.runtime import Runtime
+from tests.adapters.slack.slack_world import SECRET, SlackWorld, check_everything_sent, open_world
 from tests.fakes.slack_api import FakeSlackApi
 
 CLIENT_ID = "1111.2222"

@@ -3,17 +3,21 @@
 ruff, ruff format, mypy and the import-linter contracts (layers, the core free
 of platform code, nothing importing ``bot.main``) run as steps of
 ``scripts/check``. What is left is here: every module says what it is for, no
-source file outgrows 600 lines, and no import cycle, TYPE_CHECKING imports
-included (import-linter checks layers, not cycles).
+source file outgrows 600 lines, no import cycle, TYPE_CHECKING imports
+included (import-linter checks layers, not cycles), and requirements.lock
+pins what pyproject.toml asks for.
 """
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import grimp
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "adapters", "storage")
@@ -94,3 +98,20 @@ def test_the_cycle_finder_finds_cycles_and_only_cycles() -> None:
 def test_no_import_cycle_in_bot_adapters_or_storage() -> None:
     graph = grimp.build_graph(*PACKAGES, exclude_type_checking_imports=False, cache_dir=None)
     assert import_cycles(graph.modules, graph.find_modules_directly_imported_by) == []
+
+
+def test_the_lock_pins_every_dependency_within_what_pyproject_asks() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    pins = dict(
+        line.split("==", 1)
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if line and not line.startswith((" ", "#"))
+    )
+    pinned = {canonicalize_name(name): version.strip() for name, version in pins.items()}
+    unmet = {}
+    for requirement in map(Requirement, lines):
+        version = pinned.get(canonicalize_name(requirement.name))
+        if version is None or not requirement.specifier.contains(version, prereleases=True):
+            unmet[str(requirement)] = version
+    assert unmet == {}, "refresh the lock: scripts/lock (README, Development)"

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.builders import a_deadline, seed_due_alert, sql_store
 from tests.fakes.slack_api import Call, FakeSlackApi
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 REACHED = re.compile(r"Deadline reached(?::| —) (D\d+)")
 TEAM = "T0REPLICA"

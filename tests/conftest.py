@@ -1,8 +1,10 @@
 """Shared fixtures: a Parley runtime on a fresh database with a controllable clock,
-and a ``Chat`` helper that lets tests read like a conversation."""
+a ``Chat`` helper that lets tests read like a conversation, and ``PostgresServer``,
+the one way tests make, empty and drop PostgreSQL databases of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -31,28 +33,73 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-async def _admin(sql: str) -> None:
-    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+class PostgresServer:
+    """The test server (``TEST_DATABASE_URL``): databases of the tests' own beside the
+    given one, so that parallel runs and other suites on the server are left alone."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+
+    async def _admin(self, sql: str) -> None:
+        engine = create_async_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+    async def ping(self) -> None:
+        await self._admin("SELECT 1")
+
+    async def create_database(self) -> str:
+        """A new, empty database (not migrated); its URL."""
+        name = f"parley_test_{secrets.token_hex(4)}"
+        await self._admin(f'CREATE DATABASE "{name}"')
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    async def drop_database(self, url: str) -> None:
+        await self._admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+    async def empty(self, url: str) -> None:
+        """Empty every table of the database at ``url`` but alembic's version (tables
+        made outside the migrations too), and restart its sequences."""
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                listed = await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+                tables = ", ".join(f'"{name}"' for name in listed.scalars())
+                if tables:
+                    await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        finally:
+            await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresServer:
+    """The test PostgreSQL server. Skips the test without one, or fails it when
+    REQUIRE_POSTGRES=1. (A sync fixture: it runs outside the tests' event loops.)"""
+    server = PostgresServer(POSTGRES_URL)
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
+        asyncio.run(server.ping())
+    except Exception as error:  # not running, refusing us, ...: each makes it unusable
+        message = f"PostgreSQL at {server.url.render_as_string()} unusable: {error!r}"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return server
 
 
 @pytest.fixture
-async def pg_empty_url() -> AsyncIterator[str]:
-    """An empty PostgreSQL database of the test's own (not migrated), dropped afterwards.
-    Skips without a server, or fails when REQUIRE_POSTGRES=1."""
-    name = f"parley_test_{secrets.token_hex(4)}"
-    try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except OSError as error:  # the server is not running
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required but unreachable: {error}")
-        pytest.skip(f"PostgreSQL unreachable: {error}")
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+async def pg_empty_url(postgres: PostgresServer) -> AsyncIterator[str]:
+    """An empty PostgreSQL database of the test's own (not migrated), dropped afterwards."""
+    url = await postgres.create_database()
+    yield url
+    await postgres.drop_database(url)
 
 
 @pytest.fixture

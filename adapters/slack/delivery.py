@@ -18,6 +18,7 @@ names only its channel (and the gateway passes the workspace's token).
 
 ``ack_body`` picks the reply that can ride in a slash command's ack, and
 ``deliver`` sends a request's other replies, one failure not stopping the rest.
+``retry_handlers`` gives the Slack clients their own retries (``RetryPolicy``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from slack_sdk.http_retry.handler import default_interval_calculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -51,12 +58,44 @@ log = logging.getLogger("parley.slack")
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
-def retry_handlers() -> list[AsyncRetryHandler]:
-    """One retry on 429 (after Retry-After), on 500/503 and on a dropped connection."""
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How the Slack clients retry on their own, before Parley's dispatcher does: once
+    on a 429, once on a 500 or 503, once on a dropped connection. They wait the 429's
+    Retry-After, else slack_sdk's backoff; ``waits=False`` retries at once (tests)."""
+
+    waits: bool = True
+
+
+class _RateLimitRetryAtOnce(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 retry without its sleep for Retry-After."""
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+def retry_handlers(policy: RetryPolicy = RetryPolicy()) -> list[AsyncRetryHandler]:
+    """slack_sdk's retry handlers for ``policy``."""
+    rate_limit: AsyncRetryHandler
+    backoff: RetryIntervalCalculator
+    if policy.waits:
+        rate_limit = AsyncRateLimitErrorRetryHandler(max_retry_count=1)
+        backoff = default_interval_calculator
+    else:
+        rate_limit = _RateLimitRetryAtOnce(max_retry_count=1)
+        backoff = FixedValueRetryIntervalCalculator(0)
     return [
-        AsyncConnectionErrorRetryHandler(),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-        AsyncServerErrorRetryHandler(max_retry_count=1),
+        AsyncConnectionErrorRetryHandler(interval_calculator=backoff),
+        rate_limit,
+        AsyncServerErrorRetryHandler(max_retry_count=1, interval_calculator=backoff),
     ]
 
 
@@ -103,9 +142,12 @@ def _ts(response: Any, key: str = "ts") -> str | None:
 class SlackDelivery:
     """Sends messages to Slack by audience (see the module docstring)."""
 
-    def __init__(self, *, client: AsyncWebClient, clock: Clock) -> None:
+    def __init__(
+        self, *, client: AsyncWebClient, clock: Clock, retries: RetryPolicy = RetryPolicy()
+    ) -> None:
         self.client = client  # its aiohttp session also carries the response URL posts
         self.clock = clock
+        self.retries = retries  # for the response URL posts (``client`` has its own)
 
     async def send(
         self,
@@ -205,7 +247,7 @@ class SlackDelivery:
 
     async def _respond(self, url: str, payload: JSON, response_type: str) -> None:
         webhook = AsyncWebhookClient(
-            url, session=self.client.session, retry_handlers=retry_handlers()
+            url, session=self.client.session, retry_handlers=retry_handlers(self.retries)
         )
         response = await webhook.send_dict(
             {**payload, "response_type": response_type, "replace_original": False}

@@ -598,8 +598,12 @@ async def measure(
         else:
             result.notes.append("probe alert never posted")
         for name, at in (("A", timeline.burst_a), ("B", timeline.burst_b)):
+
+            def burst_arrived(channel: str = "C" + name, burst: int = args.burst) -> bool:
+                return len(arrivals.of(channel)) >= burst
+
             done = await wait_until(
-                lambda name=name: len(arrivals.of("C" + name)) >= args.burst,
+                burst_arrived,
                 at + args.burst_timeout,
                 process,
                 log,

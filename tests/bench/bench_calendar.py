@@ -43,6 +43,7 @@ from bot.domain import Event as HistoryEvent
 from bot.feeds import Feeds
 from bot.main import build_app, open_runtime
 from bot.runtime import Runtime
+from storage.repository import SqlRepository
 from storage.rows import C, D, P, offsets_to_text
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
@@ -87,7 +88,9 @@ async def fill(runtime: Runtime, count: int) -> None:
         for n in range(1, count + 1, 10)
         for side, stance in (("Anthropic", "oppose"), ("Department of Defense", "support"))
     ]
-    engine = runtime.repository._db.engine  # setup only: bulk rows straight into the tables
+    repository = runtime.repository
+    assert isinstance(repository, SqlRepository)
+    engine = repository._db.engine  # setup only: bulk rows straight into the tables
     async with engine.begin() as conn:
         await conn.execute(insert(D), rows)
         await conn.execute(insert(P), positions)

@@ -225,7 +225,7 @@ class WrkRun:
 
     @property
     def cpu_ms_per_request(self) -> float:
-        return 1000 * self.cpu / max(1, self.data["requests"])
+        return float(1000 * self.cpu / max(1, self.data["requests"]))
 
     @property
     def busy(self) -> float:
@@ -386,7 +386,7 @@ async def main(args: argparse.Namespace) -> int:
         sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         await start("sqlite", "parley-sqlite", parley_argv(free_port()), env_for(sqlite_url))
         await seed(servers["sqlite"])
-        targets = ROUND
+        targets: tuple[Target, ...] = ROUND
         if args.no_postgres:
             targets = tuple(t for t in ROUND if t.server != "postgres")
         else:

@@ -49,6 +49,7 @@ def test_piped_shell_session_shows_deadline_list_and_matrix(tmp_path: Path) -> N
     assert "Anthropic: oppose — No mass surveillance of Americans" in matrix
 
 
+@pytest.mark.slow
 def test_demo_then_export_and_import_reproduce_every_view(tmp_path: Path) -> None:
     first, second = tmp_path / "first.db", tmp_path / "second.db"
     demo = parley("demo", db=first)
@@ -63,6 +64,7 @@ def test_demo_then_export_and_import_reproduce_every_view(tmp_path: Path) -> Non
     assert parley("shell", db=second, stdin=views) == before
 
 
+@pytest.mark.slow
 def test_import_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
     db = tmp_path / "p.db"
     parley("demo", db=db)

@@ -25,12 +25,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.domain import Event, EventKind, NewDeadline, PlannedAlert
-from storage.db import make_engine
-from storage.repository import SqlRepository
+from tests.builders import a_deadline, seed_due_alert, sql_store
 from tests.fakes.slack_api import Call, FakeSlackApi
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 REACHED = re.compile(r"Deadline reached(?::| —) (D\d+)")
 TEAM = "T0REPLICA"
@@ -45,27 +43,19 @@ async def slack() -> AsyncIterator[FakeSlackApi]:
 async def seed(url: str, *, count: int, channels: int, due_in: float) -> None:
     """``count`` deadlines whose only alert (the deadline itself) falls due
     within the same minute, spread over ``channels`` channels."""
-    repository = SqlRepository(make_engine(url))
     now = datetime.now(UTC)
-    try:
+    async with sql_store(url) as store:
         for n in range(count):
-            due = now + timedelta(seconds=due_in + (n % 10) * 0.5)
-            draft = NewDeadline(
-                workspace_id=f"slack:{TEAM}",
-                channel_id=f"C{n % channels:04d}",
-                platform="slack",
+            draft = a_deadline(
+                workspace=f"slack:{TEAM}",
+                channel=f"C{n % channels:04d}",
                 title=f"Burst item {n}",
-                due_at=due,
+                due=now + timedelta(seconds=due_in + (n % 10) * 0.5),
                 tz="UTC",
-                owner_id="U0OWNER",
-                reminder_offsets=(),
-                created_at=now,
+                owner="U0OWNER",
+                created=now,
             )
-            event = Event(deadline_id=0, kind=EventKind.CREATED, at=now, actor_id="U0OWNER")
-            alerts = (PlannedAlert(offset=timedelta(0), due_at=due),)
-            await repository.create_deadline(draft=draft, event=event, alerts=alerts)
-    finally:
-        await repository.close()
+            await seed_due_alert(store, draft)
 
 
 def start_replica(
@@ -79,13 +69,14 @@ def start_replica(
         "ALERT_LEASE_SECONDS": "5",
         "LOG_LEVEL": "WARNING",
     }
-    log = (tmp_path / f"{name}.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.main", "serve", "--port", "0"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    # The replica writes to its own copy of the file; ours is closed once it started.
+    with (tmp_path / f"{name}.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.main", "serve", "--port", "0"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 @pytest.fixture

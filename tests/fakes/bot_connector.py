@@ -25,15 +25,15 @@ for 429, a ``Retry-After`` header. Tests wait on what arrives::
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.local_server import LocalServer
 
 CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -95,53 +95,25 @@ class Failure:
 
 
 @dataclass
-class FakeBotConnector:
+class FakeBotConnector(LocalServer):
     """An aiohttp server on 127.0.0.1 (a free port) playing the Bot Connector."""
 
     calls: list[Call] = field(default_factory=list)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
-    _changed: asyncio.Condition | None = None
-    _runner: web.AppRunner | None = None
-    _port: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    # --- lifecycle ----------------------------------------------------------
-    async def start(self) -> FakeBotConnector:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v3/conversations", self._create)
         app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
-        self._changed = asyncio.Condition()
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeBotConnector:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def service_url(self) -> str:
         """The value for an activity's ``serviceUrl`` (Teams' end with a slash)."""
-        return f"http://127.0.0.1:{self._port}/"
+        return f"{self.base_url}/"
 
     # --- programming the fake ---------------------------------------------
     def fail(
@@ -181,14 +153,12 @@ class FakeBotConnector:
         where: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait until ``count`` requests of these kinds (matching ``where``) have arrived."""
-        assert self._changed is not None, "start the fake first"
         wanted = kinds or ("send", "reply")
 
         def matching() -> list[Call]:
             return [c for c in self.calls if c.kind in wanted and (where is None or where(c))]
 
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(lambda: len(matching()) >= count)
+        await self._wait_until(lambda: len(matching()) >= count, within)
         return matching()
 
     # --- handlers ------------------------------------------------------------
@@ -202,9 +172,7 @@ class FakeBotConnector:
             headers=dict(request.headers),
         )
         self.calls.append(call)
-        assert self._changed is not None
-        async with self._changed:
-            self._changed.notify_all()
+        await self._note_arrival()
         queued = self._failures.get(kind)
         if queued:
             failure = queued.popleft()

@@ -29,10 +29,11 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.local_server import LocalServer
 
 RESPONSE_URL = "response_url"
 Answer = dict[str, Any] | Callable[["Call"], dict[str, Any]]
@@ -65,7 +66,7 @@ class Failure:
 
 
 @dataclass
-class FakeSlackApi:
+class FakeSlackApi(LocalServer):
     """An aiohttp server on 127.0.0.1 (a free port) playing the Slack Web API."""
 
     team_id: str = "T1"
@@ -77,43 +78,11 @@ class FakeSlackApi:
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     _chaos: dict[str, tuple[Callable[[], int | str | None], int]] = field(default_factory=dict)
     _holds: dict[str, asyncio.Event] = field(default_factory=dict)
-    _changed: asyncio.Condition | None = None
-    _runner: web.AppRunner | None = None
-    _port: int = 0
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    # --- lifecycle ----------------------------------------------------------
-    async def start(self) -> FakeSlackApi:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
-        self._changed = asyncio.Condition()
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeSlackApi:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def api_url(self) -> str:
@@ -187,21 +156,17 @@ class FakeSlackApi:
         where: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait until ``count`` calls to ``method`` (matching ``where``) have arrived."""
-        assert self._changed is not None, "start the fake first"
 
         def matching() -> list[Call]:
             return [c for c in self.calls_to(method) if where is None or where(c)]
 
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(lambda: len(matching()) >= count)
+        await self._wait_until(lambda: len(matching()) >= count, within)
         return matching()
 
     # --- handlers ------------------------------------------------------------
     async def _record(self, call: Call) -> None:
         self.calls.append(call)
-        assert self._changed is not None
-        async with self._changed:
-            self._changed.notify_all()
+        await self._note_arrival()
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -336,8 +336,10 @@ async def test_large_feeds_are_assembled_in_a_worker_thread_and_cached(
     # One change renders one event again; the rest come from the cache.
     chat.runtime.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
     await chat.say("/deadline extend D7 to 2026-12-24 09:00 Europe/London")
+    scope = await feeds.scope_for(path.rsplit("/", 1)[1][:-4])
+    assert scope is not None
     items = await runtime.repository.list_feed_items(
-        scope=(await feeds.scope_for(path.rsplit("/", 1)[1][:-4])),
+        scope=scope,
         cancelled_since=chat.runtime.clock.now() - timedelta(days=30),
     )
     fresh = [item for item in items if cache.get(item, None) is None]

@@ -164,6 +164,7 @@ def check_reads_back(zone: str, year: int, drawn: list[datetime]) -> None:
             assert moment.astimezone(by_dateutil).utcoffset() == want, (zone, moment)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(zone=st.sampled_from(ZONES), year=st.integers(1995, 2037), data=st.data())
 def test_every_zone_reads_back_as_zoneinfo(zone: str, year: int, data: st.DataObject) -> None:

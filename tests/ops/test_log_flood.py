@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from opskit import Captured, capture, slack_settings, slash
 
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.main import build_app, open_runtime
 from tests.fakes.slack_api import FakeSlackApi
+from tests.ops.opskit import Captured, capture, slack_settings, slash
 
 FLOODERS = 10
 BODY = b"payload=" + b"x" * 1_000_000
@@ -64,13 +64,14 @@ async def test_unsigned_megabytes_write_little_log_and_signed_acks_still_come(
     assert status == 200
     before = len(logs.out.getvalue().encode())
     for _ in range(2):  # two waves of ten flooders, each beside ten signed commands
-        results = await asyncio.gather(
-            *(unsigned(http) for _ in range(FLOODERS)),
-            *(slash(http, "/deadline list", api=slack_api) for _ in range(FLOODERS)),
+        floods, acks = await asyncio.gather(
+            asyncio.gather(*(unsigned(http) for _ in range(FLOODERS))),
+            asyncio.gather(
+                *(slash(http, "/deadline list", api=slack_api) for _ in range(FLOODERS))
+            ),
         )
-        floods, acks = results[:FLOODERS], results[FLOODERS:]
         assert floods == [401] * FLOODERS
-        for status, ack, _ in acks:  # type: ignore[misc]
+        for status, ack, _ in acks:
             assert status == 200 and "Review" in str(ack)
     written = len(logs.out.getvalue().encode()) - before
     assert written < LOG_BOUND, f"{written} bytes of log for {2 * FLOODERS} unsigned requests"

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from opskit import BOT_TOKEN, SECRET, Captured, capture, slack_settings, slash
 
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
@@ -29,6 +28,7 @@ from bot.logs import (
 )
 from bot.main import build_app, open_runtime
 from tests.fakes.slack_api import FakeSlackApi
+from tests.ops.opskit import BOT_TOKEN, SECRET, Captured, capture, slack_settings, slash
 
 DUE = "2026-11-27T17:00-05:00"
 APP_PASSWORD = "ms-app-password-Zq9"

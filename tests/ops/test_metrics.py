@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from opskit import SECRET, TEAM, Samples, samples, slack_settings, slash, value
 
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -22,6 +21,7 @@ from bot.observe import Outcome
 from bot.runtime import Runtime, running_dispatcher
 from tests.fakes.signing import interactive_body, signed_headers
 from tests.fakes.slack_api import FakeSlackApi
+from tests.ops.opskit import SECRET, TEAM, Samples, samples, slack_settings, slash, value
 
 DUE = "2026-11-27T17:00-05:00"  # 29 hours after the test clock's NOW
 

@@ -15,18 +15,17 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from opskit import TEAM, Samples, samples, slack_settings, slash, value
 from sqlalchemy.engine import make_url
-from tcp_proxy import TcpProxy
 
 from bot.config import load_settings
-from bot.domain import Event, EventKind, NewDeadline, PlannedAlert
 from bot.errors import DATABASE_DOWN
 from bot.main import build_app, open_runtime
 from bot.runtime import running_dispatcher
-from storage.db import make_engine, run_migrations
-from storage.repository import SqlRepository
+from storage.db import run_migrations
+from tests.builders import a_deadline, seed_due_alert, sql_store
 from tests.fakes.slack_api import Call, FakeSlackApi
+from tests.ops.opskit import TEAM, Samples, samples, slack_settings, slash, value
+from tests.ops.tcp_proxy import TcpProxy
 
 SLACK_BUDGET = 3.0
 LATER = "2031-01-15T17:00Z"
@@ -158,7 +157,7 @@ async def test_a_replica_started_before_the_migration_sends_alerts_once_it_ran(
         ):
             await asyncio.wait_for(seen.event.wait(), 10)
             await run_migrations(pg_empty_url)
-            await seed_due_alert(pg_empty_url, "Migrated late")
+            await seed_due_alert_now(pg_empty_url, "Migrated late")
             runtime.changed()
             await slack_api.wait_for(
                 "chat.postMessage", where=lambda c: "Migrated late" in c.params["text"]
@@ -167,24 +166,10 @@ async def test_a_replica_started_before_the_migration_sends_alerts_once_it_ran(
         logging.getLogger("parley.scheduler").removeHandler(seen)
 
 
-async def seed_due_alert(url: str, title: str) -> None:
-    repository = SqlRepository(make_engine(url))
+async def seed_due_alert_now(url: str, title: str) -> None:
     now = datetime.now(UTC)
-    draft = NewDeadline(
-        workspace_id=f"slack:{TEAM}",
-        channel_id="C1",
-        platform="slack",
-        title=title,
-        due_at=now,
-        tz="UTC",
-        owner_id="U1",
-        reminder_offsets=(),
-        created_at=now - timedelta(hours=1),
+    draft = a_deadline(
+        workspace=f"slack:{TEAM}", title=title, due=now, tz="UTC", created=now - timedelta(hours=1)
     )
-    event = Event(deadline_id=0, kind=EventKind.CREATED, at=now, actor_id="U1")
-    try:
-        await repository.create_deadline(
-            draft=draft, event=event, alerts=(PlannedAlert(offset=timedelta(0), due_at=now),)
-        )
-    finally:
-        await repository.close()
+    async with sql_store(url) as store:
+        await seed_due_alert(store, draft)

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from opskit import SECRET, TEAM, slack_settings
 
 from adapters.replay import ReplayGuard
 from bot.clock import ManualClock
@@ -23,6 +22,7 @@ from storage.repository import SqlRepository
 from tests.conftest import NOW
 from tests.fakes.signing import signed_headers, slash_command_body
 from tests.fakes.slack_api import FakeSlackApi
+from tests.ops.opskit import SECRET, TEAM, slack_settings
 
 ADD = "add Signed usage agreement due 2026-11-27T17:00-05:00"
 

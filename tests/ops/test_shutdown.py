@@ -19,14 +19,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from opskit import BOT_TOKEN, SECRET, TEAM
 from sqlalchemy import text
 
-from bot.domain import Event, EventKind, NewDeadline, PlannedAlert
 from storage.db import make_engine, run_migrations
-from storage.repository import SqlRepository
+from tests.builders import a_deadline, seed_due_alert, sql_store
 from tests.fakes.signing import signed_headers, slash_command_body
 from tests.fakes.slack_api import FakeSlackApi
+from tests.ops.opskit import BOT_TOKEN, SECRET, TEAM
 
 GRACE = 45.0  # terminationGracePeriodSeconds / stop_grace_period in infra/
 BEARER = "bearer-shutdown-secret-8c1"
@@ -85,29 +84,20 @@ async def seed(url: str) -> list[int]:
     """Two deadlines in one channel whose alerts are due already: the first is sent,
     the second waits behind it (one post per second per Slack channel)."""
     await run_migrations(url)
-    repository = SqlRepository(make_engine(url))
     now = datetime.now(UTC)
     ids = []
-    try:
+    async with sql_store(url) as store:
         for n, title in enumerate(("Held alert", "Waiting alert")):
             due = now - timedelta(seconds=2 - n)
-            draft = NewDeadline(
-                workspace_id=f"slack:{TEAM}",
-                channel_id="C1",
-                platform="slack",
+            draft = a_deadline(
+                workspace=f"slack:{TEAM}",
                 title=title,
-                due_at=due,
+                due=due,
                 tz="UTC",
-                owner_id="U0OWNER",
-                reminder_offsets=(),
-                created_at=now - timedelta(hours=1),
+                owner="U0OWNER",
+                created=now - timedelta(hours=1),
             )
-            event = Event(deadline_id=0, kind=EventKind.CREATED, at=now, actor_id="U0OWNER")
-            alerts = (PlannedAlert(offset=timedelta(0), due_at=due),)
-            deadline = await repository.create_deadline(draft=draft, event=event, alerts=alerts)
-            ids.append(deadline.id)
-    finally:
-        await repository.close()
+            ids.append((await seed_due_alert(store, draft)).id)
     return ids
 
 

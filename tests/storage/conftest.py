@@ -5,19 +5,15 @@ under test too.
 
 - SQLite: the migrated database is made once per run and copied into each test's
   ``tmp_path``.
-- PostgreSQL (``TEST_DATABASE_URL``, default ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``):
-  two databases of our own (``parley_storage_<random>`` and ``..._b``) are created next to
-  the given one, migrated once, emptied before each test that uses them (every table of
-  ``storage.tables``) and dropped at the end, so other suites sharing the server are left
-  alone. When the server cannot be reached these tests skip, or fail when
-  ``REQUIRE_POSTGRES=1``.
+- PostgreSQL (the ``postgres`` server of ``tests/conftest.py``): two databases of
+  the run's own are made and migrated once, emptied before each test that uses
+  them (every table) and dropped at the end. Without a server these tests skip,
+  or fail when ``REQUIRE_POSTGRES=1``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -25,18 +21,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel import SQLModel
 
-import storage.tables  # noqa: F401  (registers the tables)
 from storage.db import make_engine, run_migrations
 from storage.repository import SqlRepository
-
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-# Every table Parley keeps (alembic's own version table is not among them).
-TABLES = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+from tests.conftest import PostgresServer
 
 
 @dataclass
@@ -45,56 +33,25 @@ class Database:
 
     url: str
     backend: str
+    server: PostgresServer | None = None  # PostgreSQL's
 
     async def reset(self) -> None:
-        if self.backend == "postgresql":
-            engine = create_async_engine(self.url)
-            try:
-                async with engine.begin() as conn:
-                    await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-            finally:
-                await engine.dispose()
-
-
-async def _create_pg_databases(base_url: str, names: list[str]) -> None:
-    engine = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for name in names:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await engine.dispose()
-
-
-async def _drop_pg_databases(base_url: str, names: list[str]) -> None:
-    engine = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for name in names:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await engine.dispose()
+        if self.server is not None:
+            await self.server.empty(self.url)
 
 
 @pytest.fixture(scope="session")
-def pg_databases() -> Iterator[tuple[Database, Database]]:
-    base_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL)
-    prefix = f"parley_storage_{secrets.token_hex(4)}"
-    names = [prefix, f"{prefix}_b"]
+def pg_databases(postgres: PostgresServer) -> Iterator[tuple[Database, Database]]:
+    urls: list[str] = []
     try:
-        asyncio.run(_create_pg_databases(base_url, names))
-    except Exception as error:
-        message = f"PostgreSQL at {make_url(base_url).render_as_string()} unusable: {error!r}"
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    urls = [make_url(base_url).set(database=name).render_as_string(False) for name in names]
-    try:
-        for url in urls:
-            asyncio.run(run_migrations(url))
-        yield Database(urls[0], "postgresql"), Database(urls[1], "postgresql")
+        for _ in range(2):
+            urls.append(asyncio.run(postgres.create_database()))
+            asyncio.run(run_migrations(urls[-1]))
+        first, second = (Database(url, "postgresql", postgres) for url in urls)
+        yield first, second
     finally:
-        asyncio.run(_drop_pg_databases(base_url, names))
+        for url in urls:
+            asyncio.run(postgres.drop_database(url))
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -268,6 +269,7 @@ FROM_THE_OTHER_WORKSPACE: Story = [
 ]
 
 
+@pytest.mark.slow
 @settings(
     max_examples=80,
     # No shrinking: every example opens a database, so it would take minutes. The

@@ -23,7 +23,6 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
-    NewDeadline,
     PlannedAlert,
     Position,
     PositionRequest,
@@ -33,6 +32,7 @@ from bot.domain import (
 from bot.errors import InvalidInput, NotFound, StorageUnavailable
 from storage.db import is_sqlite, make_engine, run_migrations_on
 from storage.repository import SqlRepository
+from tests.builders import a_deadline, add_deadline
 
 if TYPE_CHECKING:
     from tests.storage.conftest import Database, RepoFactory
@@ -56,22 +56,10 @@ async def add(
     channel: str = "C1",
     offsets: tuple[timedelta, ...] = DEFAULT_OFFSETS,
 ) -> Deadline:
-    draft = NewDeadline(
-        workspace_id=ws,
-        channel_id=channel,
-        platform="slack",
-        title=title,
-        due_at=due,
-        tz="America/New_York",
-        owner_id="U1",
-        reminder_offsets=offsets,
-        created_at=NOW,
+    draft = a_deadline(
+        workspace=ws, title=title, due=due, channel=channel, offsets=offsets, created=NOW
     )
-    return await repo.create_deadline(
-        draft=draft,
-        event=event(EventKind.CREATED, title=title),
-        alerts=plan_alerts(due_at=due, offsets=offsets, now=NOW),
-    )
+    return await add_deadline(repo, draft)
 
 
 def position(
@@ -673,19 +661,9 @@ async def test_instants_round_trip_as_aware_utc(repo: SqlRepository) -> None:
 
 
 async def test_naive_datetimes_are_refused(repo: SqlRepository) -> None:
-    naive = NewDeadline(
-        workspace_id="A",
-        channel_id="C1",
-        platform="slack",
-        title="naive",
-        due_at=datetime(2030, 1, 1, 12, 0),
-        tz="UTC",
-        owner_id="U1",
-        reminder_offsets=(),
-        created_at=NOW,
-    )
+    naive = a_deadline(workspace="A", due=datetime(2030, 1, 1, 12, 0), offsets=(), created=NOW)
     with pytest.raises(Exception, match="naive datetime"):
-        await repo.create_deadline(draft=naive, event=event(EventKind.CREATED), alerts=())
+        await add_deadline(repo, naive, alerts=())
     assert await repo.list_deadlines(workspace_id="A") == []
 
 
@@ -709,18 +687,10 @@ async def test_ping_and_unreachable_database(repo: SqlRepository, database: Data
 
 async def test_planned_alerts_keep_their_offsets(repo: SqlRepository) -> None:
     alerts = (PlannedAlert(offset=timedelta(minutes=15), due_at=LATER - timedelta(minutes=15)),)
-    draft = NewDeadline(
-        workspace_id="A",
-        channel_id="C1",
-        platform="teams",
-        title="t",
-        due_at=LATER,
-        tz="UTC",
-        owner_id="U1",
-        reminder_offsets=(timedelta(minutes=15),),
-        created_at=NOW,
+    draft = a_deadline(
+        workspace="A", platform="teams", due=LATER, offsets=(timedelta(minutes=15),), created=NOW
     )
-    created = await repo.create_deadline(draft=draft, event=event(EventKind.CREATED), alerts=alerts)
+    created = await add_deadline(repo, draft, alerts=alerts)
     assert created.reminder_offsets == (timedelta(minutes=15),)
     assert created.platform == "teams"
     [alert] = await repo.claim_due_alerts(now=LATER, lease_seconds=5, limit=5)

@@ -11,8 +11,9 @@ import pytest
 from adapters.shell.render import render_message
 from bot.clock import ManualClock
 from bot.domain import Context
-from bot.main import DEMO_SCRIPT, Runtime
+from bot.main import DEMO_SCRIPT
 from bot.messages import Actions, Audience, Button, Countdown, Message
+from bot.runtime import Runtime
 from bot.views import ACTION_CHOOSE_TIME
 from tests.conftest import Chat
 

@@ -6,12 +6,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from slack_world import BOT_TOKEN, SECRET, SlackWorld, check_everything_sent, open_world
 
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.main import open_runtime
 from bot.runtime import Runtime
+from tests.adapters.slack.slack_world import (
+    BOT_TOKEN,
+    SECRET,
+    SlackWorld,
+    check_everything_sent,
+    open_world,
+)
 from tests.fakes.slack_api import FakeSlackApi
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
-from blockkit import check_message, check_view
 
 from adapters.slack.app import SLACK, SlackApp
 from bot.main import build_app
 from bot.runtime import Runtime
+from tests.adapters.slack.blockkit import check_message, check_view
 from tests.fakes.signing import (
     event_body,
     interactive_body,
@@ -42,7 +42,9 @@ class SlackWorld:
 
     @property
     def adapter(self) -> SlackApp:
-        return self.http.server.app[SLACK]
+        server = self.http.server
+        assert isinstance(server, TestServer)
+        return server.app[SLACK]
 
     async def post(
         self, body: str, *, content_type: str = "application/x-www-form-urlencoded", **sign: Any

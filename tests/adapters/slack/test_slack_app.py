@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from blockkit import check_message, check_view, texts
-from slack_world import SlackWorld
 
 from adapters.slack.app import WORKING
 from adapters.slack.gateway import SlackGateway
 from adapters.slack.tasks import TaskSet
 from bot import views
 from bot.domain import DeadlineStatus
+from tests.adapters.slack.blockkit import check_message, check_view, texts
+from tests.adapters.slack.slack_world import SlackWorld
 from tests.fakes.signing import signature, slash_command_body
 from tests.fakes.slack_api import RESPONSE_URL, Call
 

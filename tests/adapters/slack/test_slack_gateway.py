@@ -8,16 +8,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from blockkit import check_message
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.delivery import SlackDelivery, retry_handlers
+from adapters.slack.delivery import RetryPolicy, SlackDelivery, retry_handlers
 from adapters.slack.gateway import SlackGateway
 from bot import views
 from bot.clock import ManualClock
 from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus
 from bot.errors import PermanentDelivery, RateLimited, TransientDelivery
 from bot.messages import Audience, Message
+from tests.adapters.slack.blockkit import check_message
 from tests.fakes.slack_api import FakeSlackApi
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
@@ -45,8 +45,12 @@ def gateway_for(url: str, tokens: dict[str, str]) -> SlackGateway:
     async def token(team_id: str) -> str | None:
         return tokens.get(team_id)
 
-    client = AsyncWebClient(base_url=url, retry_handlers=retry_handlers(), timeout=5)
-    return SlackGateway(delivery=SlackDelivery(client=client, clock=ManualClock(NOW)), tokens=token)
+    # The client's own retries happen at once here: what is under test is which
+    # failures it retries, not how long slack_sdk sleeps before it does.
+    at_once = RetryPolicy(waits=False)
+    client = AsyncWebClient(base_url=url, retry_handlers=retry_handlers(at_once), timeout=5)
+    delivery = SlackDelivery(client=client, clock=ManualClock(NOW), retries=at_once)
+    return SlackGateway(delivery=delivery, tokens=token)
 
 
 @pytest.fixture

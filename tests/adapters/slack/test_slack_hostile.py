@@ -11,11 +11,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from slack_world import SlackWorld
 
 from bot.clock import ManualClock
 from bot.domain import EventKind
 from bot.views import ACTION_STANCE
+from tests.adapters.slack.slack_world import SlackWorld
 from tests.fakes.signing import event_body, signed_headers, slash_command_body
 
 ISO_DUE = "2026-11-27T17:00-05:00"

@@ -4,9 +4,7 @@ requests are authorized from it; app_uninstalled and tokens_revoked remove it.""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,48 +12,26 @@ from typing import Any
 
 import pytest
 from slack_sdk.oauth.installation_store import Installation
-from slack_world import SECRET, SlackWorld, check_everything_sent, open_world
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.main import open_runtime
 from bot.runtime import Runtime
+from tests.adapters.slack.slack_world import SECRET, SlackWorld, check_everything_sent, open_world
+from tests.conftest import PostgresServer
 from tests.fakes.slack_api import FakeSlackApi
 from tests.storage.legacy_slack_tables import legacy_slack_database
 
 CLIENT_ID = "1111.2222"
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ISO_DUE = "2026-11-27T17:00-05:00"
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A database of our own on the test PostgreSQL server, dropped at the end."""
-    base = make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL))
-    name = f"parley_slack_{secrets.token_hex(4)}"
-
-    async def admin(statement: str) -> None:
-        engine = create_async_engine(base, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except Exception as error:
-        message = f"PostgreSQL unusable: {error!r}"
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A database of the module's own on the test PostgreSQL server, dropped at the end."""
+    url = asyncio.run(postgres.create_database())
+    yield url
+    asyncio.run(postgres.drop_database(url))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -68,10 +44,11 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
 
 @pytest.fixture
 async def oauth_runtime(
-    database_url: str, clock: ManualClock, slack_api: FakeSlackApi
+    request: pytest.FixtureRequest, database_url: str, clock: ManualClock, slack_api: FakeSlackApi
 ) -> AsyncIterator[Runtime]:
     if database_url.startswith("postgresql"):
-        await reset_postgres(database_url)
+        postgres: PostgresServer = request.getfixturevalue("postgres")
+        await postgres.empty(database_url)  # what the module's earlier tests left
     settings = oauth_settings(database_url, slack_api)
     async with open_runtime(settings, clock=clock, migrate=True) as runtime:
         yield runtime
@@ -87,30 +64,6 @@ def oauth_settings(database_url: str, slack_api: FakeSlackApi) -> Settings:
         slack_client_secret="client-secret",
         slack_api_url=slack_api.api_url,
     )
-
-
-async def reset_postgres(url: str) -> None:
-    """Empty the Slack and Parley tables a previous test left behind."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            tables = (
-                (
-                    await conn.execute(
-                        text(
-                            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                            "AND tablename <> 'alembic_version'"
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            if tables:
-                names = ", ".join(f'"{t}"' for t in tables)
-                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

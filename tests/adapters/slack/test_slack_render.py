@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from blockkit import check_message, check_view, texts
 
 from adapters.slack.render import (
     base_action_id,
@@ -29,6 +28,7 @@ from bot.domain import (
     Stance,
 )
 from bot.messages import Actions, Button, Facts, Message, Role, Text
+from tests.adapters.slack.blockkit import check_message, check_view, texts
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 DUE = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)  # Friday 17:00 in New York

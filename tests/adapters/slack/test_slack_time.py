@@ -7,12 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from blockkit import texts
-from slack_world import SlackWorld
-
 from bot import views
 from bot.clock import ManualClock
 from bot.scheduler import Dispatcher
+from tests.adapters.slack.blockkit import texts
+from tests.adapters.slack.slack_world import SlackWorld
 from tests.fakes.slack_api import RESPONSE_URL
 
 SATURDAY = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)  # 10:00 in New York

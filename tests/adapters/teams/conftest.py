@@ -8,9 +8,15 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from jsonschema import Draft6Validator
-from teams_world import TeamsWorld, card_validator, loopback_only, open_world, teams_settings
 
 from bot.clock import ManualClock
+from tests.adapters.teams.teams_world import (
+    TeamsWorld,
+    card_validator,
+    loopback_only,
+    open_world,
+    teams_settings,
+)
 from tests.fakes.bot_connector import FakeBotConnector
 
 

@@ -87,15 +87,15 @@ def loopback_only() -> Iterator[None]:
         if isinstance(address, tuple) and str(address[0]) not in allowed:
             raise OSError(f"test network guard: connection to {address!r} refused")
 
-    def connect(self: socket.socket, address: Any) -> None:
+    def connect(self: socket.SocketType, address: Any) -> None:
         check(address)
         real_connect(self, address)
 
-    def connect_ex(self: socket.socket, address: Any) -> int:
+    def connect_ex(self: socket.SocketType, address: Any) -> int:
         check(address)
         return real_connect_ex(self, address)
 
-    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    socket.getaddrinfo = getaddrinfo
     socket.socket.connect = connect  # type: ignore[method-assign]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
     try:

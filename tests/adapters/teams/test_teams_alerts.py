@@ -7,7 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from teams_world import (
+
+from bot.domain import Context
+from bot.errors import PermanentDelivery
+from bot.messages import Message
+from bot.scheduler import Dispatcher
+from tests.adapters.teams.teams_world import (
     ALEX,
     BOT_ID,
     CHANNEL,
@@ -17,11 +22,6 @@ from teams_world import (
     TeamsWorld,
     mention,
 )
-
-from bot.domain import Context
-from bot.errors import PermanentDelivery
-from bot.messages import Message
-from bot.scheduler import Dispatcher
 
 ADD = "deadline add Signed usage agreement due Friday 17:00 America/New_York"
 DUE = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
@@ -126,7 +126,7 @@ async def test_server_errors_are_retried_with_backoff(teams: TeamsWorld, status:
     await engine.run_once()
     assert len(teams.connector.calls_to("send")) == 1
     retry_at = await teams.runtime.repository.next_alert_due()
-    assert now < retry_at <= now + timedelta(seconds=4)
+    assert retry_at is not None and now < retry_at <= now + timedelta(seconds=4)
     teams.clock.set(retry_at)
     assert await engine.run_once() == 1
     assert (await alert_statuses(teams))[86400] == "sent"

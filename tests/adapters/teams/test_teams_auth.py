@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import jwt
@@ -17,10 +17,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jsonschema import Draft6Validator
 from jwt.algorithms import RSAAlgorithm
-from teams_world import APP_ID, CHANNEL, WORKSPACE, TeamsWorld, open_world, teams_settings
 
 from adapters.teams.auth import signing_keys
 from bot.clock import ManualClock
+from tests.adapters.teams.teams_world import (
+    APP_ID,
+    CHANNEL,
+    WORKSPACE,
+    TeamsWorld,
+    open_world,
+    teams_settings,
+)
 from tests.fakes.bot_connector import FakeBotConnector
 
 ISSUER = "https://api.botframework.com"
@@ -124,7 +131,7 @@ async def test_without_a_token_nothing_happens(secured: TeamsWorld) -> None:
 )
 async def test_a_bad_token_is_refused_with_401(secured: TeamsWorld, why: str) -> None:
     url = secured.connector.service_url
-    bad = {
+    make_token: dict[str, Callable[[], str]] = {
         "forged signature": lambda: token(url, key=FORGER),
         "another bot's audience": lambda: token(
             url, audience="11111111-2222-3333-4444-555555555555"
@@ -134,7 +141,8 @@ async def test_a_bad_token_is_refused_with_401(secured: TeamsWorld, why: str) ->
         "expired": lambda: token(url, expires_in=-3600),
         "unknown key": lambda: token(url, kid="rotated-away"),
         "not a JWT": lambda: "abc.def.ghi",
-    }[why]()
+    }
+    bad = make_token[why]()
     posted = await secured.say(ADD, token=bad)
     assert posted.status == 401
     await _nothing_changed(secured)

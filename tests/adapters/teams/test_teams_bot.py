@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from teams_world import (
+
+from tests.adapters.teams.teams_world import (
     ALEX,
     ALEX_TEAMS_ID,
     BOT_ID,
@@ -54,6 +55,7 @@ async def test_every_message_refreshes_the_conversation_reference(teams: TeamsWo
     stored = await teams.runtime.repository.get_conversation_reference(
         workspace_id=WORKSPACE, conversation_id=CHANNEL
     )
+    assert stored is not None
     reference = json.loads(stored)
     assert reference["serviceUrl"] == teams.connector.service_url
     assert reference["conversation"]["id"] == CHANNEL  # the channel, not the thread
@@ -267,6 +269,7 @@ async def test_installation_stores_the_reference_and_removal_drops_the_teams(
     stored = await repository.get_conversation_reference(
         workspace_id=WORKSPACE, conversation_id=TEAM
     )
+    assert stored is not None
     assert json.loads(stored)["serviceUrl"] == teams.connector.service_url
 
     welcomed = await teams.post(teams.activity("conversation_update_bot_added"))

@@ -7,11 +7,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from teams_world import CHANNEL, WORKSPACE, TeamsWorld, open_world, teams_settings
-
 from bot.clock import ManualClock
 from bot.messages import Audience, Message, Text
 from storage.transfer import slack_workspaces
+from tests.adapters.teams.teams_world import (
+    CHANNEL,
+    WORKSPACE,
+    TeamsWorld,
+    open_world,
+    teams_settings,
+)
 from tests.fakes.bot_connector import FakeBotConnector
 
 ADD = "deadline add Signed usage agreement due Friday 17:00 America/New_York"

@@ -13,13 +13,13 @@ import pytest
 import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from teams_world import WORKSPACE, TeamsWorld, open_world, teams_settings
 from urllib3.util import parse_url
 from yarl import URL
 
 from adapters.teams.auth import service_url_problem
 from adapters.teams.render import markdown, plain
 from bot.clock import ManualClock
+from tests.adapters.teams.teams_world import WORKSPACE, TeamsWorld, open_world, teams_settings
 from tests.fakes.bot_connector import FakeBotConnector
 
 ADD = "deadline add Signed usage agreement due Friday 17:00 America/New_York"
@@ -46,7 +46,7 @@ async def nothing_changed(world: TeamsWorld) -> None:
 
 def ill_typed(world: TeamsWorld, case: str) -> dict[str, Any]:
     activity = world.activity("channel_message", text=f"<at>Parley</at> {ADD}")
-    changes: dict[str, Any] = {
+    cases: dict[str, dict[str, Any]] = {
         "entities a string": {"entities": "x"},
         "an entity a string": {"entities": ["x"]},
         "mentioned a list": {"entities": [{"type": "mention", "mentioned": ["x"]}]},
@@ -58,7 +58,8 @@ def ill_typed(world: TeamsWorld, case: str) -> dict[str, Any]:
         "members a string": {"type": "conversationUpdate", "membersAdded": ["x"]},
         "type missing": {"type": ""},
         "serviceUrl a number": {"serviceUrl": 5},
-    }[case]
+    }
+    changes = cases[case]
     activity.update(changes)
     return activity
 

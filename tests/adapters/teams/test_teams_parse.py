@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from teams_world import (
+
+from adapters.teams import parse
+from tests.adapters.teams.teams_world import (
     ALEX,
     BOT_ID,
     CHANNEL,
@@ -14,8 +16,6 @@ from teams_world import (
     WORKSPACE,
     load,
 )
-
-from adapters.teams import parse
 
 
 def test_a_channel_message() -> None:

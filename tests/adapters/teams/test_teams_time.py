@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from teams_world import WORKSPACE, TeamsWorld
+from tests.adapters.teams.teams_world import WORKSPACE, TeamsWorld
 
 
 def submit_data(card: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -6,8 +6,15 @@ An export is every row, table by table, in key order::
      "position_requests": [...], "events": [...], "alerts": [...], "counters": [...]}
 
 Rows are objects keyed by column name; instants are ISO 8601 with offset,
-``reminder_offsets`` a list of seconds, event ``data`` an object. The feed
-token and conversation reference tables are not part of an export.
+``reminder_offsets`` a list of seconds, a deadline's ``owners`` a list of user
+ids, event ``data`` an object. ``counters`` hold each negotiation's last number
+(``negotiation_key``, ``workspace_id``, ``last_number``). The feed token and
+conversation reference tables are not part of an export.
+
+Exports written before deadlines were numbered per channel still import: a
+deadline without ``owners`` is owned by its ``owner_id``, and counter rows
+without a ``negotiation_key`` (one per workspace) give way to counters rebuilt
+from each channel's largest number.
 
 An import is checked field by field before anything is written: a malformed
 one is ``InvalidInput`` naming what is wrong.
@@ -22,9 +29,9 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.types import Integer, String, Text
 
-from bot.domain import AlertStatus, DeadlineStatus, EventKind, Stance
+from bot.domain import AlertStatus, DeadlineStatus, EventKind, Stance, negotiation_key
 from bot.errors import InvalidInput
-from storage.rows import A, C, D, E, P, R, offsets_from_text
+from storage.rows import A, C, D, E, P, R, offsets_from_text, owners_from_text, owners_to_text
 from storage.types import UTCDateTime
 
 EXPORT_FORMAT = "parley-export"
@@ -62,6 +69,7 @@ def export_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     if table is D:
         offsets = offsets_from_text(row["reminder_offsets"])
         row["reminder_offsets"] = [int(offset.total_seconds()) for offset in offsets]
+        row["owners"] = list(owners_from_text(row["owners"]))
     elif table is E:
         row["data"] = json.loads(row["data"])
     return row
@@ -73,13 +81,27 @@ def rows_to_import(data: Any) -> dict[str, list[dict[str, Any]]]:
         raise InvalidInput(f"Not a Parley export (expected format {EXPORT_FORMAT!r}).")
     if data.get("version") != EXPORT_VERSION:
         raise InvalidInput(f"Unsupported export version {data.get('version')!r}.")
-    rows = {section: _import_rows(table, data.get(section, [])) for section, table in SECTIONS}
+    sections = dict(data)
+    counters_in = sections.get("counters", [])
+    if isinstance(counters_in, list):
+        # Per-workspace counters of older exports: rebuilt below from the deadlines.
+        sections["counters"] = [
+            row for row in counters_in if not isinstance(row, dict) or "negotiation_key" in row
+        ]
+    rows = {section: _import_rows(table, sections.get(section, [])) for section, table in SECTIONS}
     # Counters never lag behind the numbers in use, even for a hand-edited file.
-    counters = {row["workspace_id"]: row["last_number"] for row in rows["counters"]}
+    counters = {
+        row["negotiation_key"]: (row["workspace_id"], row["last_number"])
+        for row in rows["counters"]
+    }
     for row in rows["deadlines"]:
         ws = row["workspace_id"]
-        counters[ws] = max(counters.get(ws, 0), row["number"])
-    rows["counters"] = [{"workspace_id": ws, "last_number": n} for ws, n in counters.items()]
+        key = negotiation_key(ws, row["channel_id"])
+        counters[key] = (ws, max(counters.get(key, (ws, 0))[1], row["number"]))
+    rows["counters"] = [
+        {"negotiation_key": key, "workspace_id": ws, "last_number": number}
+        for key, (ws, number) in counters.items()
+    ]
     return rows
 
 
@@ -99,7 +121,9 @@ def _import_row(table: Table, row: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, column in columns.items():
         value = row.get(name)
-        if name not in row or value is None:
+        if table is D and name == "owners":
+            values[name] = _import_owners(row)
+        elif name not in row or value is None:
             if not column.nullable:
                 raise InvalidInput(f"A {table.name} row lacks {name!r}.")
             values[name] = None
@@ -116,6 +140,18 @@ def _import_row(table: Table, row: Any) -> dict[str, Any]:
     if table is D:
         values["title_key"] = values["title"].casefold()
     return values
+
+
+def _import_owners(row: dict[str, Any]) -> str:
+    owners = row.get("owners", [row.get("owner_id")])
+    if (
+        not isinstance(owners, list)
+        or not owners
+        or not all(isinstance(owner, str) and owner for owner in owners)
+        or owners[0] != row.get("owner_id")
+    ):
+        raise InvalidInput("deadline.owners: a list of user ids, the owner_id first.")
+    return owners_to_text(owners)
 
 
 def _import_value(table: Table, name: str, type_: Any, value: Any) -> Any:

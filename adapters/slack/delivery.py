@@ -132,8 +132,9 @@ class SlackDelivery:
         match message.audience:
             case Audience.DIRECT:
                 user = message.user_id or origin.user_id
-                if not user:
-                    raise PermanentDelivery("a direct message needs a user id")
+                if not parse.is_user_id(user):
+                    # Posting to a channel id would post in that channel.
+                    raise PermanentDelivery(f"a direct message needs a user id, not {user!r}")
                 # Posting to a user id opens (or reuses) the app's DM with them.
                 return _ts(await client.chat_postMessage(channel=user, **call))
             case Audience.EPHEMERAL:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters.shell.console import is_direct
 from adapters.shell.render import render_message
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -81,7 +82,8 @@ async def runtime(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Runtime]
 
 @dataclass
 class Chat:
-    """Say a line as a user in a channel; look at what came back."""
+    """Say a line as a user in a channel; look at what came back. As in the shell, a
+    channel named ``dm:…`` or ``@…`` is a direct conversation with Parley."""
 
     runtime: Runtime
     workspace: str = "shell:test"
@@ -102,7 +104,7 @@ class Chat:
             "tz": self.tz,
             "platform": "shell",
         } | changes
-        return Context(**values)
+        return Context(**values, direct=is_direct(values["channel_id"]))
 
     async def say(self, line: str, **who: str) -> str:
         """Run ``/deadline ...`` or ``/position ...``; return the replies as shell text."""

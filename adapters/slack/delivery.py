@@ -182,8 +182,9 @@ class SlackDelivery:
             )
             return None
         if origin.response_url and origin.channel_id:
-            # Pressed in a DM: confirm there too, so the user sees it went through.
-            await self._respond(origin.response_url, payload, "in_channel")
+            # Acted in a DM: confirm there too, to this person only (a DM between
+            # people has others in it who need not see the deadline's channel).
+            await self._respond(origin.response_url, payload, "ephemeral")
         return _ts(posted)
 
     async def _open_modal(self, client: AsyncWebClient, message: Message, origin: Origin) -> bool:

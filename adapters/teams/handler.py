@@ -39,7 +39,14 @@ from adapters.teams import parse, render
 from adapters.teams.connection import RAW_ACTIVITY, TeamsConnection, connector, send_direct
 from adapters.teams.gateway import ReferenceReads, TeamsGateway
 from bot.config import Settings
-from bot.errors import DeliveryError, FormError, ParleyError, StorageUnavailable
+from bot.errors import (
+    DeliveryError,
+    FormError,
+    ParleyError,
+    StorageUnavailable,
+    UserError,
+    chat_text,
+)
 from bot.messages import Audience, Message, Role, Text
 from bot.ports import Clock
 from bot.service import Parley
@@ -206,6 +213,9 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
                 await self._deliver(turn_context, raw, [_note(str(error))])
                 return None
             return form, dict(error.errors)
+        except UserError as error:
+            # Refused (out of reach, closed, not theirs): the card says why, as a form error would.
+            return _note(chat_text(error)), {}
         # The form's card becomes the announcement; anything else is delivered as usual.
         announcement = next((m for m in messages if m.audience is Audience.CHANNEL), None)
         rest = [m for m in messages if m is not announcement]

@@ -225,3 +225,13 @@ async def test_only_people_slack_linked_are_asked(slack: SlackWorld) -> None:
         assert "Nothing was done" in shown(ack)
     await slack.command("/deadline help")
     assert visible(slack) == posted and await snapshot(slack) == before
+
+
+async def test_a_co_owner_finds_the_deadline_in_the_app_home(slack: SlackWorld) -> None:
+    await negotiation(slack)
+    ack = await slack.command("/deadline owners D1 <@U3|sam>")
+    assert "<@U1> added <@U3> as co-owners of D1" in shown(ack)
+    home_event = {"type": "app_home_opened", "user": "U3", "channel": "DU3", "tab": "home"}
+    assert (await slack.event(home_event)).status == 200
+    [published] = await slack.api.wait_for("views.publish")
+    assert "Your open deadlines (1)" in shown(published.params["view"])

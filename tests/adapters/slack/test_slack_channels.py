@@ -235,3 +235,23 @@ async def test_a_co_owner_finds_the_deadline_in_the_app_home(slack: SlackWorld) 
     assert (await slack.event(home_event)).status == 200
     [published] = await slack.api.wait_for("views.publish")
     assert "Your open deadlines (1)" in shown(published.params["view"])
+
+
+async def test_a_button_with_an_impossible_id_is_out_of_date(slack: SlackWorld) -> None:
+    await negotiation(slack)
+    before = await snapshot(slack)
+    values = ("99999999999999999999999|support", "-1|support", "1_0|support")
+    for n, value in enumerate(values):
+        key = f"impossible-{n}"
+        payload = press(
+            slack,
+            user_id="U2",
+            action_id=views.ACTION_STANCE + "#1.0",
+            value=value,
+            channel_id="DU2",
+            key=key,
+        )
+        assert (await slack.interact(payload)).status == 200
+        [told] = await slack.api.wait_for(RESPONSE_URL, where=lambda c, k=key: c.key == k)
+        assert shown(told.params) == "That button is out of date."
+    assert await snapshot(slack) == before

@@ -204,3 +204,16 @@ async def test_only_people_teams_linked_are_asked(teams: TeamsWorld) -> None:
         assert [c.kind for c in posted.calls if c.kind != "member"] == ["reply"]
         assert "Nothing was done" in posted.text
     assert await snapshot(teams) == before
+
+
+async def test_a_card_with_an_impossible_id_is_out_of_date(teams: TeamsWorld) -> None:
+    await negotiation(teams)
+    before = await snapshot(teams)
+    for value in ("99999999999999999999999|support", "-1|support"):
+        clicked = await teams.click({"parley_action": "parley_stance", "value": value})
+        assert clicked.status == 200 and "That button is out of date." in clicked.text
+    submitted = await teams.click(
+        {"parley_form": "parley_position", "value": "99999999999999999999999", "stance": "no"}
+    )
+    assert submitted.status == 200 and "out of date" in submitted.text
+    assert await snapshot(teams) == before

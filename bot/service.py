@@ -99,6 +99,7 @@ class Parley:
 
     async def _run(self, ctx: Context, command: str, text: str) -> list[Message]:
         """Parse and execute; a vague time becomes its choices."""
+        access.check_ids(ctx)
         parsed = parse_observed(self.observer, ctx=ctx, command=command, text=text)
         try:
             return await self.execute(ctx=ctx, command=parsed)
@@ -199,6 +200,7 @@ class Parley:
             return [views.error_message(chat_text(error), user_id=ctx.user_id)]
 
     async def _press(self, ctx: Context, action_id: str, value: str) -> list[Message]:
+        access.check_ids(ctx)
         if action_id == views.ACTION_CHOOSE_TIME:
             return await self._choose(ctx, choices.TimeChoice.decode(value))
         if action_id == views.ACTION_STANCE:
@@ -220,6 +222,7 @@ class Parley:
 
     async def position_form(self, *, ctx: Context, deadline_id: str) -> Message:
         """The position form for a deadline (for a modal or card)."""
+        access.check_ids(ctx)
         deadline = await access.by_id(self.repository, ctx, deadline_id)
         return await positions.form(self.repository, ctx, deadline)
 
@@ -229,6 +232,7 @@ class Parley:
         """A position form came back; raises ``FormError`` naming the bad fields."""
         if form_id != views.FORM_POSITION:
             raise FormError({"form": f"Unknown form {form_id!r}."})
+        access.check_ids(ctx)
         stance, party, terms = positions.read_form(fields)
         try:
             deadline = await access.by_id(self.repository, ctx, value)

@@ -16,6 +16,9 @@ made ("That button is out of date.").
 
 Roles: only a deadline's owners (``Deadline.owners``) extend, move, cancel,
 close or remind it, or change its owners; anyone else is told who can.
+
+Ids the platform hands over (workspace, channel, user) are refused when they
+hold control characters (``check_ids``), so none reaches the database.
 """
 
 from __future__ import annotations
@@ -28,10 +31,18 @@ from bot.domain import Context, Deadline, DeadlineStatus
 from bot.errors import AmbiguousReference, InvalidInput, NotFound
 from bot.grammar import Person, Ref
 from bot.ports import DeadlineStore
+from bot.sanitize import has_controls
 
 ID_LIMIT = 2**63  # every database's largest integer key, plus one
 _ID_SHAPE = re.compile(r"[0-9]{1,19}")
 GONE = "That deadline no longer exists."
+
+
+def check_ids(ctx: Context) -> None:
+    """Refuse a request whose ids carry control characters (a platform never sends them;
+    NUL in particular must not reach the database)."""
+    if any(has_controls(value) for value in (ctx.workspace_id, ctx.channel_id, ctx.user_id)):
+        raise InvalidInput("This request names a workspace, channel or person Parley cannot read.")
 
 
 def deadline_id(value: str) -> int:

@@ -186,3 +186,20 @@ async def test_only_people_the_platform_linked_can_be_asked(
 
 def vars_of(ctx: Context) -> dict[str, Any]:
     return {name: getattr(ctx, name) for name in ctx.__slots__}
+
+
+@pytest.mark.parametrize("field", ["workspace_id", "channel_id", "user_id"])
+async def test_ids_with_control_characters_are_refused_before_the_database(
+    chat: Chat, field: str
+) -> None:
+    await chat.say(ADD)
+    before = await snapshot(chat.runtime)
+    ctx = Context(**(vars_of(chat.context()) | {field: "C1\x00"}))
+    replies = await chat.runtime.service.handle(
+        ctx=ctx, command="deadline", text="add X due Friday"
+    )
+    assert [m.audience for m in replies] == [Audience.EPHEMERAL]
+    assert "cannot read" in replies[0].fallback
+    [pressed] = await chat.runtime.service.press(ctx=ctx, action_id=ACTION_STANCE, value="1|no")
+    assert "cannot read" in pressed.fallback
+    assert await snapshot(chat.runtime) == before

@@ -32,9 +32,7 @@ A ``<ref>`` is ``D3``, ``d3`` or ``3`` (a deadline number), or else the start
 of a title; quote it (``"Signed usage"``, curly quotes too) where more words
 follow it, or to make ``"2027"`` a title rather than a number.
 
-People are ``<@id>`` (a platform's mention) or ``@name`` (typed text, a
-person only where the platform has no mentions: the service decides, see
-``Person``); channels (``<#C1>``) and broadcasts (``<!here>``) are refused here.
+People are read by ``bot.people``.
 """
 
 from __future__ import annotations
@@ -54,6 +52,7 @@ from bot.help import (
     stances_text,
     usage,
 )
+from bot.people import Person, parse_people
 from bot.sanitize import strip_controls
 
 MAX_OFFSET = timedelta(weeks=8)
@@ -118,16 +117,6 @@ class CancelDeadline:
 class SetReminders:
     ref: Ref
     offsets: tuple[timedelta, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Someone a command names: ``<@id>`` (``mention``: linked by the platform, as
-    far as the text goes) or ``@name`` typed as plain text; ``typed`` as written."""
-
-    id: str
-    typed: str
-    mention: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,7 +402,7 @@ def _parse_owners(rest: str, *, said: str, hint: str) -> SetOwners:
     remove = word.lower() == "remove"
     if word.lower() not in ("add", "remove"):
         people_text = after
-    people = _parse_people(people_text, said=said, hint=hint)
+    people = parse_people(people_text, said=said, hint=hint)
     if remove and not people:
         raise GrammarError(f'{said} has "remove" but names nobody to remove.', hint=hint)
     return SetOwners(ref=ref, people=people, remove=remove)
@@ -421,9 +410,6 @@ def _parse_owners(rest: str, *, said: str, hint: str) -> SetOwners:
 
 # --- /position --------------------------------------------------------------
 
-_PERSON_RE = re.compile(r"<@([A-Za-z0-9._:\-]+)(?:\|[^<>]*)?>|@([^\s,<>@|]+)")
-_NOT_A_PERSON_RE = re.compile(r"<[#!][^<>\s]*>")
-_SEPARATORS_RE = re.compile(r"[\s,]+")
 _AS_RE = re.compile(r"as(?!\S)", re.IGNORECASE)
 _TERMS_NONE_RE = re.compile(r"terms\s+none", re.IGNORECASE)
 
@@ -484,35 +470,10 @@ def _parse_ask(rest: str, *, said: str, hint: str) -> AskPositions:
     if not rest:
         raise GrammarError("Whose positions, on which deadline?", hint=hint)
     ref, after = _take_ref(rest, said=said, hint=hint)
-    people = _parse_people(after, said=said, hint=hint)
+    people = parse_people(after, said=said, hint=hint)
     if not people:
         raise GrammarError(f"{said} names nobody to ask: mention them, e.g. @legal.", hint=hint)
     return AskPositions(ref=ref, people=people)
-
-
-def _parse_people(text: str, *, said: str, hint: str) -> tuple[Person, ...]:
-    """Mentions separated by spaces or commas, each person once (in order)."""
-    people: dict[str, Person] = {}
-    position = 0
-    while True:
-        separator = _SEPARATORS_RE.match(text, position)
-        if separator is not None:
-            position = separator.end()
-        if position >= len(text):
-            break
-        match = _PERSON_RE.match(text, position)
-        if match is None:
-            token = text[position:].split(maxsplit=1)[0]
-            what = "is a channel or a group, not a person" if _NOT_A_PERSON_RE.match(token) else ""
-            raise GrammarError(
-                f"{_quote(token)} in {said} {what or 'is not a mention of a person'}: "
-                "mention each person, e.g. @legal @policy. Nothing was done.",
-                hint=hint,
-            )
-        person_id = match.group(1) or match.group(2)
-        people.setdefault(person_id, Person(person_id, match.group(0), match.group(1) is not None))
-        position = match.end()
-    return tuple(people.values())
 
 
 # --- words, quotes and references -------------------------------------------

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from bot import views
 from bot.domain import Context, Deadline, DeadlineStatus
 from bot.errors import AmbiguousReference, InvalidInput, NotFound
-from bot.grammar import Person, Ref
+from bot.grammar import Ref
+from bot.people import Person
 from bot.ports import DeadlineStore
 from bot.sanitize import has_controls
 

@@ -23,7 +23,6 @@ from bot.grammar import (
     ListPositions,
     MoveDeadline,
     OpenPositionForm,
-    Person,
     RecordPosition,
     Ref,
     SetOwners,
@@ -35,6 +34,7 @@ from bot.grammar import (
     parse_offsets,
 )
 from bot.help import HELP_DEADLINE, HELP_POSITION
+from bot.people import Person
 
 D1 = Ref(number=1, prefix="")
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)

@@ -8,6 +8,10 @@ Everything here is a frozen dataclass or an enum. Instants are timezone-aware
 Identifiers: ``workspace_id`` is the tenant (Slack team id, Teams tenant id,
 ``"local"`` for the shell) prefixed by nothing: adapters make them unique across
 platforms by prefixing (``slack:T123``, ``teams:<tenant>``, ``shell:local``).
+
+A deadline belongs to the channel it was added in: its number (``D1``) counts
+within that channel's negotiation (``negotiation_key``), and only its owners
+(``Deadline.owners``: the creator and the co-owners they named) change it.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ class EventKind(enum.StrEnum):
     REMINDERS_CHANGED = "reminders_changed"
     POSITION_RECORDED = "position_recorded"
     POSITIONS_ASKED = "positions_asked"
+    OWNERS_CHANGED = "owners_changed"  # "added" or "removed" user ids in its data
 
 
 class AlertStatus(enum.StrEnum):
@@ -80,7 +85,15 @@ class AlertStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Who typed a command, and where."""
+    """Who typed a command, and where.
+
+    ``direct``: the conversation is a direct one (a Slack DM, a Teams personal
+    chat, a shell channel named ``dm:…`` or ``@…``), where references reach the
+    deadlines the user owns or is asked on, as well as the conversation's own.
+    ``mentioned``: the user ids the platform itself linked as people in the
+    command's text (only those may be asked or made owners); ``None`` where a
+    plain ``@name`` names a person (the shell).
+    """
 
     workspace_id: str
     channel_id: str
@@ -88,6 +101,8 @@ class Context:
     user_name: str = ""
     tz: str = "UTC"
     platform: str = "shell"
+    direct: bool = False
+    mentioned: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +122,9 @@ class NewDeadline:
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
+    """A stored deadline. ``owner_id`` is its first owner (the creator until they
+    step down); ``owners`` all of them, ``owner_id`` first (never empty)."""
+
     id: int
     workspace_id: str
     number: int
@@ -122,6 +140,11 @@ class Deadline:
     updated_at: datetime
     sequence: int = 0
     uid: str = ""
+    owners: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.owners:
+            object.__setattr__(self, "owners", (self.owner_id,))
 
     @property
     def ref(self) -> str:
@@ -315,6 +338,12 @@ class SlackInstallation:
             bot_refresh_token=self.bot_refresh_token,
             bot_token_expires_at=self.bot_token_expires_at,
         )
+
+
+def negotiation_key(workspace_id: str, channel_id: str) -> str:
+    """The negotiation a channel's deadlines belong to, and are numbered in: today
+    the channel itself (a later change may let several channels share one)."""
+    return f"{workspace_id}/{channel_id}"
 
 
 def plan_alerts(

@@ -5,6 +5,8 @@ Teams and the shell send a line that starts with the command word
 (``parse_line``). Parsing is pure and never raises anything but
 ``GrammarError``, whose message says what was understood and what is wrong,
 and whose ``hint`` is the usage line of the command the user was after.
+Control and bidi-override characters are taken out of the text first
+(``bot.sanitize``).
 
 What the words mean (times, stances, deadline numbers) is checked here only as
 far as the shape goes: ``when`` stays text for ``bot.when`` to read in the
@@ -18,8 +20,9 @@ Forms (see ``bot.help``)::
     deadline show|done|cancel <ref>                       <ref> may be several words here
     deadline extend|move <ref> to <when> [because <reason>]   "to" may be left out after D<n>
     deadline remind <ref> <offsets>
+    deadline owners <ref> [add|remove] [<@user> ...]     no one named: the owners are listed
     deadline feed [mine|revoke]
-    position <ref> <stance> [as <party>] [<terms>]
+    position <ref> <stance> [as <party>] [<terms>|terms none]   no terms: the current ones stay
     position <ref>
     position list <ref>
     position ask <ref> <@user> [<@user> ...]
@@ -28,6 +31,8 @@ Forms (see ``bot.help``)::
 A ``<ref>`` is ``D3``, ``d3`` or ``3`` (a deadline number), or else the start
 of a title; quote it (``"Signed usage"``, curly quotes too) where more words
 follow it, or to make ``"2027"`` a title rather than a number.
+
+People are read by ``bot.people``.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from bot.help import (
     stances_text,
     usage,
 )
+from bot.people import Person, parse_people
+from bot.sanitize import strip_controls
 
 MAX_OFFSET = timedelta(weeks=8)
 MAX_OFFSETS = 10  # distinct reminders per deadline; each becomes an alert row
@@ -113,6 +120,15 @@ class SetReminders:
 
 
 @dataclass(frozen=True, slots=True)
+class SetOwners:
+    """Add (or ``remove``) co-owners; with nobody named, list the owners."""
+
+    ref: Ref
+    people: tuple[Person, ...]
+    remove: bool
+
+
+@dataclass(frozen=True, slots=True)
 class FeedRequest:
     scope: Literal["channel", "mine", "revoke", "mine-revoke"]
 
@@ -127,7 +143,7 @@ class RecordPosition:
     ref: Ref
     stance: Stance
     party: str | None  # None: the typing user's own position
-    terms: str
+    terms: str | None  # None: keep the current terms; "" (typed "terms none"): clear them
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,31 +159,31 @@ class ListPositions:
 @dataclass(frozen=True, slots=True)
 class AskPositions:
     ref: Ref
-    user_ids: tuple[str, ...]
+    people: tuple[Person, ...]
 
 
-Command: TypeAlias = (
-    AddDeadline
-    | ListDeadlines
-    | ShowDeadline
+# The commands about one deadline: each names it by a ``ref``.
+DeadlineCommand: TypeAlias = (
+    ShowDeadline
     | ExtendDeadline
     | MoveDeadline
     | CompleteDeadline
     | CancelDeadline
     | SetReminders
-    | FeedRequest
-    | Help
+    | SetOwners
     | RecordPosition
     | OpenPositionForm
     | ListPositions
     | AskPositions
 )
+Command: TypeAlias = AddDeadline | ListDeadlines | FeedRequest | Help | DeadlineCommand
 
 # --- entry points -----------------------------------------------------------
 
 
 def parse_command(command: str, text: str) -> Command:
     """Parse the text of ``/deadline`` or ``/position`` (``command``: leading "/" optional)."""
+    command, text = strip_controls(command), strip_controls(text)
     name = command.strip().lstrip("/").lower()
     if name == "deadline":
         return _parse_deadline(text)
@@ -181,7 +197,7 @@ def parse_command(command: str, text: str) -> Command:
 
 def parse_line(line: str) -> Command:
     """Parse a whole line, ``/deadline add ...``, ``deadline add ...`` or ``position ...``."""
-    word, rest = _split_first(line)
+    word, rest = _split_first(strip_controls(line))
     if word.lstrip("/").lower() in ("deadline", "position"):
         return parse_command(word, rest)
     raise GrammarError(
@@ -295,6 +311,8 @@ def _parse_deadline(text: str) -> Command:
         return ExtendDeadline(ref=ref, when=when, reason=reason)
     if sub == "remind":
         return _parse_remind(rest, said=said, hint=hint)
+    if sub == "owners":
+        return _parse_owners(rest, said=said, hint=hint)
     ref = _whole_ref(rest, said=said, hint=hint)
     if sub == "show":
         return ShowDeadline(ref)
@@ -376,11 +394,24 @@ def _parse_remind(rest: str, *, said: str, hint: str) -> SetReminders:
     raise GrammarError(f"I couldn't find reminder offsets in {said}.", hint=hint)
 
 
+def _parse_owners(rest: str, *, said: str, hint: str) -> SetOwners:
+    if not rest:
+        raise GrammarError("Which deadline's owners?", hint=hint)
+    ref, after = _take_ref(rest, said=said, hint=hint)
+    word, people_text = _split_first(after)
+    remove = word.lower() == "remove"
+    if word.lower() not in ("add", "remove"):
+        people_text = after
+    people = parse_people(people_text, said=said, hint=hint)
+    if remove and not people:
+        raise GrammarError(f'{said} has "remove" but names nobody to remove.', hint=hint)
+    return SetOwners(ref=ref, people=people, remove=remove)
+
+
 # --- /position --------------------------------------------------------------
 
-_USER_RE = re.compile(r"<@([A-Za-z0-9._\-]+)(?:\|[^<>]*)?>|@([^\s,<>@|]+)")
-_SEPARATORS_RE = re.compile(r"[\s,]+")
 _AS_RE = re.compile(r"as(?!\S)", re.IGNORECASE)
+_TERMS_NONE_RE = re.compile(r"terms\s+none", re.IGNORECASE)
 
 
 def _parse_position(text: str) -> Command:
@@ -429,34 +460,20 @@ def _parse_record(text: str) -> RecordPosition | OpenPositionForm:
         party = " ".join(party.split())
         if not party:
             raise GrammarError(f'{said} has "as" but an empty party name.', hint=hint)
-    return RecordPosition(ref=ref, stance=stance, party=party, terms=rest.strip())
+    terms: str | None = rest.strip() or None
+    if terms is not None and _TERMS_NONE_RE.fullmatch(terms):
+        terms = ""
+    return RecordPosition(ref=ref, stance=stance, party=party, terms=terms)
 
 
 def _parse_ask(rest: str, *, said: str, hint: str) -> AskPositions:
     if not rest:
         raise GrammarError("Whose positions, on which deadline?", hint=hint)
     ref, after = _take_ref(rest, said=said, hint=hint)
-    users: list[str] = []
-    position = 0
-    while True:
-        separator = _SEPARATORS_RE.match(after, position)
-        if separator is not None:
-            position = separator.end()
-        if position >= len(after):
-            break
-        match = _USER_RE.match(after, position)
-        if match is None:
-            token = after[position:].split(maxsplit=1)[0]
-            raise GrammarError(
-                f"I couldn't read {_quote(token)} in {said} as a person: "
-                "mention each one, e.g. @legal @policy.",
-                hint=hint,
-            )
-        users.append(match.group(1) or match.group(2))
-        position = match.end()
-    if not users:
+    people = parse_people(after, said=said, hint=hint)
+    if not people:
         raise GrammarError(f"{said} names nobody to ask: mention them, e.g. @legal.", hint=hint)
-    return AskPositions(ref=ref, user_ids=tuple(dict.fromkeys(users)))
+    return AskPositions(ref=ref, people=people)
 
 
 # --- words, quotes and references -------------------------------------------

@@ -28,12 +28,13 @@ DEADLINE_FORMS: dict[str, tuple[str, str]] = {
     "done": ("/deadline done <ref>", "/deadline done D1"),
     "cancel": ("/deadline cancel <ref>", "/deadline cancel D1"),
     "remind": ("/deadline remind <ref> <offsets>", "/deadline remind D1 7d,2d,1d,4h,1h,15m"),
+    "owners": ("/deadline owners <ref> [remove] <@user> ...", "/deadline owners D1 @sam"),
     "feed": ("/deadline feed [mine|revoke|mine revoke]", "/deadline feed mine"),
     "help": ("/deadline help", "/deadline help"),
 }
 POSITION_FORMS: dict[str, tuple[str, str]] = {
     "record": (
-        "/position <ref> <stance> [as <party>] [<terms>]",
+        "/position <ref> <stance> [as <party>] [<terms>|terms none]",
         '/position D1 support as "Department of Defense" License for all lawful use',
     ),
     "form": ("/position <ref>", "/position D1"),
@@ -88,6 +89,11 @@ HELP_DEADLINE = "\n".join(
         "(default 7d,1d,4h,1h,15m; at most 8 weeks). The deadline itself is always announced.",
         "done marks a deadline as met; feed gives a private calendar (iCal) link for this "
         "channel, mine for all of yours; revoke makes the links given so far stop working.",
+        "Owners: whoever adds a deadline owns it, and may name co-owners with owners "
+        "(remove takes them off again; the last owner stays). Only owners extend, move, "
+        "cancel, mark done, change reminders or owners.",
+        "Numbers count per channel: D1 here is not D1 elsewhere. In a direct message with me, "
+        "a reference reaches the deadlines you own or were asked about, in any channel.",
     ]
 )
 
@@ -99,7 +105,9 @@ HELP_POSITION = "\n".join(
         f"<stance>: {stances_text()}.",
         '<party>: one word, or a quoted name (as "Department of Defense"); '
         "without it the position is your own.",
-        "<terms>: the rest of the line, e.g. your red lines.",
+        "<terms>: the rest of the line, e.g. your red lines. Without terms, the current ones "
+        "stay; terms none clears them.",
+        "A party's position is changed only by whoever first recorded it; your own only by you.",
         "/position <ref> alone opens a form; /position list shows every position and who has "
         "not answered; /position ask requests positions and nudges those who have not answered.",
     ]

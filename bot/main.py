@@ -178,7 +178,7 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     warm_up()
     async with open_runtime(settings) as runtime:
         existing = await runtime.repository.find_deadlines_by_title(
-            workspace_id=SHELL_WORKSPACE, prefix="Signed usage agreement"
+            workspace_id=SHELL_WORKSPACE, channel_id=DEMO_CHANNEL, prefix="Signed usage agreement"
         )
         if existing:
             print(

@@ -45,23 +45,49 @@ from bot.messages import Message
 
 
 class DeadlineStore(Protocol):
-    """Deadlines with their positions, position requests and history."""
+    """Deadlines with their positions, position requests and history.
+
+    Lookups by number or title stay in one channel; only a lookup by id, and
+    ``find_deadlines_of_person``, reach across the workspace's channels (the
+    service decides who may use them for what).
+    """
 
     async def create_deadline(
         self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
     ) -> Deadline:
-        """Store a deadline with the next per-workspace number, a random uid,
-        its CREATED event (``event.deadline_id`` is filled in) and its alerts."""
+        """Store a deadline with the next number of its negotiation (its channel),
+        a random uid, ``draft.owner_id`` as its one owner, its CREATED event
+        (``event.deadline_id`` is filled in) and its alerts."""
         ...
 
-    async def get_deadline(self, *, workspace_id: str, number: int) -> Deadline | None: ...
+    async def get_deadline(
+        self, *, workspace_id: str, channel_id: str, number: int
+    ) -> Deadline | None: ...
 
     async def get_deadline_by_id(
         self, *, workspace_id: str, deadline_id: int
     ) -> Deadline | None: ...
 
-    async def find_deadlines_by_title(self, *, workspace_id: str, prefix: str) -> list[Deadline]:
-        """Deadlines whose title starts with ``prefix``, case-insensitively."""
+    async def find_deadlines_by_title(
+        self, *, workspace_id: str, channel_id: str, prefix: str
+    ) -> list[Deadline]:
+        """The channel's deadlines whose title starts with ``prefix``, case-insensitively,
+        ordered by due time (then number)."""
+        ...
+
+    async def find_deadlines_of_person(
+        self,
+        *,
+        workspace_id: str,
+        user_id: str,
+        number: int | None = None,
+        prefix: str | None = None,
+        statuses: frozenset[DeadlineStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Deadline]:
+        """The deadlines, in any channel of the workspace, that ``user_id`` owns or
+        was asked a position on; only those numbered ``number`` and those whose
+        title starts with ``prefix`` when given. Ordered by due time, then number."""
         ...
 
     async def list_deadlines(
@@ -81,6 +107,14 @@ class DeadlineStore(Protocol):
         """Write ``deadline``'s mutable fields (due_at, tz, status, reminder_offsets,
         updated_at), raise its sequence by one, append ``event``. When ``alerts`` is
         not None, replace the deadline's pending alerts with them (empty: drop all)."""
+        ...
+
+    async def update_owners(
+        self, *, deadline: Deadline, previous: Sequence[str], event: Event
+    ) -> Deadline:
+        """Write ``deadline.owners`` (its first becomes ``owner_id``), raise the
+        sequence, append ``event``, if the stored owners are still ``previous``;
+        otherwise change nothing and raise ``InvalidInput`` (try again)."""
         ...
 
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:

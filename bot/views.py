@@ -1,7 +1,8 @@
 """Compose the core's replies and alerts as neutral ``Message`` values.
 
 Pure functions from domain values to messages; every adapter renders the
-result. Users are written as ``<@id>`` mentions and instants inside text as
+result. Users are written as ``<@id>`` mentions, channels as ``<#id>`` (Slack
+links them; elsewhere they read as written), and instants inside text as
 ``moment`` tokens, which each renderer turns into its platform's form (each
 viewer's own zone). Lists are cut to ``LIST_LIMIT`` entries with an "and N
 more" line so every platform's size limits hold.
@@ -21,12 +22,12 @@ from bot.domain import (
     Deadline,
     DeadlineStatus,
     Event,
-    EventKind,
     Position,
     PositionRequest,
     Stance,
     format_offset,
 )
+from bot.history import history_lines
 from bot.messages import (
     Actions,
     Audience,
@@ -66,6 +67,17 @@ ON_TIME = timedelta(seconds=60)
 
 def mention(user_id: str) -> str:
     return f"<@{user_id}>"
+
+
+def channel(channel_id: str) -> str:
+    return f"<#{channel_id}>"
+
+
+def owner_names(deadline: Deadline) -> str:
+    """``<@alex> (owner)``, ``<@alex> (owner) or <@sam>``, ``<@a> (owner), <@b> or <@c>``."""
+    first, *others = deadline.owners
+    names = [f"{mention(first)} (owner)", *map(mention, others)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def shown_status(deadline: Deadline, now: datetime) -> DeadlineStatus:
@@ -132,11 +144,18 @@ def deadline_card(
 
 
 def deadline_list(
-    deadlines: Sequence[Deadline], *, now: datetime, include_closed: bool, user_id: str
+    deadlines: Sequence[Deadline],
+    *,
+    now: datetime,
+    include_closed: bool,
+    user_id: str,
+    channels: bool = False,
 ) -> Message:
+    """A list of deadlines; ``channels``: from several channels, each says which."""
     if not deadlines:
         what = "deadlines" if include_closed else "open deadlines"
-        body = f"No {what} in this channel. Add one with `/deadline add <title> due <when>`."
+        where = "here or among those you own or were asked about" if channels else "in this channel"
+        body = f"No {what} {where}. Add one with `/deadline add <title> due <when>`."
         return Message(fallback=body, blocks=(Text(body),), user_id=user_id)
     missed = any(shown_status(d, now) is DeadlineStatus.MISSED for d in deadlines)
     if include_closed:
@@ -146,57 +165,17 @@ def deadline_list(
     blocks: list[Block] = [Text(f"{heading} ({len(deadlines)})", Role.HEADING)]
     lines = [heading + ":"]
     for deadline in deadlines[:LIST_LIMIT]:
-        blocks.append(Text(deadline_summary(deadline, now)))
+        where = f" in {channel(deadline.channel_id)}" if channels else ""
+        blocks.append(Text(deadline_summary(deadline, now) + where))
         blocks.append(countdown(deadline))
-        lines.append(
-            f"{deadline.ref} {deadline.title} — due {format_local(deadline.due_at, deadline.tz)}"
-        )
+        due = format_local(deadline.due_at, deadline.tz)
+        lines.append(f"{deadline.ref} {deadline.title}{where} — due {due}")
     hidden = len(deadlines) - LIST_LIMIT
     if hidden > 0:
         more = f"… and {hidden} more. Use `/deadline show <ref>` for any of them."
         blocks.append(Text(more, Role.MUTED))
         lines.append(more)
     return Message(fallback="\n".join(lines), blocks=tuple(blocks), user_id=user_id)
-
-
-def _instant(value: object, written: object) -> str:
-    """A stored ISO instant as a ``moment``, written as it was stored for readers with no zone."""
-    try:
-        at = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(written or "")
-    if at.tzinfo is None:
-        return str(written or value)
-    return moment(at, "UTC", str(written or ""))
-
-
-def _event_line(event: Event, tz: str) -> str:
-    who = mention(event.actor_id)
-    data = event.data
-    reason = f" because {data['reason']}" if data.get("reason") else ""
-    old = _instant(data.get("from"), data.get("from_local"))
-    new = _instant(data.get("to"), data.get("to_local"))
-    match event.kind:
-        case EventKind.CREATED:
-            text = f"created by {who}, due {_instant(data.get('due_at'), data.get('due_local'))}"
-        case EventKind.EXTENDED:
-            text = f"extended by {who} from {old} to {new}{reason}"
-        case EventKind.MOVED:
-            text = f"moved {data.get('direction', '')} by {who} from {old} to {new}{reason}"
-        case EventKind.COMPLETED:
-            text = f"marked done (met) by {who}"
-        case EventKind.CANCELLED:
-            text = f"cancelled by {who}"
-        case EventKind.MISSED:
-            text = "passed without being marked done (missed)"
-        case EventKind.REMINDERS_CHANGED:
-            text = f"reminders set to {data.get('offsets', '')} by {who}"
-        case EventKind.POSITION_RECORDED:
-            text = f"{data.get('label', '')}: {data.get('stance', '')} (recorded by {who})"
-        case EventKind.POSITIONS_ASKED:
-            asked = ", ".join(mention(u) for u in data.get("user_ids", []))
-            text = f"{who} asked {asked} for positions"
-    return f"{moment(event.at, tz)} — {text}"
 
 
 def upcoming_reminders(deadline: Deadline, now: datetime) -> str:
@@ -224,15 +203,14 @@ def deadline_details(
         (
             ("Status", status.value),
             ("Time zone", deadline.tz),
-            ("Owner", mention(deadline.owner_id)),
+            ("Owners" if len(deadline.owners) > 1 else "Owner", owner_names(deadline)),
             ("Reminders", reminders),
             ("Positions", position_tally(positions, requests)),
         )
     )
-    shown = list(events)[-HISTORY_LIMIT:]
-    history = [_event_line(e, deadline.tz) for e in shown]
-    if len(events) > len(shown):
-        history.insert(0, f"… {len(events) - len(shown)} earlier entries")
+    history = history_lines(events, deadline.tz)[-HISTORY_LIMIT:]
+    if len(events) > len(history):
+        history.insert(0, f"… {len(events) - len(history)} earlier entries")
     blocks: list[Block] = [
         Text(deadline_summary(deadline, now), Role.HEADING),
         countdown(deadline),
@@ -245,7 +223,7 @@ def deadline_details(
             f"{deadline.ref} {deadline.title}",
             f"Status: {status.value}",
             f"Due: {_due_line(deadline, now)} ({deadline.tz})",
-            f"Owner: {mention(deadline.owner_id)}",
+            f"Owner{'s' if len(deadline.owners) > 1 else ''}: {owner_names(deadline)}",
             f"Reminders: {reminders}",
             f"Positions: {position_tally(positions, requests)}",
             "History:",

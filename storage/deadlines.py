@@ -1,9 +1,12 @@
 """``bot.ports.DeadlineStore``: deadlines, positions, position requests and history.
 
 Every query filters by ``workspace_id``: a deadline of another workspace is
-``NotFound`` when written to and invisible when read. Each write appends its
+``NotFound`` when written to and invisible when read; lookups by number or
+title also filter by channel, except ``find_deadlines_of_person`` (a person's
+own and asked-on deadlines, for a direct message). Each write appends its
 history event (and replaces the deadline's pending alerts, when asked) in the
-same transaction. Deadlines are numbered per workspace from a counter row.
+same transaction. Deadlines are numbered per negotiation (one channel today)
+from a counter row.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
@@ -27,8 +30,9 @@ from bot.domain import (
     PlannedAlert,
     Position,
     PositionRequest,
+    negotiation_key,
 )
-from bot.errors import NotFound
+from bot.errors import InvalidInput, NotFound
 from storage.connections import SqlStore
 from storage.errors import guarded
 from storage.rows import (
@@ -49,6 +53,7 @@ from storage.rows import (
     event_from_row,
     event_values,
     offsets_to_text,
+    owners_to_text,
     position_from_row,
     request_from_row,
     states_from_rows,
@@ -57,14 +62,20 @@ from storage.rows import (
 # --- prepared statements (compiled once, cached by SQLAlchemy) ---------------
 
 _GET_BY_NUMBER = select(*DEADLINE_COLUMNS).where(
-    D.c.workspace_id == bindparam("ws"), D.c.number == bindparam("number")
+    D.c.workspace_id == bindparam("ws"),
+    D.c.channel_id == bindparam("channel"),
+    D.c.number == bindparam("number"),
 )
 _GET_BY_ID = select(*DEADLINE_COLUMNS).where(
     D.c.workspace_id == bindparam("ws"), D.c.id == bindparam("id")
 )
 _FIND_BY_TITLE = (
     select(*DEADLINE_COLUMNS)
-    .where(D.c.workspace_id == bindparam("ws"), D.c.title_key.like(bindparam("like"), escape="\\"))
+    .where(
+        D.c.workspace_id == bindparam("ws"),
+        D.c.channel_id == bindparam("channel"),
+        D.c.title_key.like(bindparam("like"), escape="\\"),
+    )
     .order_by(D.c.due_at, D.c.number)
 )
 _OWNED = select(D.c.id).where(D.c.workspace_id == bindparam("ws"), D.c.id == bindparam("id"))
@@ -106,23 +117,59 @@ _EVENTS = (
 
 
 def _counter_statement(dialect_insert: Any) -> Any:
-    stmt = dialect_insert(C).values(workspace_id=bindparam("ws"), last_number=1)
+    stmt = dialect_insert(C).values(
+        negotiation_key=bindparam("key"), workspace_id=bindparam("ws"), last_number=1
+    )
     return stmt.on_conflict_do_update(
-        index_elements=[C.c.workspace_id],
+        index_elements=[C.c.negotiation_key],
         set_={"last_number": C.c.last_number + 1},
     ).returning(C.c.last_number)
 
 
-# The workspace's next deadline number, by dialect.
+# The negotiation's next deadline number, by dialect.
 _NEXT_NUMBER = {
     "postgresql": _counter_statement(postgresql.insert),
     "sqlite": _counter_statement(sqlite.insert),
 }
 
 
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _like_prefix(prefix: str) -> str:
-    escaped = prefix.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "%"
+    return _like_escape(prefix.casefold()) + "%"
+
+
+def _person_statement(*, by_number: bool, by_prefix: bool, by_status: bool) -> Select[Any]:
+    """A person's deadlines: a coarse match on the owners' JSON (exact on ``asked``),
+    made exact by the caller on the decoded owners."""
+    asked = D.c.id.in_(
+        select(R.c.deadline_id).where(
+            R.c.workspace_id == bindparam("ws"), R.c.user_id == bindparam("user")
+        )
+    )
+    stmt = select(*DEADLINE_COLUMNS, asked.label("asked")).where(
+        D.c.workspace_id == bindparam("ws"),
+        or_(D.c.owners.like(bindparam("owner_like"), escape="\\"), asked),
+    )
+    if by_number:
+        stmt = stmt.where(D.c.number == bindparam("number"))
+    if by_prefix:
+        stmt = stmt.where(D.c.title_key.like(bindparam("like"), escape="\\"))
+    if by_status:
+        stmt = stmt.where(D.c.status.in_(bindparam("statuses", expanding=True)))
+    return stmt.order_by(D.c.due_at, D.c.number).limit(bindparam("limit"))
+
+
+_OF_PERSON = {
+    (by_number, by_prefix, by_status): _person_statement(
+        by_number=by_number, by_prefix=by_prefix, by_status=by_status
+    )
+    for by_number in (False, True)
+    for by_prefix in (False, True)
+    for by_status in (False, True)
+}
 
 
 async def _check_owned(conn: AsyncConnection, workspace_id: str, deadline_ids: set[int]) -> None:
@@ -135,9 +182,11 @@ async def _check_owned(conn: AsyncConnection, workspace_id: str, deadline_ids: s
 class SqlDeadlineStore(SqlStore):
     """The DeadlineStore port on shared ``Connections``."""
 
-    async def _next_number(self, conn: AsyncConnection, workspace_id: str) -> int:
+    async def _next_number(self, conn: AsyncConnection, draft: NewDeadline) -> int:
         statement = _NEXT_NUMBER[self._db.dialect]
-        return int((await conn.execute(statement, {"ws": workspace_id})).scalar_one())
+        key = negotiation_key(draft.workspace_id, draft.channel_id)
+        result = await conn.execute(statement, {"key": key, "ws": draft.workspace_id})
+        return int(result.scalar_one())
 
     @guarded
     async def create_deadline(
@@ -146,15 +195,15 @@ class SqlDeadlineStore(SqlStore):
         ws = draft.workspace_id
         reserved: int | None = None
         if self._db.dialect == "postgresql":
-            # The workspace's counter row is locked from the increment to the
+            # The negotiation's counter row is locked from the increment to the
             # commit. Taking the number in a transaction of its own keeps that
             # lock for one statement, not for the whole insert: concurrent adds in
-            # one workspace otherwise queue behind each other. A failed insert
+            # one channel otherwise queue behind each other. A failed insert
             # leaves a gap in the numbering, never a duplicate.
-            reserved = await self._db.write(lambda conn: self._next_number(conn, ws))
+            reserved = await self._db.write(lambda conn: self._next_number(conn, draft))
 
         async def work(conn: AsyncConnection) -> Deadline:
-            number = reserved if reserved is not None else await self._next_number(conn, ws)
+            number = reserved if reserved is not None else await self._next_number(conn, draft)
             values = {
                 "workspace_id": ws,
                 "number": number,
@@ -165,6 +214,7 @@ class SqlDeadlineStore(SqlStore):
                 "due_at": draft.due_at,
                 "tz": draft.tz,
                 "owner_id": draft.owner_id,
+                "owners": owners_to_text([draft.owner_id]),
                 "status": DeadlineStatus.OPEN.value,
                 "reminder_offsets": offsets_to_text(draft.reminder_offsets),
                 "created_at": draft.created_at,
@@ -183,10 +233,12 @@ class SqlDeadlineStore(SqlStore):
         return await self._db.write(work)
 
     @guarded
-    async def get_deadline(self, *, workspace_id: str, number: int) -> Deadline | None:
+    async def get_deadline(
+        self, *, workspace_id: str, channel_id: str, number: int
+    ) -> Deadline | None:
+        params = {"ws": workspace_id, "channel": channel_id, "number": number}
         async with self._db.read() as conn:
-            result = await conn.execute(_GET_BY_NUMBER, {"ws": workspace_id, "number": number})
-            row = result.first()
+            row = (await conn.execute(_GET_BY_NUMBER, params)).first()
         return None if row is None else deadline_from_row(row)
 
     @guarded
@@ -197,13 +249,42 @@ class SqlDeadlineStore(SqlStore):
         return None if row is None else deadline_from_row(row)
 
     @guarded
-    async def find_deadlines_by_title(self, *, workspace_id: str, prefix: str) -> list[Deadline]:
+    async def find_deadlines_by_title(
+        self, *, workspace_id: str, channel_id: str, prefix: str
+    ) -> list[Deadline]:
+        params = {"ws": workspace_id, "channel": channel_id, "like": _like_prefix(prefix)}
         async with self._db.read() as conn:
-            result = await conn.execute(
-                _FIND_BY_TITLE, {"ws": workspace_id, "like": _like_prefix(prefix)}
-            )
-            rows = result.all()
+            rows = (await conn.execute(_FIND_BY_TITLE, params)).all()
         return [deadline_from_row(row) for row in rows]
+
+    @guarded
+    async def find_deadlines_of_person(
+        self,
+        *,
+        workspace_id: str,
+        user_id: str,
+        number: int | None = None,
+        prefix: str | None = None,
+        statuses: frozenset[DeadlineStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Deadline]:
+        params: dict[str, Any] = {
+            "ws": workspace_id,
+            "user": user_id,
+            "owner_like": "%" + _like_escape(owners_to_text([user_id])[1:-1]) + "%",
+            "limit": limit,
+        }
+        if number is not None:
+            params["number"] = number
+        if prefix is not None:
+            params["like"] = _like_prefix(prefix)
+        if statuses is not None:
+            params["statuses"] = sorted(status.value for status in statuses)
+        stmt = _OF_PERSON[number is not None, prefix is not None, statuses is not None]
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt, params)).all()
+        found = [(deadline_from_row(row[:-1]), bool(row[-1])) for row in rows]
+        return [deadline for deadline, asked in found if asked or user_id in deadline.owners]
 
     @guarded
     async def list_deadlines(
@@ -258,6 +339,40 @@ class SqlDeadlineStore(SqlStore):
                 )
                 if alerts:
                     await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
+            return deadline_from_row(row)
+
+        return await self._db.write(work)
+
+    @guarded
+    async def update_owners(
+        self, *, deadline: Deadline, previous: Sequence[str], event: Event
+    ) -> Deadline:
+        ws = deadline.workspace_id
+        stmt = (
+            update(D)
+            .where(
+                D.c.workspace_id == ws,
+                D.c.id == deadline.id,
+                D.c.owners == owners_to_text(previous),
+            )
+            .values(
+                owner_id=deadline.owners[0],
+                owners=owners_to_text(deadline.owners),
+                updated_at=deadline.updated_at,
+                sequence=D.c.sequence + 1,
+            )
+            .returning(*DEADLINE_COLUMNS)
+        )
+
+        async def work(conn: AsyncConnection) -> Deadline:
+            row = (await conn.execute(stmt)).first()
+            if row is None:
+                await _check_owned(conn, ws, {deadline.id})
+                raise InvalidInput(
+                    f"The owners of {deadline.ref} changed meanwhile; nothing was changed. "
+                    "Try again."
+                )
+            await conn.execute(insert(E), event_values(ws, deadline.id, event))
             return deadline_from_row(row)
 
         return await self._db.write(work)

@@ -5,7 +5,7 @@ no ORM session, no model objects (the hot path runs on every Slack request).
 Each ``*_COLUMNS`` tuple is what its ``*_from_row`` function unpacks, in order.
 
 The table handles keep the short names the statements are written with:
-``D`` deadline, ``C`` workspace_counter, ``P`` position, ``R`` position_request,
+``D`` deadline, ``C`` negotiation_counter, ``P`` position, ``R`` position_request,
 ``E`` event, ``A`` alert, ``FT`` feed_token, ``CR`` conversation_reference.
 """
 
@@ -43,9 +43,9 @@ from storage.tables import (
     DeadlineRow,
     EventRow,
     FeedTokenRow,
+    NegotiationCounterRow,
     PositionRequestRow,
     PositionRow,
-    WorkspaceCounterRow,
 )
 
 
@@ -54,7 +54,7 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 D = _table(DeadlineRow)
-C = _table(WorkspaceCounterRow)
+C = _table(NegotiationCounterRow)
 P = _table(PositionRow)
 R = _table(PositionRequestRow)
 E = _table(EventRow)
@@ -70,6 +70,15 @@ def offsets_to_text(offsets: Iterable[timedelta]) -> str:
 @functools.lru_cache(maxsize=256)  # a handful of distinct reminder sets, read on every row
 def offsets_from_text(value: str) -> tuple[timedelta, ...]:
     return tuple(timedelta(seconds=int(part)) for part in value.split(",") if part)
+
+
+def owners_to_text(owners: Iterable[str]) -> str:
+    return json.dumps(list(owners), separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=1024)  # most deadlines have one owner or a few
+def owners_from_text(value: str) -> tuple[str, ...]:
+    return tuple(str(owner) for owner in json.loads(value))
 
 
 DEADLINE_COLUMNS = (
@@ -88,12 +97,13 @@ DEADLINE_COLUMNS = (
     D.c.updated_at,
     D.c.sequence,
     D.c.uid,
+    D.c.owners,
 )
 
 
 def deadline_from_row(row: Sequence[Any]) -> Deadline:
     (id_, ws, number, channel, platform, title, due_at, tz, owner, status, offsets, created,
-     updated, sequence, uid) = row  # fmt: skip
+     updated, sequence, uid, owners) = row  # fmt: skip
     return Deadline(
         id=id_,
         workspace_id=ws,
@@ -110,6 +120,7 @@ def deadline_from_row(row: Sequence[Any]) -> Deadline:
         updated_at=updated,
         sequence=sequence,
         uid=uid,
+        owners=owners_from_text(owners),
     )
 
 

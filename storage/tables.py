@@ -13,6 +13,10 @@ authorizing a request comes before Parley knows a workspace.
 Instants are ``UTCDateTime`` (aware UTC on both backends). ``deadline.title_key``
 is the case-folded title, for case-insensitive prefix search that behaves the same
 on SQLite (whose ``lower()`` is ASCII-only) and PostgreSQL.
+
+Deadlines are numbered per negotiation (``bot.domain.negotiation_key``: one
+channel today), from a counter row per negotiation; a number is unique within
+its channel.
 """
 
 from datetime import datetime
@@ -45,7 +49,6 @@ def _deadline_fk(table: str) -> ForeignKeyConstraint:
 class DeadlineRow(SQLModel, table=True):
     __tablename__ = "deadline"
     __table_args__ = (
-        UniqueConstraint("workspace_id", "number", name="uq_deadline_workspace_number"),
         UniqueConstraint("workspace_id", "id", name="uq_deadline_workspace_id"),
         UniqueConstraint("uid", name="uq_deadline_uid"),
         Index("ix_deadline_workspace_status_due", "workspace_id", "status", "due_at"),
@@ -60,7 +63,9 @@ class DeadlineRow(SQLModel, table=True):
     title_key: str = Field(sa_type=Text, nullable=False)
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     tz: str = Field(sa_type=String(64), nullable=False)
-    owner_id: str = Field(sa_type=String(_ID), nullable=False)
+    owner_id: str = Field(sa_type=String(_ID), nullable=False)  # the first of ``owners``
+    # Every owner's user id, ``owner_id`` first: a JSON array of strings.
+    owners: str = Field(sa_type=Text, nullable=False)
     status: str = Field(sa_type=String(16), nullable=False)
     # Reminder offsets in whole seconds, comma-separated: "604800,86400,14400".
     reminder_offsets: str = Field(sa_type=Text, nullable=False)
@@ -70,12 +75,13 @@ class DeadlineRow(SQLModel, table=True):
     uid: str = Field(sa_type=String(32), nullable=False)
 
 
-class WorkspaceCounterRow(SQLModel, table=True):
-    """The last deadline number handed out in a workspace."""
+class NegotiationCounterRow(SQLModel, table=True):
+    """The last deadline number handed out in a negotiation (``bot.domain.negotiation_key``)."""
 
-    __tablename__ = "workspace_counter"
+    __tablename__ = "negotiation_counter"
 
-    workspace_id: str = Field(sa_type=String(_ID), primary_key=True)
+    negotiation_key: str = Field(sa_type=String(2 * _ID + 1), primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
     last_number: int = Field(nullable=False)
 
 
@@ -266,9 +272,16 @@ class SlackOAuthStateRow(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
-# Indexes for a channel's deadlines in due order (`/deadline list`, feeds), a
-# user's own, the deadlines a user was asked about, and a workspace's newest
-# history event.
+# A number is unique in its channel; a channel's deadlines in due order
+# (`/deadline list`, feeds); a user's own; the deadlines a user was asked about;
+# and a workspace's newest history event.
+Index(
+    "uq_deadline_channel_number",
+    col(DeadlineRow.workspace_id),
+    col(DeadlineRow.channel_id),
+    col(DeadlineRow.number),
+    unique=True,
+)
 Index(
     "ix_deadline_channel_status_due",
     col(DeadlineRow.workspace_id),

@@ -7,13 +7,18 @@ An export is every row Parley needs to resume, table by table, in key order::
      "position_requests": [...], "events": [...], "alerts": [...]}
 
 Rows are objects keyed by column name; instants are ISO 8601 with offset,
-``reminder_offsets`` a list of seconds, event ``data`` and a conversation
-``reference`` objects. Feed tokens are stored as hashes and go as they are, so
+``reminder_offsets`` a list of seconds, a deadline's ``owners`` a list of user
+ids, event ``data`` and a conversation ``reference`` objects. ``counters`` hold
+each negotiation's last number (``negotiation_key``, ``workspace_id``,
+``last_number``). Feed tokens are stored as hashes and go as they are, so
 subscribed calendars keep working after a move. Left out: Slack installations
 (their bot tokens are secrets: ``slack_workspaces`` names the workspaces that
 must install Parley again), the secrets of "Add to calendar" links (links
 posted before the move stop working; feeds do not), and replay keys. Version 1
-exports (without the two new sections) are still read.
+exports (without the two new sections) are still read, as are exports written
+before deadlines were numbered per channel: a deadline without ``owners`` is
+owned by its ``owner_id``, and counters without a ``negotiation_key`` (one per
+workspace) give way to counters rebuilt from each channel's largest number.
 
 An import is checked as a whole before anything is written (``read_export``):
 every field of every row (types, id and length bounds, time zones, control
@@ -33,9 +38,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table
 from sqlalchemy.types import Integer, String, Text
 
-from bot.domain import AlertStatus, DeadlineStatus, EventKind, FeedKind, Stance
+from bot.domain import AlertStatus, DeadlineStatus, EventKind, FeedKind, Stance, negotiation_key
 from bot.errors import InvalidInput
-from storage.rows import CR, FT, A, C, D, E, P, R, offsets_from_text
+from storage.rows import (
+    CR,
+    FT,
+    A,
+    C,
+    D,
+    E,
+    P,
+    R,
+    offsets_from_text,
+    owners_from_text,
+    owners_to_text,
+)
 from storage.types import UTCDateTime
 
 EXPORT_FORMAT = "parley-export"
@@ -88,6 +105,7 @@ def export_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     if table is D:
         offsets = offsets_from_text(row["reminder_offsets"])
         row["reminder_offsets"] = [int(offset.total_seconds()) for offset in offsets]
+        row["owners"] = list(owners_from_text(row["owners"]))
     elif table is E:
         row["data"] = json.loads(row["data"])
     elif table is CR:
@@ -124,8 +142,15 @@ def read_export(data: Any) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
         return {}, [f"unsupported export version {_shown(data.get('version'))}"]
     problems: list[str] = []
     rows: dict[str, list[dict[str, Any]]] = {}
+    sections = dict(data)
+    counters_in = sections.get("counters", [])
+    if isinstance(counters_in, list):
+        # Per-workspace counters of older exports: rebuilt below from the deadlines.
+        sections["counters"] = [
+            row for row in counters_in if not isinstance(row, dict) or "negotiation_key" in row
+        ]
     for section, table in SECTIONS:
-        found = data.get(section, [])
+        found = sections.get(section, [])
         if not isinstance(found, list):
             problems.append(f"{section}: not a list")
             found = []
@@ -137,11 +162,18 @@ def read_export(data: Any) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
     if not problems:
         _check_keys(rows, problems)
     # Counters never lag behind the numbers in use, even for a hand-edited file.
-    counters = {row["workspace_id"]: row["last_number"] for row in rows.get("counters", [])}
+    counters = {
+        row["negotiation_key"]: (row["workspace_id"], row["last_number"])
+        for row in rows.get("counters", [])
+    }
     for row in rows.get("deadlines", []):
         ws = row["workspace_id"]
-        counters[ws] = max(counters.get(ws, 0), row["number"])
-    rows["counters"] = [{"workspace_id": ws, "last_number": n} for ws, n in counters.items()]
+        key = negotiation_key(ws, row["channel_id"])
+        counters[key] = (ws, max(counters.get(key, (ws, 0))[1], row["number"]))
+    rows["counters"] = [
+        {"negotiation_key": key, "workspace_id": ws, "last_number": number}
+        for key, (ws, number) in counters.items()
+    ]
     return rows, problems
 
 
@@ -175,7 +207,9 @@ def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict
     for name, column in columns.items():
         value = row.get(name)
         at = f"{where}.{name}"
-        if name not in row or value is None:
+        if table is D and name == "owners":
+            values[name] = _owners(row, at, problems)
+        elif name not in row or value is None:
             if not column.nullable:
                 problems.append(f"{at}: missing")
             values[name] = None
@@ -198,6 +232,23 @@ def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict
         problems.append(f"{where}.token_hash: not a SHA-256 in hex")
         return None
     return values
+
+
+def _owners(row: dict[str, Any], at: str, problems: list[str]) -> str | None:
+    """A deadline's owners; exports from before co-owners have only ``owner_id``."""
+    owners = row.get("owners", [row.get("owner_id")])
+    if (
+        not isinstance(owners, list)
+        or not owners
+        or not all(isinstance(owner, str) and owner for owner in owners)
+        or owners[0] != row.get("owner_id")
+    ):
+        problems.append(f"{at}: not a list of user ids with the owner_id first")
+        return None
+    if any(_CONTROL.search(owner) or len(owner) > 255 for owner in owners):
+        problems.append(f"{at}: an id too long or with a control character")
+        return None
+    return owners_to_text(owners)
 
 
 def _offsets(value: Any, at: str, problems: list[str]) -> str | None:

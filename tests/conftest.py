@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters.shell.console import is_direct
 from adapters.shell.render import render_message
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -128,7 +129,8 @@ async def runtime(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Runtime]
 
 @dataclass
 class Chat:
-    """Say a line as a user in a channel; look at what came back."""
+    """Say a line as a user in a channel; look at what came back. As in the shell, a
+    channel named ``dm:…`` or ``@…`` is a direct conversation with Parley."""
 
     runtime: Runtime
     workspace: str = "shell:test"
@@ -141,7 +143,7 @@ class Chat:
         if "user" in changes:
             name = changes.pop("user")
             changes |= {"user_id": name, "user_name": name}
-        values = {
+        values: dict[str, str] = {
             "workspace_id": self.workspace,
             "channel_id": self.channel,
             "user_id": self.user,
@@ -149,7 +151,15 @@ class Chat:
             "tz": self.tz,
             "platform": "shell",
         } | changes
-        return Context(**values)
+        return Context(
+            workspace_id=values["workspace_id"],
+            channel_id=values["channel_id"],
+            user_id=values["user_id"],
+            user_name=values["user_name"],
+            tz=values["tz"],
+            platform=values["platform"],
+            direct=is_direct(values["channel_id"]),
+        )
 
     async def say(self, line: str, **who: str) -> str:
         """Run ``/deadline ...`` or ``/position ...``; return the replies as shell text."""

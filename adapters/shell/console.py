@@ -34,6 +34,11 @@ class ShellGateway:
         return None
 
 
+def is_direct(channel: str) -> bool:
+    """A channel named ``dm:…`` or ``@…`` stands for a direct message with Parley."""
+    return channel.startswith(("dm:", "@"))
+
+
 def split_command(line: str) -> tuple[str, str] | None:
     """``"/deadline add x"`` -> ``("deadline", "add x")``; None for other lines."""
     word, _, rest = line.strip().partition(" ")
@@ -60,6 +65,7 @@ async def run_shell(
         user_name=user,
         tz=tz,
         platform="shell",
+        direct=is_direct(channel),
     )
     interactive = stdin.isatty()
     if interactive:

@@ -59,6 +59,7 @@ from bot.errors import ConfigurationError, FormError, StorageUnavailable, UserEr
 from bot.messages import Message
 from bot.ports import Clock, Installations
 from bot.service import Parley
+from bot.usecases import access
 
 log = logging.getLogger("parley.slack")
 # Bolt's own logger: it logs whole request bodies below WARNING (see ``bot.logs``).
@@ -302,9 +303,7 @@ class SlackApp:
 
     async def _deadline_channel(self, workspace_id: str, value: str) -> str | None:
         try:
-            deadline_id = int(parse.deadline_id_of(value))
-            if not 0 < deadline_id <= ID_MAX:
-                return None  # no such deadline; the core says so
+            deadline_id = access.deadline_id(parse.deadline_id_of(value))
             deadline = await self.deadlines.get_deadline_by_id(
                 workspace_id=workspace_id, deadline_id=deadline_id
             )

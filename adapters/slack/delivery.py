@@ -174,8 +174,9 @@ class SlackDelivery:
         match message.audience:
             case Audience.DIRECT:
                 user = message.user_id or origin.user_id
-                if not user:
-                    raise PermanentDelivery("a direct message needs a user id")
+                if not parse.is_user_id(user):
+                    # Posting to a channel id would post in that channel.
+                    raise PermanentDelivery(f"a direct message needs a user id, not {user!r}")
                 # Posting to a user id opens (or reuses) the app's DM with them.
                 return _ts(await client.chat_postMessage(channel=user, **call))
             case Audience.EPHEMERAL:
@@ -223,8 +224,9 @@ class SlackDelivery:
             )
             return None
         if origin.response_url and origin.channel_id:
-            # Pressed in a DM: confirm there too, so the user sees it went through.
-            await self._respond(origin.response_url, payload, "in_channel")
+            # Acted in a DM: confirm there too, to this person only (a DM between
+            # people has others in it who need not see the deadline's channel).
+            await self._respond(origin.response_url, payload, "ephemeral")
         return _ts(posted)
 
     async def _open_modal(self, client: AsyncWebClient, message: Message, origin: Origin) -> bool:

@@ -1,4 +1,5 @@
-"""The App Home tab: the open deadlines a person owns, and those waiting on their position.
+"""The App Home tab: the open deadlines a person owns (or co-owns), and those waiting on
+their position.
 
 Published with ``views.publish`` when the person opens the tab, and again
 after they press a stance button there. ``DeadlineReads`` names the storage
@@ -51,7 +52,7 @@ class AppHome:
         deadlines = await self.deadlines.list_deadlines(
             workspace_id=workspace, statuses=frozenset({DeadlineStatus.OPEN}), limit=HOME_SCAN
         )
-        owned = [d for d in deadlines if d.owner_id == user_id]
+        owned = [d for d in deadlines if user_id in d.owners]
         states = await self.deadlines.load_deadline_states(
             workspace_id=workspace, deadline_ids=[d.id for d in deadlines]
         )

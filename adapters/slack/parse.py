@@ -4,7 +4,10 @@ Slash commands, ``block_actions`` and ``view_submission`` payloads become a
 ``Context`` (workspace ``slack:<team id>``, Slack's channel and user ids) plus
 what the core's entry point needs. Slack escapes ``&``, ``<``, ``>`` in typed
 text and writes mentions as ``<@U123|name>``; ``command_text`` gives the core
-plain text with mentions as ``<@U123>``.
+plain text with mentions as ``<@U123>``. Only what Slack itself linked as a
+user (``<@U…>``/``<@W…>`` in the raw text, where typed ``<`` arrives as
+``&lt;``) counts as a person (``Context.mentioned``); a command in a DM
+(channel ``D…``) or from the App Home is ``Context.direct``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,23 @@ PLATFORM = "slack"
 PREFIX = "slack:"
 
 _ESCAPED_MENTION = re.compile(r"<([@#])([A-Z0-9]+)\|[^<>]*>")
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+_USER_ID = re.compile(r"[UW][A-Z0-9]+")
+
+
+def mentioned_users(text: str) -> frozenset[str]:
+    """The user ids Slack linked in a command's raw text."""
+    return frozenset(_USER_MENTION.findall(text))
+
+
+def is_user_id(value: str) -> bool:
+    """A Slack user id (``U…``, or ``W…`` on Enterprise Grid), not a channel's."""
+    return _USER_ID.fullmatch(value) is not None
+
+
+def is_direct(channel_id: str) -> bool:
+    """A DM (``D…``), or no channel at all (the App Home)."""
+    return not channel_id or channel_id.startswith("D")
 
 
 def workspace_id(team_id: str) -> str:
@@ -58,6 +78,8 @@ def slash_command(body: Mapping[str, Any], *, tz: str = "UTC") -> SlashCommand:
         user_name=body.get("user_name", ""),
         tz=tz,
         platform=PLATFORM,
+        direct=is_direct(body["channel_id"]) or body.get("channel_name") == "directmessage",
+        mentioned=mentioned_users(body.get("text", "")),
     )
     return SlashCommand(
         ctx=ctx,
@@ -104,6 +126,8 @@ def press(body: Mapping[str, Any], *, tz: str = "UTC") -> Press:
         user_name=user.get("username") or user.get("name") or "",
         tz=tz,
         platform=PLATFORM,
+        direct=in_direct,
+        mentioned=frozenset(),
     )
     return Press(
         ctx=ctx,
@@ -175,6 +199,8 @@ def submission(body: Mapping[str, Any], *, tz: str = "UTC") -> Submission:
         user_name=user.get("username") or user.get("name") or "",
         tz=tz,
         platform=PLATFORM,
+        direct=is_direct(state.channel_id),
+        mentioned=frozenset(),
     )
     return Submission(ctx=ctx, form_id=view.get("callback_id") or "", state=state, fields=fields)
 

@@ -98,6 +98,8 @@ class TeamsGateway:
         direct_to: str | None = None
         if message.audience is not Audience.CHANNEL and message.user_id:
             direct_to = message.user_id
+            if not parse.is_user_id(direct_to):
+                raise PermanentDelivery(f"a direct message needs a person's id, not {direct_to}")
         if reference is None and direct_to:
             reference = await self._any_reference(workspace_id)
         if reference is None:

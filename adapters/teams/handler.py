@@ -2,7 +2,10 @@
 
 Where replies go (Teams has no ephemeral messages):
 
-- ``CHANNEL`` messages are replies in the thread the command was typed in.
+- ``CHANNEL`` messages are replies in the thread the command was typed in; one
+  that belongs to another conversation (``Message.channel_id``: a deadline's
+  channel, answered from a personal chat) is posted there through its stored
+  conversation reference, and shown to the person who acted as well.
 - ``EPHEMERAL`` messages (help, errors, lists, the position form) are replies
   in the thread that start with an @mention of the person who typed; in a
   personal chat they are plain replies. A ``sensitive`` message (the calendar
@@ -25,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -36,7 +40,14 @@ from adapters.teams import parse, render
 from adapters.teams.connection import RAW_ACTIVITY, TeamsConnection, connector, send_direct
 from adapters.teams.gateway import ReferenceReads, TeamsGateway
 from bot.config import Settings
-from bot.errors import FormError, ParleyError, StorageUnavailable
+from bot.errors import (
+    DeliveryError,
+    FormError,
+    ParleyError,
+    StorageUnavailable,
+    UserError,
+    chat_text,
+)
 from bot.messages import Audience, Message, Role, Text
 from bot.ports import Clock
 from bot.service import Parley
@@ -97,6 +108,7 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
         self.service = service
         self.clock = clock
         self.conversations = conversations
+        self.elsewhere = TeamsGateway(connection=connection, references=conversations)
 
     async def on_turn(self, turn_context: Any) -> None:
         raw = _raw(turn_context)
@@ -202,12 +214,32 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
                 await self._deliver(turn_context, raw, [_note(str(error))])
                 return None
             return form, dict(error.errors)
+        except UserError as error:
+            # Refused (out of reach, closed, not theirs): the card says why, as a form error would.
+            return _note(chat_text(error)), {}
         # The form's card becomes the announcement; anything else is delivered as usual.
         announcement = next((m for m in messages if m.audience is Audience.CHANNEL), None)
         rest = [m for m in messages if m is not announcement]
         if rest:
             await self._deliver(turn_context, raw, rest)
+        if announcement is not None and _elsewhere(raw, announcement):
+            await self._post_elsewhere(turn_context, raw, announcement)
         return (announcement, {}) if announcement is not None else None
+
+    async def _post_elsewhere(
+        self, turn_context: Any, raw: Mapping[str, Any], message: Message
+    ) -> None:
+        """Post ``message`` in its own conversation (a deadline's channel)."""
+        try:
+            await self.elsewhere.send(
+                workspace_id=parse.workspace_id(raw),
+                channel_id=message.channel_id or "",
+                message=message,
+            )
+        except DeliveryError as error:
+            log.info("could not post in the deadline's conversation: %s", error)
+            note = "I could not post this in the deadline's channel; is Parley still installed?"
+            await self._reply_to_sender(turn_context, raw.get("from") or {}, _note(note))
 
     async def _resolve_mentions(self, turn_context: Any, raw: Mapping[str, Any]) -> dict[str, str]:
         """AAD object ids of people mentioned without one (asked through the connector)."""
@@ -242,6 +274,9 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
         sender = raw.get("from") or {}
         personal = parse.is_personal(raw)
         for message in messages:
+            if _elsewhere(raw, message):
+                await self._post_elsewhere(turn_context, raw, message)
+                message = replace(message, audience=Audience.EPHEMERAL, channel_id=None)
             match message.audience:
                 case Audience.CHANNEL | Audience.EPHEMERAL if personal:
                     await turn_context.send_activity(self.connection.activity(message))
@@ -276,7 +311,7 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
         await turn_context.send_activity(self.connection.activity(message, address=address))
 
     async def _direct(self, turn_context: Any, user_id: str, message: Message) -> bool:
-        if not user_id:
+        if not parse.is_user_id(user_id):
             return False
         try:
             await send_direct(
@@ -295,6 +330,14 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
 def _raw(turn_context: Any) -> Mapping[str, Any]:
     raw = turn_context.turn_state.get(RAW_ACTIVITY)
     return raw if isinstance(raw, Mapping) else turn_context.activity.serialize()
+
+
+def _elsewhere(raw: Mapping[str, Any], message: Message) -> bool:
+    """A channel message for another conversation than the one the activity came from."""
+    return message.audience is Audience.CHANNEL and message.channel_id not in (
+        None,
+        parse.conversation_id(raw),
+    )
 
 
 def _invoke_message(text: str) -> dict[str, Any]:

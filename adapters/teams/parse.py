@@ -10,6 +10,9 @@
   ``<@id>`` by the same rule; the bot's own ``<at>Parley</at>`` is removed.
 - Time zone: ``localTimezone``, else the ``clientInfo`` entity's ``timezone``,
   else ``UTC`` (an unknown name is ignored).
+- People: only mentions Teams sent as entities, with an AAD object id (given,
+  or looked up by the handler), count as people (``Context.mentioned``); a
+  personal chat is ``Context.direct``.
 
 Card clicks arrive as a message whose ``value`` is the ``Action.Submit`` data,
 or as an ``adaptiveCard/action`` invoke carrying it in ``value.action.data``.
@@ -107,7 +110,13 @@ def timezone_of(activity: JSON) -> str:
     return "UTC"
 
 
-def context(activity: JSON) -> Context:
+def is_user_id(value: str) -> bool:
+    """Whether ``value`` may be a person's id, not a conversation's (``19:…@thread…``,
+    ``a:…`` personal chats): a direct message goes only to the former."""
+    return bool(value) and not value.startswith(("19:", "a:")) and "@thread" not in value
+
+
+def context(activity: JSON, mentioned: frozenset[str] = frozenset()) -> Context:
     sender = _dict(activity.get("from"))
     return Context(
         workspace_id=workspace_id(activity),
@@ -116,6 +125,8 @@ def context(activity: JSON) -> Context:
         user_name=str(sender.get("name") or ""),
         tz=timezone_of(activity),
         platform=PLATFORM,
+        direct=is_personal(activity),
+        mentioned=mentioned,
     )
 
 
@@ -138,6 +149,18 @@ def unresolved_mentions(activity: JSON) -> list[str]:
         for m in _mentions(activity)
         if m["mentioned"].get("id") != bot_id and not m["mentioned"].get("aadObjectId")
     ]
+
+
+def mentioned_people(activity: JSON, aad_ids: Mapping[str, str] = NO_IDS) -> frozenset[str]:
+    """The AAD object ids of the people mentioned (the bot and unresolved ids left out)."""
+    bot_id = _dict(activity.get("recipient")).get("id")
+    found = set()
+    for mention in _mentions(activity):
+        who = mention["mentioned"]
+        aad = who.get("aadObjectId") or aad_ids.get(str(who.get("id") or ""))
+        if who.get("id") != bot_id and aad and is_user_id(str(aad)):
+            found.add(str(aad))
+    return frozenset(found)
 
 
 def command_text(activity: JSON, aad_ids: Mapping[str, str] = NO_IDS) -> str:
@@ -189,9 +212,10 @@ def typed(activity: JSON, aad_ids: Mapping[str, str] = NO_IDS) -> Typed:
     """The command in a message; an empty message asks for ``deadline help``."""
     words = command_text(activity, aad_ids).split(maxsplit=1)
     name = words[0].lstrip("/").lower() if words else "help"
+    ctx = context(activity, mentioned_people(activity, aad_ids))
     if name == "help":
-        return Typed(ctx=context(activity), command="deadline", text="help")
-    return Typed(ctx=context(activity), command=name, text=words[1] if len(words) > 1 else "")
+        return Typed(ctx=ctx, command="deadline", text="help")
+    return Typed(ctx=ctx, command=name, text=words[1] if len(words) > 1 else "")
 
 
 # --- card clicks ---------------------------------------------------------------

@@ -195,11 +195,13 @@ async def seed_parley(url: str, deadlines: Sequence[PlannedDeadline], first_id: 
     """Insert deadlines (ids from ``first_id``) and their alerts; return the next id."""
     from sqlalchemy import insert
 
+    from bot.domain import negotiation_key
     from storage.db import make_engine, writer
-    from storage.tables import AlertRow, DeadlineRow, WorkspaceCounterRow
+    from storage.tables import AlertRow, DeadlineRow, NegotiationCounterRow
 
     deadline_t, alert_t = DeadlineRow.__table__, AlertRow.__table__  # type: ignore[attr-defined]
-    counter_t = WorkspaceCounterRow.__table__  # type: ignore[attr-defined]
+    counter_t = NegotiationCounterRow.__table__  # type: ignore[attr-defined]
+    last_numbers: dict[str, int] = {}
     offsets_text = ",".join(str(o) for o in OFFSETS)
     created = utc(time.time() - 30 * DAY)
     engine = make_engine(url)
@@ -222,6 +224,7 @@ async def seed_parley(url: str, deadlines: Sequence[PlannedDeadline], first_id: 
                         "due_at": utc(planned.due),
                         "tz": "UTC",
                         "owner_id": "U1",
+                        "owners": '["U1"]',
                         "status": "open",
                         "reminder_offsets": offsets_text,
                         "created_at": created,
@@ -246,13 +249,22 @@ async def seed_parley(url: str, deadlines: Sequence[PlannedDeadline], first_id: 
                         }
                     )
                 next_id = n + 1
+                last_numbers[planned.channel] = n
             async with writer(engine).begin() as conn:
                 await conn.execute(insert(deadline_t), deadline_rows)
                 await conn.execute(insert(alert_t), alert_rows)
         async with writer(engine).begin() as conn:
             await conn.execute(counter_t.delete())
             await conn.execute(
-                insert(counter_t), [{"workspace_id": WORKSPACE, "last_number": next_id - 1}]
+                insert(counter_t),
+                [
+                    {
+                        "negotiation_key": negotiation_key(WORKSPACE, channel),
+                        "workspace_id": WORKSPACE,
+                        "last_number": number,
+                    }
+                    for channel, number in last_numbers.items()
+                ],
             )
             if engine.dialect.name == "postgresql":
                 from sqlalchemy import text

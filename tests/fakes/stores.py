@@ -3,9 +3,10 @@
 ``MemoryDeadlines`` is a ``DeadlineStore`` and ``MemoryOutbox`` the ``AlertOutbox``
 over the same rows: as in storage, the outbox is written with the deadline
 changes and drained by the dispatcher. Both follow the storage contract
-(tests/storage) as far as one process can tell: numbers per workspace, every
-read scoped to its workspace, a write to another workspace's deadline is
-``NotFound``, lists ordered as the SQL orders them, leases on the caller's clock.
+(tests/storage) as far as one process can tell: numbers per channel, every
+read scoped to its workspace (lookups by number or title to a channel), a
+write to another workspace's deadline is ``NotFound``, lists ordered as the
+SQL orders them, leases on the caller's clock.
 ``tests/storage/test_memory_stores.py`` holds them to what the SQL stores do.
 """
 
@@ -28,8 +29,9 @@ from bot.domain import (
     PlannedAlert,
     Position,
     PositionRequest,
+    negotiation_key,
 )
-from bot.errors import NotFound
+from bot.errors import InvalidInput, NotFound
 from bot.ports import AlertOutbox, DeadlineStore
 
 
@@ -89,8 +91,9 @@ class MemoryDeadlines:
     async def create_deadline(
         self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
     ) -> Deadline:
-        number = self._numbers.get(draft.workspace_id, 0) + 1
-        self._numbers[draft.workspace_id] = number
+        key = negotiation_key(draft.workspace_id, draft.channel_id)
+        number = self._numbers.get(key, 0) + 1
+        self._numbers[key] = number
         deadline = Deadline(
             id=next(self._deadline_ids),
             workspace_id=draft.workspace_id,
@@ -112,23 +115,41 @@ class MemoryDeadlines:
         self._plan(deadline, alerts)
         return deadline
 
-    async def get_deadline(self, *, workspace_id: str, number: int) -> Deadline | None:
-        return next(
-            (
-                d
-                for d in self.deadlines.values()
-                if d.workspace_id == workspace_id and d.number == number
-            ),
-            None,
-        )
+    async def get_deadline(
+        self, *, workspace_id: str, channel_id: str, number: int
+    ) -> Deadline | None:
+        found = await self.list_deadlines(workspace_id=workspace_id, channel_id=channel_id)
+        return next((d for d in found if d.number == number), None)
 
     async def get_deadline_by_id(self, *, workspace_id: str, deadline_id: int) -> Deadline | None:
         return self.deadlines[deadline_id] if self._visible(workspace_id, deadline_id) else None
 
-    async def find_deadlines_by_title(self, *, workspace_id: str, prefix: str) -> list[Deadline]:
+    async def find_deadlines_by_title(
+        self, *, workspace_id: str, channel_id: str, prefix: str
+    ) -> list[Deadline]:
         wanted = prefix.casefold()
-        found = await self.list_deadlines(workspace_id=workspace_id)
+        found = await self.list_deadlines(workspace_id=workspace_id, channel_id=channel_id)
         return [d for d in found if d.title.casefold().startswith(wanted)]
+
+    async def find_deadlines_of_person(
+        self,
+        *,
+        workspace_id: str,
+        user_id: str,
+        number: int | None = None,
+        prefix: str | None = None,
+        statuses: frozenset[DeadlineStatus] | None = None,
+        limit: int = 1000,
+    ) -> list[Deadline]:
+        found = await self.list_deadlines(workspace_id=workspace_id, statuses=statuses)
+        asked = {of for (of, who) in self.requests if who == user_id}
+        return [
+            d
+            for d in found
+            if (user_id in d.owners or d.id in asked)
+            and (number is None or d.number == number)
+            and (prefix is None or d.title.casefold().startswith(prefix.casefold()))
+        ][:limit]
 
     async def list_deadlines(
         self,
@@ -169,6 +190,25 @@ class MemoryDeadlines:
                 if row.alert.deadline_id == saved.id and row.alert.status is AlertStatus.PENDING:
                     del self.outbox[alert_id]
             self._plan(saved, alerts)
+        return saved
+
+    async def update_owners(
+        self, *, deadline: Deadline, previous: Sequence[str], event: Event
+    ) -> Deadline:
+        stored = self.deadlines.get(deadline.id)
+        if stored is None or stored.workspace_id != deadline.workspace_id:
+            raise NotFound(f"No deadline {deadline.ref} in this workspace.")
+        if stored.owners != tuple(previous):
+            raise InvalidInput(f"The owners of {deadline.ref} changed meanwhile; try again.")
+        saved = replace(
+            stored,
+            owner_id=deadline.owners[0],
+            owners=deadline.owners,
+            updated_at=deadline.updated_at,
+            sequence=stored.sequence + 1,
+        )
+        self.deadlines[saved.id] = saved
+        self.events.append(replace(event, deadline_id=saved.id))
         return saved
 
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:

@@ -196,7 +196,7 @@ async def test_feeds_never_cross_channels_or_workspaces(chat: Chat, http: Client
     events = parse_both((await fetch(http, await subscribe(chat)))[1])
     assert [e.summary for e in events.values()] == ["D1 Ours"]
     other = parse_both((await fetch(http, await subscribe(chat, workspace_id="slack:T999")))[1])
-    assert [e.summary for e in other.values()] == ["D2 Same name, other workspace"]
+    assert [e.summary for e in other.values()] == ["D1 Same name, other workspace"]
 
 
 async def test_mine_is_what_i_own_or_was_asked_about_in_this_workspace(
@@ -209,7 +209,7 @@ async def test_mine_is_what_i_own_or_was_asked_about_in_this_workspace(
         user_id="bo",
         channel_id="elsewhere",
     )
-    await chat.say("/position ask D3 @ana", user_id="bo", channel_id="elsewhere")
+    await chat.say("/position ask D1 @ana", user_id="bo", channel_id="elsewhere")
     await chat.say(
         "/deadline add Other workspace due 2026-11-29 17:00 America/New_York",
         user_id="ana",
@@ -217,7 +217,7 @@ async def test_mine_is_what_i_own_or_was_asked_about_in_this_workspace(
     )
     path = await subscribe(chat, "/deadline feed mine", user_id="ana")
     events = parse_both((await fetch(http, path))[1])
-    assert sorted(e.summary for e in events.values()) == ["D1 Mine", "D3 Asked elsewhere"]
+    assert sorted(e.summary for e in events.values()) == ["D1 Asked elsewhere", "D1 Mine"]
     assert b"Parley: my deadlines" in (await fetch(http, path))[1]
     # Revoking the channel's feed leaves personal feeds alone.
     await chat.say("/deadline feed revoke", user_id="ana")

@@ -120,16 +120,19 @@ async def test_sqlite_connections_use_wal_and_foreign_keys(sqlite_template: Path
 # --- deadlines -------------------------------------------------------------------
 
 
-async def test_numbers_count_per_workspace(repo: SqlRepository) -> None:
+async def test_numbers_count_per_channel(repo: SqlRepository) -> None:
     a1 = await add(repo, ws="A", title="First")
     a2 = await add(repo, ws="A", title="Second")
     b1 = await add(repo, ws="B", title="Other side")
-    assert (a1.number, a2.number, b1.number) == (1, 2, 1)
-    assert (a1.ref, b1.ref) == ("D1", "D1")
-    assert len({a1.id, a2.id, b1.id}) == 3
+    c1 = await add(repo, ws="A", title="Elsewhere", channel="C2")
+    a3 = await add(repo, ws="A", title="Third")
+    assert (a1.number, a2.number, b1.number, c1.number, a3.number) == (1, 2, 1, 1, 3)
+    assert (a1.ref, b1.ref, c1.ref) == ("D1", "D1", "D1")
+    assert len({a1.id, a2.id, b1.id, c1.id}) == 4
     assert all(len(d.uid) == 32 and int(d.uid, 16) >= 0 for d in (a1, a2, b1))
     assert len({a1.uid, a2.uid, b1.uid}) == 3
     assert a1.status is DeadlineStatus.OPEN and a1.sequence == 0
+    assert a1.owners == ("U1",)
     assert a1.created_at == a1.updated_at == NOW
     events = await repo.list_events(workspace_id="A", deadline_id=a1.id)
     assert events == [event(EventKind.CREATED, a1.id, title="First")]
@@ -142,9 +145,12 @@ async def test_concurrent_creates_get_distinct_numbers(repo: SqlRepository) -> N
 
 async def test_get_by_number_and_by_id(repo: SqlRepository) -> None:
     created = await add(repo)
-    assert await repo.get_deadline(workspace_id="A", number=1) == created
+    elsewhere = await add(repo, channel="C2")
+    assert await repo.get_deadline(workspace_id="A", channel_id="C1", number=1) == created
+    assert await repo.get_deadline(workspace_id="A", channel_id="C2", number=1) == elsewhere
     assert await repo.get_deadline_by_id(workspace_id="A", deadline_id=created.id) == created
-    assert await repo.get_deadline(workspace_id="A", number=2) is None
+    assert await repo.get_deadline(workspace_id="A", channel_id="C1", number=2) is None
+    assert await repo.get_deadline(workspace_id="A", channel_id="C3", number=1) is None
     assert await repo.get_deadline_by_id(workspace_id="A", deadline_id=created.id + 99) is None
 
 
@@ -154,11 +160,11 @@ async def test_find_by_title_prefix(repo: SqlRepository) -> None:
     odd = await add(repo, title="50%_off deal")
     umlaut = await add(repo, title="Ärger mit Vertrag")
     await add(repo, ws="B", title="Signed elsewhere")
+    await add(repo, ws="A", title="Signed in another channel", channel="C2")
 
     async def find(prefix: str) -> list[str]:
-        return [
-            d.title for d in await repo.find_deadlines_by_title(workspace_id="A", prefix=prefix)
-        ]
+        found = await repo.find_deadlines_by_title(workspace_id="A", channel_id="C1", prefix=prefix)
+        return [d.title for d in found]
 
     assert await find("sIGNED") == [signed.title]
     assert await find("si") == [side.title, signed.title]  # by due time
@@ -221,7 +227,7 @@ async def test_update_raises_sequence_and_replaces_pending_alerts(repo: SqlRepos
         alerts=plan_alerts(due_at=new_due, offsets=offsets, now=NOW),
     )
     assert updated == replace(changed, sequence=1, title=created.title)
-    assert await repo.get_deadline(workspace_id="A", number=1) == updated
+    assert await repo.get_deadline(workspace_id="A", channel_id="C1", number=1) == updated
 
     export = await repo.export_all()
     alerts = sorted((a["status"], a["offset_seconds"], a["due_at"]) for a in export["alerts"])
@@ -337,9 +343,13 @@ async def test_workspaces_never_see_each_other(repo: SqlRepository) -> None:
         requests=[request(theirs, "U3")],
         event=event(EventKind.POSITIONS_ASKED, theirs.id),
     )
-    assert await repo.get_deadline(workspace_id="B", number=theirs.number) is None
+    assert await repo.get_deadline(workspace_id="B", channel_id="C1", number=1) is None
     assert await repo.get_deadline_by_id(workspace_id="B", deadline_id=theirs.id) is None
-    assert await repo.find_deadlines_by_title(workspace_id="B", prefix="Secret") == []
+    assert (
+        await repo.find_deadlines_by_title(workspace_id="B", channel_id="C1", prefix="Secret") == []
+    )
+    assert await repo.find_deadlines_of_person(workspace_id="B", user_id="U1") == []
+    assert await repo.find_deadlines_of_person(workspace_id="B", user_id="U3") == []
     assert await repo.list_deadlines(workspace_id="B") == []
     assert await repo.list_deadlines(workspace_id="B", channel_id="C1") == []
     assert await repo.list_positions(workspace_id="B", deadline_id=theirs.id) == []
@@ -365,7 +375,7 @@ async def test_workspaces_never_see_each_other(repo: SqlRepository) -> None:
             event=event(EventKind.POSITIONS_ASKED, theirs.id),
         )
     # Nothing of workspace A moved.
-    assert (await repo.get_deadline(workspace_id="A", number=1)) == theirs
+    assert (await repo.get_deadline(workspace_id="A", channel_id="C1", number=1)) == theirs
     [pos] = await repo.list_positions(workspace_id="A", deadline_id=theirs.id)
     assert pos.terms == "no"
     assert len(await repo.list_position_requests(workspace_id="A", deadline_id=theirs.id)) == 1
@@ -528,7 +538,7 @@ async def _snapshot(repo: SqlRepository) -> dict[str, Any]:
         shown[ws] = [
             (
                 d,
-                await repo.get_deadline(workspace_id=ws, number=d.number),
+                await repo.get_deadline(workspace_id=ws, channel_id=d.channel_id, number=d.number),
                 await repo.list_positions(workspace_id=ws, deadline_id=d.id),
                 await repo.list_position_requests(workspace_id=ws, deadline_id=d.id),
                 await repo.list_events(workspace_id=ws, deadline_id=d.id),
@@ -562,7 +572,7 @@ async def test_export_then_import_into_a_fresh_database(
     dump = await repo.export_all()
     assert dump["format"] == "parley-export" and dump["version"] == 2
     assert {k: len(v) for k, v in dump.items() if isinstance(v, list)} == {
-        "counters": 2,
+        "counters": 3,  # A's two channels, and B's one
         "feed_tokens": 0,
         "conversation_references": 0,
         "deadlines": 3,
@@ -577,9 +587,10 @@ async def test_export_then_import_into_a_fresh_database(
     assert await restored.export_all() == dump
     assert await _snapshot(restored) == await _snapshot(repo)
 
-    # Numbers, ids and the outbox carry on from where the export left them.
+    # Numbers (per channel), ids and the outbox carry on from where the export left them.
     d3 = await add(restored, ws="A", title="After import")
-    assert d3.number == 3 and d3.id > max(d["id"] for d in dump["deadlines"])
+    assert d3.number == 2 and d3.id > max(d["id"] for d in dump["deadlines"])
+    assert (await add(restored, ws="A", title="Also after", channel="C2")).number == 2
     await record(restored, d3)
     events = await restored.list_events(workspace_id="A", deadline_id=d3.id)
     assert len(events) == 2
@@ -601,9 +612,17 @@ async def test_import_refuses_a_non_empty_database_or_a_foreign_file(
 async def test_import_rejects_malformed_rows(repo: SqlRepository) -> None:
     good = {"format": "parley-export", "version": 1, "counters": [], "deadlines": []}
     bad_rows: list[dict[str, Any]] = [
-        {**good, "counters": [{"workspace_id": "A"}]},
-        {**good, "counters": [{"workspace_id": "A", "last_number": "1"}]},
-        {**good, "counters": [{"workspace_id": "A", "last_number": 1, "extra": 1}]},
+        {**good, "counters": [{"negotiation_key": "A/C1", "workspace_id": "A"}]},
+        {
+            **good,
+            "counters": [{"negotiation_key": "A/C1", "workspace_id": "A", "last_number": "1"}],
+        },
+        {
+            **good,
+            "counters": [
+                {"negotiation_key": "A/C1", "workspace_id": "A", "last_number": 1, "extra": 1}
+            ],
+        },
         {**good, "deadlines": "nope"},
         {
             **good,
@@ -647,7 +666,7 @@ async def test_instants_round_trip_as_aware_utc(repo: SqlRepository) -> None:
     new_york = ZoneInfo("America/New_York")
     due = datetime(2030, 11, 27, 17, 0, 0, 123456, tzinfo=new_york)
     created = await add(repo, due=due, offsets=(timedelta(days=1),))
-    fetched = await repo.get_deadline(workspace_id="A", number=created.number)
+    fetched = await repo.get_deadline(workspace_id="A", channel_id="C1", number=created.number)
     assert fetched is not None
     assert created == fetched
     for stamp in (created.due_at, fetched.due_at, fetched.created_at, fetched.updated_at):
@@ -678,7 +697,7 @@ async def test_ping_and_unreachable_database(repo: SqlRepository, database: Data
         with pytest.raises(StorageUnavailable):
             await gone.ping()
         with pytest.raises(StorageUnavailable):
-            await gone.get_deadline(workspace_id="A", number=1)
+            await gone.get_deadline(workspace_id="A", channel_id="C1", number=1)
         with pytest.raises(StorageUnavailable):
             await add(gone)
     finally:

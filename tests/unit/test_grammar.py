@@ -25,6 +25,7 @@ from bot.grammar import (
     OpenPositionForm,
     RecordPosition,
     Ref,
+    SetOwners,
     SetReminders,
     ShowDeadline,
     command_text,
@@ -33,6 +34,7 @@ from bot.grammar import (
     parse_offsets,
 )
 from bot.help import HELP_DEADLINE, HELP_POSITION
+from bot.people import Person
 
 D1 = Ref(number=1, prefix="")
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
@@ -40,6 +42,14 @@ DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 
 def title(prefix: str) -> Ref:
     return Ref(number=None, prefix=prefix)
+
+
+def named(*typed: str) -> tuple[Person, ...]:
+    """People as typed: ``<@U1>`` a mention of U1, ``@carol`` the plain name carol."""
+    return tuple(
+        Person(text[2:-1], text, True) if text.startswith("<@") else Person(text[1:], text, False)
+        for text in typed
+    )
 
 
 # The example session in DESIGN.md, line by line.
@@ -69,7 +79,7 @@ DESIGN_SESSION: list[tuple[str, Command]] = [
             terms="License for all lawful use",
         ),
     ),
-    ("/position ask D1 @legal @policy", AskPositions(ref=D1, user_ids=("legal", "policy"))),
+    ("/position ask D1 @legal @policy", AskPositions(ref=D1, people=named("@legal", "@policy"))),
     (
         "/deadline extend D1 to Monday 09:00 America/New_York "
         "because best and final offer under review",
@@ -144,10 +154,16 @@ FORMS: list[tuple[str, Command]] = [
     ("/deadline feed revoke  mine", FeedRequest("mine-revoke")),
     ("/deadline help", Help("deadline")),
     ("/deadline", Help("deadline")),
-    ("/position D1 support", RecordPosition(D1, Stance.SUPPORT, None, "")),
-    ("/position D1 yes", RecordPosition(D1, Stance.SUPPORT, None, "")),
+    ("/position D1 support", RecordPosition(D1, Stance.SUPPORT, None, None)),
+    ("/position D1 yes", RecordPosition(D1, Stance.SUPPORT, None, None)),
     ("/position D1 Reject: never", RecordPosition(D1, Stance.OPPOSE, None, "never")),
-    ("/position D1 maybe", RecordPosition(D1, Stance.UNDECIDED, None, "")),
+    ("/position D1 maybe", RecordPosition(D1, Stance.UNDECIDED, None, None)),
+    ("/position D1 no terms none", RecordPosition(D1, Stance.OPPOSE, None, "")),
+    ("/position D1 no as Acme Terms  NONE", RecordPosition(D1, Stance.OPPOSE, "Acme", "")),
+    (  # "terms none" clears only as the whole remainder
+        "/position D1 no terms none of these",
+        RecordPosition(D1, Stance.OPPOSE, None, "terms none of these"),
+    ),
     (
         "/position D1 conditional if a human decides",
         RecordPosition(D1, Stance.CONDITIONAL, None, "if a human decides"),
@@ -158,7 +174,7 @@ FORMS: list[tuple[str, Command]] = [
     ),
     (
         '/position "Signed usage" oppose as Anthropic',
-        RecordPosition(title("Signed usage"), Stance.OPPOSE, "Anthropic", ""),
+        RecordPosition(title("Signed usage"), Stance.OPPOSE, "Anthropic", None),
     ),
     ("/position D1", OpenPositionForm(D1)),
     ('/position "Signed usage"', OpenPositionForm(title("Signed usage"))),
@@ -166,8 +182,15 @@ FORMS: list[tuple[str, Command]] = [
     ("/position list Signed usage", ListPositions(title("Signed usage"))),
     (
         "/position ask D1 <@U123> <@U456|bob>, @carol @carol",
-        AskPositions(D1, ("U123", "U456", "carol")),
+        AskPositions(
+            D1, (*named("<@U123>"), Person("U456", "<@U456|bob>", True), *named("@carol"))
+        ),
     ),
+    ("/deadline owners D1", SetOwners(D1, (), remove=False)),
+    ("/deadline owners D1 <@U2> @sam", SetOwners(D1, named("<@U2>", "@sam"), remove=False)),
+    ("/deadline owners D1 add <@U2>", SetOwners(D1, named("<@U2>"), remove=False)),
+    ("/deadline owners D1 REMOVE <@U2>", SetOwners(D1, named("<@U2>"), remove=True)),
+    ('/deadline owners "Signed" @sam', SetOwners(title("Signed"), named("@sam"), remove=False)),
     ("/position help", Help("position")),
     ("/position", Help("position")),
 ]
@@ -231,7 +254,7 @@ def test_every_stance_alias(alias: str) -> None:
             "D1 perhaps",
             '"perhaps" is not a stance. Stances: support (accept, yes, agree), '
             "oppose (reject, no), conditional, undecided (maybe).",
-            "Usage: /position <ref> <stance> [as <party>] [<terms>]",
+            "Usage: /position <ref> <stance> [as <party>] [<terms>|terms none]",
         ),
         (
             "position",
@@ -245,8 +268,14 @@ def test_every_stance_alias(alias: str) -> None:
         ("position", "list", "Which deadline?", "/position list <ref>"),
         ("position", "ask", "Whose positions", "/position ask"),
         ("position", "ask D1", "names nobody", "/position ask"),
-        ("position", "ask D1 legal", '"legal" in "ask D1 legal" as a person', "/position ask"),
+        ("position", "ask D1 legal", '"legal" in "ask D1 legal" is not a mention', "/position ask"),
         ("position", "ask D1 @legal and @policy", '"and"', "/position ask"),
+        ("position", "ask D1 <#C0SECRET>", '"<#C0SECRET>" in "ask D1 <#C0SECRET>" is a ch', ""),
+        ("position", "ask D1 @legal <!here>", '"<!here>" in "ask D1 @legal <!here>" is a ch', ""),
+        ("position", "ask D1 <!subteam^S1|@legal>", "is a channel or a group", "/position ask"),
+        ("deadline", "owners", "Which deadline's owners?", "/deadline owners"),
+        ("deadline", "owners D1 remove", 'has "remove" but names nobody', "/deadline owners"),
+        ("deadline", "owners D1 <#C1>", "is a channel or a group, not a person", ""),
         ("calendar", "add x", "I only know /deadline and /position", "/deadline help"),
     ],
 )
@@ -295,10 +324,13 @@ def test_default_offsets_round_trip_through_format_offset() -> None:
 
 
 def test_help_lists_every_form_with_an_example() -> None:
-    forms = ("add", "list", "show", "extend", "move", "done", "cancel", "remind", "feed", "help")
+    forms = (
+        "add", "list", "show", "extend", "move", "done", "cancel", "remind", "owners", "feed",
+        "help",
+    )  # fmt: skip
     for form in forms:
         assert f"/deadline {form}" in HELP_DEADLINE
-    assert HELP_DEADLINE.count("e.g. /deadline") == 9  # all but "help" itself
+    assert HELP_DEADLINE.count("e.g. /deadline") == 10  # all but "help" itself
     for form in ("<ref> <stance>", "list <ref>", "ask <ref>", "help"):
         assert f"/position {form}" in HELP_POSITION
     for alias in STANCE_ALIASES:
@@ -341,7 +373,7 @@ def test_only_grammar_errors_escape(command: str, text: str) -> None:
         if isinstance(parsed, AddDeadline):
             assert parsed.title.strip() and parsed.when.strip()
         if isinstance(parsed, AskPositions):
-            assert parsed.user_ids
+            assert parsed.people
 
 
 @settings(max_examples=2000, deadline=None)

@@ -137,8 +137,9 @@ async def test_ask_sends_direct_messages_and_tracks_answers(chat: Chat) -> None:
 async def test_stance_button_records_and_keeps_earlier_terms(chat: Chat) -> None:
     await chat.say(ADD)
     await chat.say("/position D1 conditional only with an audit clause", user="legal")
+    await chat.say("/position ask D1 @legal")
     deadline_id = (await chat.runtime.repository.export_all())["deadlines"][0]["id"]
-    # Pressed in a direct message: the announcement still goes to the deadline's channel.
+    # Pressed in the ask DM: the announcement still goes to the deadline's channel.
     replies = await chat.runtime.service.press(
         ctx=chat.context(user_id="legal", channel_id="D0LEGAL"),
         action_id=ACTION_STANCE,

@@ -339,13 +339,18 @@ async def test_a_dm_that_cannot_be_sent_is_reported_to_the_asker(slack: SlackWor
 
 async def test_a_channel_the_bot_is_not_in_falls_back_to_a_dm(slack: SlackWorld) -> None:
     await slack.command(f"/deadline add Signed usage agreement due {ISO_DUE}")
+    await slack.command("/position ask D1 <@U2|bob>")
+    await slack.api.wait_for("chat.postMessage")  # the ask's DM to U2
     slack.api.fail("chat.postMessage", error="not_in_channel")
     await slack.interact(
         press_payload(
             slack, user_id="U2", channel_id="DU2", action_id="parley_stance#3.0", value="1|support"
         )
     )
-    [dm] = await slack.api.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "U2")
+    [dm] = await slack.api.wait_for(
+        "chat.postMessage",
+        where=lambda c: c.params["channel"] == "U2" and "could not post" in c.params["text"],
+    )
     assert dm.params["text"].startswith("I could not post in <#C1>")
 
 

@@ -29,6 +29,8 @@ def test_slash_command_gives_a_slack_context_and_plain_text() -> None:
         user_name="Steve",
         tz="America/New_York",
         platform="slack",
+        direct=False,
+        mentioned=frozenset({"U0LEGAL", "U0POLICY"}),  # what Slack linked, not typed text
     )
     assert command.command == "position"
     assert command.text == "ask D1 <@U0LEGAL> <@U0POLICY> & co"
@@ -36,11 +38,29 @@ def test_slash_command_gives_a_slack_context_and_plain_text() -> None:
     assert command.trigger_id.startswith("13345224609.")
 
 
+def test_typed_mentions_are_not_people_and_a_dm_is_direct() -> None:
+    body = payload("slash_command") | {
+        "channel_id": "D0ALEX",
+        "text": "ask D1 &lt;@C0SECRET&gt; <@U0LEGAL|legal> <#C1|general> <!here> <@W0GRID>",
+    }
+    command = parse.slash_command(body)
+    assert command.ctx.direct
+    assert command.ctx.mentioned == frozenset({"U0LEGAL", "W0GRID"})
+    assert command.text == "ask D1 <@C0SECRET> <@U0LEGAL> <#C1> <!here> <@W0GRID>"
+    assert [parse.is_user_id(i) for i in ("U0LEGAL", "W0GRID", "C0SECRET", "D0ALEX", "")] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+
+
 def test_press_in_a_direct_message() -> None:
     press = parse.press(payload("block_actions_dm"))
     assert press.action_id == views.ACTION_STANCE
     assert press.value == "7|oppose"
-    assert press.in_direct_message
+    assert press.in_direct_message and press.ctx.direct
     assert press.ctx.workspace_id == "slack:T0001"
     assert press.ctx.channel_id == "D0LEGAL"
     assert press.ctx.user_id == "U0LEGAL"

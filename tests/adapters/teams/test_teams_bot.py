@@ -70,7 +70,7 @@ async def test_help_and_errors_go_to_the_user_with_a_mention(teams: TeamsWorld) 
     assert reply.body["text"] == "<at>Alex Rivera</at>"
     [mention] = reply.body["entities"]
     assert mention["mentioned"]["id"] == ALEX_TEAMS_ID
-    assert "There is no deadline D9 in this workspace." in reply.card_text
+    assert "There is no deadline D9 in this channel." in reply.card_text
 
     help_reply = (await teams.say("")).messages[0]
     assert "deadline add" in help_reply.card_text
@@ -86,7 +86,7 @@ async def test_the_commands_of_a_negotiation(teams: TeamsWorld) -> None:
 
     shown = await teams.say("deadline show D1")
     facts = [e for e in shown.messages[0].card["body"] if e["type"] == "FactSet"]
-    assert {"title": "Owner", "value": "@Alex Rivera"} in facts[0]["facts"]
+    assert {"title": "Owner", "value": "@Alex Rivera (owner)"} in facts[0]["facts"]
 
     extended = await teams.say(
         "deadline extend D1 to Monday 09:00 America/New_York because best and final offer"

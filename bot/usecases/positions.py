@@ -1,0 +1,209 @@
+"""Positions: recording one (typed, by button, by form), the matrix, the form, asking.
+
+Who may record what (DESIGN.md, "Permissions", until parties get reps):
+
+- one's own position: only oneself, by anyone who reaches the deadline;
+- a party's position (``as <party>``): whoever records it first holds it, and
+  only they change it afterwards; owners get no exception (an owner may sit on
+  the other side of the table). The holder is read from the history: the actor
+  of the first ``position_recorded`` event for that party.
+
+Terms: a typed position without terms, and a stance button, keep the current
+terms; ``terms none`` (an empty ``terms``) clears them; a form sends what its
+terms field holds. Every recording keeps its terms in the history event, so
+``show`` can tell how red lines changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+
+from bot import views
+from bot.domain import (
+    PARTY_MAX,
+    STANCE_ALIASES,
+    TERMS_MAX,
+    Context,
+    Deadline,
+    DeadlineStatus,
+    Event,
+    EventKind,
+    Position,
+    PositionRequest,
+    Stance,
+)
+from bot.errors import FormError, InvalidInput
+from bot.grammar import AskPositions
+from bot.messages import Audience, Message
+from bot.ports import DeadlineStore
+from bot.sanitize import strip_controls
+from bot.usecases import access
+
+ASK_MAX = 50
+
+
+async def record(
+    *,
+    store: DeadlineStore,
+    now: datetime,
+    ctx: Context,
+    deadline: Deadline,
+    stance: Stance,
+    party: str | None,
+    terms: str | None,
+) -> list[Message]:
+    """Record a position (``terms`` None: keep the current terms) and announce it in
+    the deadline's channel."""
+    if deadline.status is DeadlineStatus.CANCELLED:
+        raise InvalidInput(f"{deadline.ref} is cancelled; positions on it are closed.")
+    party_name = " ".join(party.split()) if party else None
+    if party_name is not None and len(party_name) > PARTY_MAX:
+        raise InvalidInput(
+            f"The party name is {len(party_name)} characters; the limit is {PARTY_MAX}."
+        )
+    if terms is not None and len(terms) > TERMS_MAX:
+        raise InvalidInput(
+            f"The terms are {len(terms)} characters; the limit is {TERMS_MAX}.",
+            hint="Shorten them, or record the details elsewhere and link them.",
+        )
+    if party_name:
+        stakeholder, label = f"party:{party_name.casefold()}", party_name
+    else:
+        stakeholder, label = ctx.user_id, views.mention(ctx.user_id)
+    current = await current_position(store, ctx, deadline, stakeholder)
+    if current is not None and party_name:
+        holder = await _first_recorder(store, ctx, deadline, stakeholder) or current.recorded_by
+        if holder != ctx.user_id:
+            raise InvalidInput(
+                f"Only {views.mention(holder)}, who first recorded {current.label}'s position "
+                f"on {deadline.ref}, can change it. Nothing was changed.",
+                hint="Record your own position without `as`, e.g. "
+                f"/position {deadline.ref} {stance.value}",
+            )
+    if terms is None:
+        terms = current.terms if current else ""
+    position = Position(
+        deadline_id=deadline.id,
+        stakeholder=stakeholder,
+        label=label,
+        stance=stance,
+        terms=terms.strip(),
+        recorded_by=ctx.user_id,
+        recorded_at=now,
+    )
+    event = Event(
+        deadline_id=deadline.id,
+        kind=EventKind.POSITION_RECORDED,
+        at=now,
+        actor_id=ctx.user_id,
+        data={
+            "stakeholder": stakeholder,
+            "label": label,
+            "stance": stance.value,
+            "terms": position.terms,
+        },
+    )
+    await store.record_position(workspace_id=ctx.workspace_id, position=position, event=event)
+    on_behalf = "" if stakeholder == ctx.user_id else f" (recorded by {views.mention(ctx.user_id)})"
+    detail = f": {position.terms}" if position.terms else ""
+    text = f"{label} {stance.value}s {deadline.ref} {deadline.title}{on_behalf}{detail}"
+    if stance is Stance.CONDITIONAL:
+        text = f"{label} is conditional on {deadline.ref} {deadline.title}{on_behalf}{detail}"
+    elif stance is Stance.UNDECIDED:
+        text = f"{label} is undecided on {deadline.ref} {deadline.title}{on_behalf}{detail}"
+    # Announced where the deadline lives, also when the stance came from a DM.
+    announce = views.info_message(text, user_id=None, audience=Audience.CHANNEL)
+    return [replace(announce, channel_id=deadline.channel_id)]
+
+
+async def _first_recorder(
+    store: DeadlineStore, ctx: Context, deadline: Deadline, stakeholder: str
+) -> str | None:
+    events = await store.list_events(workspace_id=ctx.workspace_id, deadline_id=deadline.id)
+    return next(
+        (
+            event.actor_id
+            for event in events
+            if event.kind is EventKind.POSITION_RECORDED
+            and event.data.get("stakeholder") == stakeholder
+        ),
+        None,
+    )
+
+
+async def current_position(
+    store: DeadlineStore, ctx: Context, deadline: Deadline, stakeholder: str
+) -> Position | None:
+    positions = await store.list_positions(workspace_id=ctx.workspace_id, deadline_id=deadline.id)
+    return next((p for p in positions if p.stakeholder == stakeholder), None)
+
+
+async def form(store: DeadlineStore, ctx: Context, deadline: Deadline) -> Message:
+    """The position form, filled with the person's own current position."""
+    current = await current_position(store, ctx, deadline, ctx.user_id)
+    return views.position_form(deadline, user_id=ctx.user_id, current=current)
+
+
+def read_form(fields: Mapping[str, str]) -> tuple[Stance, str | None, str]:
+    """A submitted form's stance, party and terms (control characters taken out);
+    ``FormError`` naming each field that is wrong."""
+    errors: dict[str, str] = {}
+    stance_text = strip_controls(fields.get("stance") or "").strip().lower()
+    stance = STANCE_ALIASES.get(stance_text)
+    if stance is None:
+        errors["stance"] = "Pick a stance: support, oppose, conditional or undecided."
+    party = " ".join(strip_controls(fields.get("party") or "").split()) or None
+    terms = strip_controls(fields.get("terms") or "").strip()
+    if party is not None and len(party) > PARTY_MAX:
+        errors["party"] = f"Keep the party name under {PARTY_MAX} characters."
+    if len(terms) > TERMS_MAX:
+        errors["terms"] = f"Terms are {len(terms)} characters; the limit is {TERMS_MAX}."
+    if errors or stance is None:
+        raise FormError(errors)
+    return stance, party, terms
+
+
+async def matrix(store: DeadlineStore, now: datetime, ctx: Context, deadline: Deadline) -> Message:
+    ws = ctx.workspace_id
+    positions = await store.list_positions(workspace_id=ws, deadline_id=deadline.id)
+    requests = await store.list_position_requests(workspace_id=ws, deadline_id=deadline.id)
+    return views.position_matrix(
+        deadline, now=now, positions=positions, requests=requests, user_id=ctx.user_id
+    )
+
+
+async def ask(
+    *, store: DeadlineStore, now: datetime, ctx: Context, deadline: Deadline, command: AskPositions
+) -> list[Message]:
+    """Ask people for their positions: announced in the deadline's channel, a DM each."""
+    if deadline.status is not DeadlineStatus.OPEN:
+        raise InvalidInput(f"{deadline.ref} is {deadline.status.value}; there is nothing to ask.")
+    user_ids = access.people(ctx, command.people)
+    if len(user_ids) > ASK_MAX:
+        raise InvalidInput(f"Ask at most {ASK_MAX} people at once (you named {len(user_ids)}).")
+    requests = [
+        PositionRequest(deadline_id=deadline.id, user_id=u, asked_by=ctx.user_id, asked_at=now)
+        for u in user_ids
+    ]
+    event = Event(
+        deadline_id=deadline.id,
+        kind=EventKind.POSITIONS_ASKED,
+        at=now,
+        actor_id=ctx.user_id,
+        data={"user_ids": user_ids},
+    )
+    await store.add_position_requests(workspace_id=ctx.workspace_id, requests=requests, event=event)
+    asked = ", ".join(views.mention(u) for u in user_ids)
+    announce = views.info_message(
+        f"{views.mention(ctx.user_id)} asked {asked} for their positions on {deadline.ref} "
+        f"{deadline.title}. `/position list {deadline.ref}` shows who has answered.",
+        user_id=None,
+        audience=Audience.CHANNEL,
+    )
+    directs = [
+        views.ask_direct_message(deadline, user_id=u, asked_by=ctx.user_id, now=now)
+        for u in user_ids
+    ]
+    return [replace(announce, channel_id=deadline.channel_id), *directs]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.domain import (
     DEFAULT_OFFSETS,
@@ -22,7 +23,7 @@ from bot.domain import (
     PlannedAlert,
     plan_alerts,
 )
-from bot.ports import DeadlineStore
+from bot.ports import DeadlineStore, Maintenance
 from storage.db import make_engine
 from storage.repository import SqlRepository
 
@@ -99,3 +100,16 @@ async def sql_store(url: str) -> AsyncIterator[SqlRepository]:
         yield repository
     finally:
         await repository.close()
+
+
+async def snapshot(store: Maintenance) -> dict[str, Any]:
+    """Everything a team put into Parley, as an export has it, to compare before and
+    after a command that must change nothing. Conversation references are left out:
+    they are Parley's own bookkeeping of where it last heard from each conversation,
+    refreshed by every activity (Teams), not something a command changes."""
+    data = await store.export_all()
+    return {
+        key: value
+        for key, value in data.items()
+        if isinstance(value, list) and key != "conversation_references"
+    }

@@ -14,6 +14,7 @@ from bot.errors import NotFound
 from bot.messages import Audience
 from bot.runtime import Runtime
 from bot.views import ACTION_CHOOSE_TIME, ACTION_OPEN_FORM, ACTION_STANCE, FORM_POSITION
+from tests.builders import snapshot as snapshot_of
 from tests.conftest import Chat
 
 ADD = "/deadline add Signed usage agreement due Friday 17:00 America/New_York"
@@ -43,8 +44,7 @@ REFS = [("D1", "D7"), ("1", "7"), ('"Signed usage"', '"Zebra crossing"')]
 
 
 async def snapshot(runtime: Runtime) -> dict[str, Any]:
-    data = await runtime.repository.export_all()
-    return {key: value for key, value in data.items() if isinstance(value, list)}
+    return await snapshot_of(runtime.repository)
 
 
 async def negotiation(chat: Chat) -> int:

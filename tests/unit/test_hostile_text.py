@@ -21,6 +21,7 @@ from bot.messages import Audience
 from bot.runtime import Runtime
 from bot.sanitize import strip_controls
 from bot.views import ACTION_OPEN_FORM, ACTION_STANCE, FORM_POSITION
+from tests.builders import snapshot as snapshot_of
 from tests.conftest import Chat
 
 ADD = "/deadline add Signed usage agreement due Friday 17:00 America/New_York"
@@ -31,8 +32,7 @@ FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 async def snapshot(runtime: Runtime) -> dict[str, Any]:
-    data = await runtime.repository.export_all()
-    return {key: value for key, value in data.items() if isinstance(value, list)}
+    return await snapshot_of(runtime.repository)
 
 
 def stored_text(data: dict[str, Any]) -> list[str]:

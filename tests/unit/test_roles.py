@@ -9,6 +9,7 @@ import pytest
 
 from bot.messages import Audience
 from bot.runtime import Runtime
+from tests.builders import snapshot as snapshot_of
 from tests.conftest import Chat
 
 ADD = "/deadline add Signed usage agreement due Friday 17:00 America/New_York"
@@ -25,8 +26,7 @@ OWNER_ONLY = [
 
 
 async def snapshot(runtime: Runtime) -> dict[str, Any]:
-    data = await runtime.repository.export_all()
-    return {key: value for key, value in data.items() if isinstance(value, list)}
+    return await snapshot_of(runtime.repository)
 
 
 @pytest.mark.parametrize(("line", "doing"), OWNER_ONLY)

@@ -11,14 +11,14 @@ from bot.errors import FormError
 from bot.messages import Audience, Form
 from bot.runtime import Runtime
 from bot.views import ACTION_OPEN_FORM, ACTION_STANCE, FORM_POSITION
+from tests.builders import snapshot as snapshot_of
 from tests.conftest import Chat
 
 ADD = "/deadline add Signed usage agreement due Friday 17:00 America/New_York"
 
 
 async def snapshot(runtime: Runtime) -> dict[str, Any]:
-    data = await runtime.repository.export_all()
-    return {key: value for key, value in data.items() if isinstance(value, list)}
+    return await snapshot_of(runtime.repository)
 
 
 async def test_add_posts_in_channel_with_new_york_time_and_time_left(chat: Chat) -> None:

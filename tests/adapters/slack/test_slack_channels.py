@@ -14,6 +14,7 @@ import pytest
 from bot import views
 from tests.adapters.slack.blockkit import texts
 from tests.adapters.slack.slack_world import SlackWorld
+from tests.builders import snapshot as snapshot_of
 from tests.fakes.slack_api import RESPONSE_URL, Call
 
 ISO_DUE = "2026-11-27T17:00-05:00"
@@ -56,8 +57,7 @@ def visible(world: SlackWorld) -> list[tuple[str, str]]:
 
 
 async def snapshot(world: SlackWorld) -> dict[str, Any]:
-    data = await world.runtime.repository.export_all()
-    return {key: value for key, value in data.items() if isinstance(value, list)}
+    return await snapshot_of(world.runtime.repository)
 
 
 async def negotiation(slack: SlackWorld) -> None:

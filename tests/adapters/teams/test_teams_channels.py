@@ -21,6 +21,7 @@ from tests.adapters.teams.teams_world import (
     mention,
 )
 from tests.adapters.teams.test_teams_time import submit_data
+from tests.builders import snapshot as snapshot_of
 
 OTHER = "19:elsewhere9f8e7d6c@thread.tacv2"
 MALLORY_ID, MALLORY = "29:1mallory", "3c3c3c3c-4d4d-4e4e-8f8f-9a9a9a9a9a9a"
@@ -70,8 +71,7 @@ def in_personal_chat(
 
 
 async def snapshot(world: TeamsWorld) -> dict[str, Any]:
-    data = await world.runtime.repository.export_all()
-    return {key: value for key, value in data.items() if isinstance(value, list)}
+    return await snapshot_of(world.runtime.repository)
 
 
 def to_the_channel(world: TeamsWorld) -> list[str]:

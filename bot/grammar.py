@@ -37,7 +37,6 @@ People are read by ``bot.people``.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,20 +53,24 @@ from bot.help import (
 )
 from bot.people import Person, parse_people
 from bot.sanitize import strip_controls
+from bot.words import (
+    Ref,
+    quote,
+    read_ref,
+    split_first,
+    starts_quoted,
+    take_quoted,
+    take_quoted_text,
+    take_ref,
+    unknown,
+    unquote,
+    whole_ref,
+)
 
 MAX_OFFSET = timedelta(weeks=8)
 MAX_OFFSETS = 10  # distinct reminders per deadline; each becomes an alert row
-MAX_NUMBER_DIGITS = 9  # deadline numbers fit every database's integer column
 
 # --- commands ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A deadline reference: ``number`` for ``D3``/``3``, else a title ``prefix``."""
-
-    number: int | None
-    prefix: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,18 +193,18 @@ def parse_command(command: str, text: str) -> Command:
     if name == "position":
         return _parse_position(text)
     raise GrammarError(
-        f"I only know /deadline and /position, not {_quote('/' + command.strip().lstrip('/'))}.",
+        f"I only know /deadline and /position, not {quote('/' + command.strip().lstrip('/'))}.",
         hint=DEADLINE_HINT,
     )
 
 
 def parse_line(line: str) -> Command:
     """Parse a whole line, ``/deadline add ...``, ``deadline add ...`` or ``position ...``."""
-    word, rest = _split_first(strip_controls(line))
+    word, rest = split_first(strip_controls(line))
     if word.lstrip("/").lower() in ("deadline", "position"):
         return parse_command(word, rest)
     raise GrammarError(
-        f"Commands start with /deadline or /position; I got {_quote(line)}.",
+        f"Commands start with /deadline or /position; I got {quote(line)}.",
         hint=DEADLINE_HINT,
     )
 
@@ -221,16 +224,16 @@ def parse_offsets(text: str) -> tuple[timedelta, ...]:
         match = _OFFSET_RE.fullmatch(item)
         if match is None:
             raise GrammarError(
-                f"I couldn't read {_quote(item)} as a reminder offset: use a number and "
+                f"I couldn't read {quote(item)} as a reminder offset: use a number and "
                 "m, h, d or w (minutes, hours, days, weeks), e.g. 7d,2d,4h,15m.",
                 hint=hint,
             )
         amount = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
         if amount < 60:
-            raise GrammarError(f"The offset {_quote(item)} must be at least 1.", hint=hint)
+            raise GrammarError(f"The offset {quote(item)} must be at least 1.", hint=hint)
         if amount > MAX_OFFSET.total_seconds():
             raise GrammarError(
-                f"The offset {_quote(item)} is more than 8 weeks; reminders go at most "
+                f"The offset {quote(item)} is more than 8 weeks; reminders go at most "
                 "8 weeks (8w) before a deadline.",
                 hint=hint,
             )
@@ -272,15 +275,15 @@ _BECAUSE_RE = re.compile(r"(?<!\S)because(?!\S)", re.IGNORECASE)
 
 
 def _parse_deadline(text: str) -> Command:
-    word, rest = _split_first(text)
+    word, rest = split_first(text)
     sub = word.lower()
     if sub in ("", "help"):
         return Help("deadline")
     form = DEADLINE_FORMS.get(sub)
     if form is None:
-        raise _unknown(f"/deadline {word}", sub, DEADLINE_FORMS, DEADLINE_HINT)
+        raise unknown(f"/deadline {word}", sub, DEADLINE_FORMS, DEADLINE_HINT)
     hint = usage(form)
-    said = _quote(f"{sub} {rest}".strip())
+    said = quote(f"{sub} {rest}".strip())
     if sub == "add":
         return _parse_add(rest, said=said, hint=hint)
     if sub == "list":
@@ -288,7 +291,7 @@ def _parse_deadline(text: str) -> Command:
             return ListDeadlines(include_closed=False)
         if rest.lower() == "all":
             return ListDeadlines(include_closed=True)
-        raise GrammarError(f'I understood "list" but not {_quote(rest)} after it.', hint=hint)
+        raise GrammarError(f'I understood "list" but not {quote(rest)} after it.', hint=hint)
     if sub == "feed":
         scope = rest.lower()
         if scope == "":
@@ -300,8 +303,7 @@ def _parse_deadline(text: str) -> Command:
         if " ".join(scope.split()) in ("mine revoke", "revoke mine"):
             return FeedRequest("mine-revoke")
         raise GrammarError(
-            f'I understood "feed" but not {_quote(rest)} after it: '
-            "use mine, revoke or mine revoke.",
+            f'I understood "feed" but not {quote(rest)} after it: use mine, revoke or mine revoke.',
             hint=hint,
         )
     if sub in ("extend", "move"):
@@ -313,7 +315,7 @@ def _parse_deadline(text: str) -> Command:
         return _parse_remind(rest, said=said, hint=hint)
     if sub == "owners":
         return _parse_owners(rest, said=said, hint=hint)
-    ref = _whole_ref(rest, said=said, hint=hint)
+    ref = whole_ref(rest, said=said, hint=hint)
     if sub == "show":
         return ShowDeadline(ref)
     if sub == "done":
@@ -326,7 +328,7 @@ def _parse_add(rest: str, *, said: str, hint: str) -> AddDeadline:
     if not dues:
         raise GrammarError(f'I couldn\'t find "due" in {said}.', hint=hint)
     due = dues[-1]
-    title = _unquote(" ".join(rest[: due.start()].split()))
+    title = unquote(" ".join(rest[: due.start()].split()))
     if not title:
         raise GrammarError(f'{said} has no title before "due".', hint=hint)
     when = rest[due.end() :].strip()
@@ -348,18 +350,18 @@ def _parse_reschedule(rest: str, *, said: str, hint: str) -> tuple[Ref, str, str
     """``<ref> [to] <when> [because <reason>]`` of ``extend`` and ``move``."""
     if not rest:
         raise GrammarError("Which deadline, and to when?", hint=hint)
-    if _starts_quoted(rest):
-        ref, after = _take_quoted(rest, said=said, hint=hint)
+    if starts_quoted(rest):
+        ref, after = take_quoted(rest, said=said, hint=hint)
         after = _TO_RE.sub("", after, count=1) if _TO_RE.match(after) else after
     else:
         to = _TO_RE.search(rest)
         if to is not None and to.start() > 0:
-            ref, after = _ref(rest[: to.start()], said=said, hint=hint), rest[to.end() :]
+            ref, after = read_ref(rest[: to.start()], said=said, hint=hint), rest[to.end() :]
         elif to is not None:
             raise GrammarError(f'{said} names no deadline before "to".', hint=hint)
         else:  # "extend D1 Monday 09:00": "to" left out, so the reference is one word
-            token, after = _split_first(rest)
-            ref = _ref(token, said=said, hint=hint)
+            token, after = split_first(rest)
+            ref = read_ref(token, said=said, hint=hint)
     after = after.strip()
     because = _BECAUSE_RE.search(after)
     when, reason = after, ""
@@ -375,8 +377,8 @@ def _parse_reschedule(rest: str, *, said: str, hint: str) -> tuple[Ref, str, str
 def _parse_remind(rest: str, *, said: str, hint: str) -> SetReminders:
     if not rest:
         raise GrammarError("Which deadline, and which reminders?", hint=hint)
-    if _starts_quoted(rest):
-        ref, after = _take_quoted(rest, said=said, hint=hint)
+    if starts_quoted(rest):
+        ref, after = take_quoted(rest, said=said, hint=hint)
         return SetReminders(ref=ref, offsets=parse_offsets(after))
     tokens = rest.split()
     if len(tokens) == 1:
@@ -388,7 +390,7 @@ def _parse_remind(rest: str, *, said: str, hint: str) -> SetReminders:
             offsets = parse_offsets(" ".join(tokens[start:]))
         except GrammarError:
             continue
-        ref = _ref(" ".join(tokens[:start]), said=said, hint=hint)
+        ref = read_ref(" ".join(tokens[:start]), said=said, hint=hint)
         return SetReminders(ref=ref, offsets=offsets)
     parse_offsets(" ".join(tokens[1:]))  # raises, naming what is wrong with the offsets
     raise GrammarError(f"I couldn't find reminder offsets in {said}.", hint=hint)
@@ -397,8 +399,8 @@ def _parse_remind(rest: str, *, said: str, hint: str) -> SetReminders:
 def _parse_owners(rest: str, *, said: str, hint: str) -> SetOwners:
     if not rest:
         raise GrammarError("Which deadline's owners?", hint=hint)
-    ref, after = _take_ref(rest, said=said, hint=hint)
-    word, people_text = _split_first(after)
+    ref, after = take_ref(rest, said=said, hint=hint)
+    word, people_text = split_first(after)
     remove = word.lower() == "remove"
     if word.lower() not in ("add", "remove"):
         people_text = after
@@ -416,25 +418,25 @@ _TERMS_NONE_RE = re.compile(r"terms\s+none", re.IGNORECASE)
 
 def _parse_position(text: str) -> Command:
     text = text.strip()
-    word, rest = ("", text) if _starts_quoted(text) else _split_first(text)
+    word, rest = ("", text) if starts_quoted(text) else split_first(text)
     sub = word.lower()
     if not text or sub == "help":
         return Help("position")
     if sub == "list":
         form = POSITION_FORMS["list"]
-        return ListPositions(_whole_ref(rest, said=_quote(text), hint=usage(form)))
+        return ListPositions(whole_ref(rest, said=quote(text), hint=usage(form)))
     if sub == "ask":
-        return _parse_ask(rest, said=_quote(text), hint=usage(POSITION_FORMS["ask"]))
+        return _parse_ask(rest, said=quote(text), hint=usage(POSITION_FORMS["ask"]))
     return _parse_record(text)
 
 
 def _parse_record(text: str) -> RecordPosition | OpenPositionForm:
     hint = usage(POSITION_FORMS["record"])
-    said = _quote(text)
-    ref, rest = _take_ref(text, said=said, hint=hint)
+    said = quote(text)
+    ref, rest = take_ref(text, said=said, hint=hint)
     if not rest:
         return OpenPositionForm(ref)
-    word, rest = _split_first(rest)
+    word, rest = split_first(rest)
     stance = STANCE_ALIASES.get(word.rstrip(".,:;!").lower())
     if stance is None:
         quoting = (
@@ -443,8 +445,8 @@ def _parse_record(text: str) -> RecordPosition | OpenPositionForm:
             else ""
         )
         raise GrammarError(
-            f"I read {_quote(ref.prefix or f'D{ref.number}')} as the deadline, but "
-            f"{_quote(word)} is not a stance. Stances: {stances_text()}.{quoting}",
+            f"I read {quote(ref.prefix or f'D{ref.number}')} as the deadline, but "
+            f"{quote(word)} is not a stance. Stances: {stances_text()}.{quoting}",
             hint=hint,
         )
     party: str | None = None
@@ -452,10 +454,10 @@ def _parse_record(text: str) -> RecordPosition | OpenPositionForm:
         after = rest[2:].strip()
         if not after:
             raise GrammarError(f'{said} has "as" but no party after it.', hint=hint)
-        if _starts_quoted(after):
-            party, rest = _take_quoted_text(after, said=said, hint=hint)
+        if starts_quoted(after):
+            party, rest = take_quoted_text(after, said=said, hint=hint)
         else:
-            token, rest = _split_first(after)
+            token, rest = split_first(after)
             party = token.rstrip(",;:")
         party = " ".join(party.split())
         if not party:
@@ -469,94 +471,8 @@ def _parse_record(text: str) -> RecordPosition | OpenPositionForm:
 def _parse_ask(rest: str, *, said: str, hint: str) -> AskPositions:
     if not rest:
         raise GrammarError("Whose positions, on which deadline?", hint=hint)
-    ref, after = _take_ref(rest, said=said, hint=hint)
+    ref, after = take_ref(rest, said=said, hint=hint)
     people = parse_people(after, said=said, hint=hint)
     if not people:
         raise GrammarError(f"{said} names nobody to ask: mention them, e.g. @legal.", hint=hint)
     return AskPositions(ref=ref, people=people)
-
-
-# --- words, quotes and references -------------------------------------------
-
-_OPENING_QUOTES = '"\u201c'
-_CLOSING_QUOTES = '"\u201d'
-_NUMBER_RE = re.compile(r"[dD]?([0-9]+)")
-
-
-def _split_first(text: str) -> tuple[str, str]:
-    parts = text.strip().split(maxsplit=1)
-    if not parts:
-        return "", ""
-    return parts[0], (parts[1].strip() if len(parts) > 1 else "")
-
-
-def _starts_quoted(text: str) -> bool:
-    return bool(text) and text[0] in _OPENING_QUOTES
-
-
-def _take_quoted_text(text: str, *, said: str, hint: str) -> tuple[str, str]:
-    """``'"a b" rest'`` -> ``("a b", "rest")``; straight and curly quotes pair either way."""
-    end = next((i for i in range(1, len(text)) if text[i] in _CLOSING_QUOTES), -1)
-    if end < 0:
-        raise GrammarError(f"{said} opens a quote that is never closed.", hint=hint)
-    return text[1:end], text[end + 1 :].strip()
-
-
-def _take_quoted(text: str, *, said: str, hint: str) -> tuple[Ref, str]:
-    inside, rest = _take_quoted_text(text, said=said, hint=hint)
-    prefix = " ".join(inside.split())
-    if not prefix:
-        raise GrammarError(f"{said} quotes an empty title.", hint=hint)
-    return Ref(number=None, prefix=prefix), rest
-
-
-def _take_ref(text: str, *, said: str, hint: str) -> tuple[Ref, str]:
-    """A reference of one word or in quotes, and what follows it."""
-    if _starts_quoted(text):
-        return _take_quoted(text, said=said, hint=hint)
-    token, rest = _split_first(text)
-    return _ref(token, said=said, hint=hint), rest
-
-
-def _whole_ref(text: str, *, said: str, hint: str) -> Ref:
-    """A reference that is all of ``text`` (nothing follows it, so several words are fine)."""
-    if not text.strip():
-        raise GrammarError(
-            "Which deadline? Give its number (D1) or the start of its title.", hint=hint
-        )
-    if _starts_quoted(text.strip()):
-        ref, rest = _take_quoted(text.strip(), said=said, hint=hint)
-        if rest:
-            raise GrammarError(
-                f"I didn't expect {_quote(rest)} after the title in {said}.", hint=hint
-            )
-        return ref
-    return _ref(text, said=said, hint=hint)
-
-
-def _ref(text: str, *, said: str, hint: str) -> Ref:
-    """``D3``/``d3``/``3`` -> a number; anything else is the start of a title."""
-    text = " ".join(text.split())
-    match = _NUMBER_RE.fullmatch(text)
-    if match is None:
-        return Ref(number=None, prefix=_unquote(text))
-    if len(match.group(1)) > MAX_NUMBER_DIGITS:
-        raise GrammarError(f"{_quote(text)} in {said} is not a deadline number.", hint=hint)
-    return Ref(number=int(match.group(1)), prefix="")
-
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] in _OPENING_QUOTES and text[-1] in _CLOSING_QUOTES:
-        return " ".join(text[1:-1].split())
-    return text
-
-
-def _unknown(said: str, word: str, forms: dict[str, tuple[str, str]], hint: str) -> GrammarError:
-    close = difflib.get_close_matches(word, list(forms), n=1, cutoff=0.6)
-    suggestion = f' Did you mean "{close[0]}"?' if close else ""
-    return GrammarError(f"I don't know {_quote(said)}.{suggestion}", hint=hint)
-
-
-def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return f'"{text if len(text) <= 80 else text[:77] + "..."}"'

@@ -39,7 +39,6 @@ from bot.grammar import (
     MoveDeadline,
     OpenPositionForm,
     RecordPosition,
-    Ref,
     SetOwners,
     SetReminders,
     ShowDeadline,
@@ -56,6 +55,7 @@ from bot.observe import (
 )
 from bot.ports import Clock, DeadlineStore
 from bot.usecases import access, changes, choices, positions, schedule
+from bot.words import Ref
 
 # `/deadline list` shows what still needs attention: open deadlines, and missed
 # ones until someone marks them done or cancels them.

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from bot import views
 from bot.domain import Context, Deadline, DeadlineStatus
 from bot.errors import AmbiguousReference, InvalidInput, NotFound
-from bot.grammar import Ref
 from bot.people import Person
 from bot.ports import DeadlineStore
 from bot.sanitize import has_controls
+from bot.words import Ref
 
 ID_LIMIT = 2**63  # every database's largest integer key, plus one
 _ID_SHAPE = re.compile(r"[0-9]{1,19}")

@@ -24,7 +24,6 @@ from bot.grammar import (
     MoveDeadline,
     OpenPositionForm,
     RecordPosition,
-    Ref,
     SetOwners,
     SetReminders,
     ShowDeadline,
@@ -35,6 +34,7 @@ from bot.grammar import (
 )
 from bot.help import HELP_DEADLINE, HELP_POSITION
 from bot.people import Person
+from bot.words import Ref
 
 D1 = Ref(number=1, prefix="")
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)

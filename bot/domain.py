@@ -75,6 +75,7 @@ class EventKind(enum.StrEnum):
     POSITION_RECORDED = "position_recorded"
     POSITIONS_ASKED = "positions_asked"
     OWNERS_CHANGED = "owners_changed"  # "added" or "removed" user ids in its data
+    EXPECTED_CHANGED = "expected_changed"  # "parties": the names, or None for the default
 
 
 class AlertStatus(enum.StrEnum):
@@ -166,6 +167,32 @@ class Position:
     terms: str
     recorded_by: str
     recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A party declared in a negotiation: its name as declared, and the people who
+    speak for it (``reps``; none: whoever first records for it holds it)."""
+
+    negotiation: str  # ``negotiation_key`` of the channel it was declared in
+    name: str
+    reps: tuple[str, ...]
+    declared_by: str
+    declared_at: datetime
+
+    @property
+    def key(self) -> str:
+        return party_key(self.name)
+
+    @property
+    def stakeholder(self) -> str:
+        """The ``Position.stakeholder`` of this party's positions."""
+        return f"party:{self.key}"
+
+
+def party_key(name: str) -> str:
+    """Party names match case-insensitively, whatever the spacing."""
+    return " ".join(name.split()).casefold()
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from typing import Literal, TypeAlias
 
 from bot.domain import STANCE_ALIASES, Stance, format_offset
 from bot.errors import GrammarError
+from bot.grammar_negotiation import ExpectParties, PartyCommand, parse_expect, parse_party
 from bot.help import (
     DEADLINE_FORMS,
     DEADLINE_HINT,
@@ -67,6 +68,7 @@ from bot.words import (
     whole_ref,
 )
 
+COMMAND_WORDS = ("deadline", "position", "party")
 MAX_OFFSET = timedelta(weeks=8)
 MAX_OFFSETS = 10  # distinct reminders per deadline; each becomes an alert row
 
@@ -178,8 +180,11 @@ DeadlineCommand: TypeAlias = (
     | OpenPositionForm
     | ListPositions
     | AskPositions
+    | ExpectParties
 )
-Command: TypeAlias = AddDeadline | ListDeadlines | FeedRequest | Help | DeadlineCommand
+Command: TypeAlias = (
+    AddDeadline | ListDeadlines | FeedRequest | Help | PartyCommand | DeadlineCommand
+)
 
 # --- entry points -----------------------------------------------------------
 
@@ -192,8 +197,11 @@ def parse_command(command: str, text: str) -> Command:
         return _parse_deadline(text)
     if name == "position":
         return _parse_position(text)
+    if name == "party":
+        return parse_party(text)
     raise GrammarError(
-        f"I only know /deadline and /position, not {quote('/' + command.strip().lstrip('/'))}.",
+        f"I only know /deadline, /position and /party, not "
+        f"{quote('/' + command.strip().lstrip('/'))}.",
         hint=DEADLINE_HINT,
     )
 
@@ -201,7 +209,7 @@ def parse_command(command: str, text: str) -> Command:
 def parse_line(line: str) -> Command:
     """Parse a whole line, ``/deadline add ...``, ``deadline add ...`` or ``position ...``."""
     word, rest = split_first(strip_controls(line))
-    if word.lstrip("/").lower() in ("deadline", "position"):
+    if word.lstrip("/").lower() in COMMAND_WORDS:
         return parse_command(word, rest)
     raise GrammarError(
         f"Commands start with /deadline or /position; I got {quote(line)}.",
@@ -315,6 +323,8 @@ def _parse_deadline(text: str) -> Command:
         return _parse_remind(rest, said=said, hint=hint)
     if sub == "owners":
         return _parse_owners(rest, said=said, hint=hint)
+    if sub == "expect":
+        return parse_expect(rest, said=said)
     ref = whole_ref(rest, said=said, hint=hint)
     if sub == "show":
         return ShowDeadline(ref)

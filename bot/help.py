@@ -1,4 +1,5 @@
-"""Help text and usage lines for ``/deadline`` and ``/position``, shared by the grammar's errors.
+"""Help text and usage lines for ``/deadline``, ``/position`` and ``/party``, shared
+by the grammar's errors.
 
 ``DEADLINE_FORMS`` and ``POSITION_FORMS`` map each subcommand to its usage
 line and an example; ``HELP_DEADLINE`` and ``HELP_POSITION`` are what
@@ -30,6 +31,7 @@ DEADLINE_FORMS: dict[str, tuple[str, str]] = {
     "remind": ("/deadline remind <ref> <offsets>", "/deadline remind D1 7d,2d,1d,4h,1h,15m"),
     "owners": ("/deadline owners <ref> [remove] <@user> ...", "/deadline owners D1 @sam"),
     "feed": ("/deadline feed [mine|revoke|mine revoke]", "/deadline feed mine"),
+    "expect": ("/deadline expect <ref> <party> ...|none", '/deadline expect D1 Anthropic "DoD"'),
     "help": ("/deadline help", "/deadline help"),
 }
 POSITION_FORMS: dict[str, tuple[str, str]] = {
@@ -42,6 +44,13 @@ POSITION_FORMS: dict[str, tuple[str, str]] = {
     "ask": ("/position ask <ref> <@user> [<@user> ...]", "/position ask D1 @legal @policy"),
     "help": ("/position help", "/position help"),
 }
+PARTY_FORMS: dict[str, tuple[str, str]] = {
+    "add": ("/party add <name> [<@rep> ...]", '/party add "Department of Defense" @pete'),
+    "remove": ("/party remove <name> [<@rep> ...]", "/party remove Anthropic @dana"),
+    "list": ("/party list", "/party list"),
+    "help": ("/party help", "/party help"),
+}
+PARTY_HINT = "Type /party help to see every /party command."
 DEADLINE_HINT = "Type /deadline help to see every /deadline command."
 POSITION_HINT = "Type /position help to see every /position command."
 
@@ -92,6 +101,8 @@ HELP_DEADLINE = "\n".join(
         "Owners: whoever adds a deadline owns it, and may name co-owners with owners "
         "(remove takes them off again; the last owner stays). Only owners extend, move, "
         "cancel, mark done, change reminders or owners.",
+        "expect: which declared parties the deadline waits for (none: no party). A deadline "
+        "expects the parties declared before it was added.",
         "Numbers count per channel: D1 here is not D1 elsewhere. In a direct message with me, "
         "a reference reaches the deadlines you own or were asked about, in any channel.",
     ]
@@ -107,8 +118,25 @@ HELP_POSITION = "\n".join(
         "without it the position is your own.",
         "<terms>: the rest of the line, e.g. your red lines. Without terms, the current ones "
         "stay; terms none clears them.",
-        "A party's position is changed only by whoever first recorded it; your own only by you.",
+        "Once parties are declared (/party add), as <party> must name one of them. A party's "
+        "position is recorded by its reps (/party add <name> @rep); a party without reps by "
+        "whoever first recorded it. Owners get no exception. Your own position only by you.",
         "/position <ref> alone opens a form; /position list shows every position and who has "
         "not answered; /position ask requests positions and nudges those who have not answered.",
+    ]
+)
+
+HELP_PARTY = "\n".join(
+    [
+        "*Parties* (the sides of this channel's negotiation)",
+        *(_help_line(form) for form in PARTY_FORMS.values()),
+        "",
+        "<name>: the text before the first @mention; quote it if it holds an @. Names match "
+        "whatever the case, keep the spelling declared, and are at most 100 characters.",
+        "add on an existing party adds reps; remove with reps takes them off, without reps "
+        "removes the party. Once a party has reps, only they record its position, and only "
+        "they add or remove reps.",
+        "Deadlines added after a party is declared expect it: the matrix and show list it as "
+        "silent until one of its reps records a position (/deadline expect changes that).",
     ]
 )

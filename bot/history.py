@@ -84,3 +84,5 @@ def _event_text(event: Event, terms_before: dict[str, str]) -> str:
                 return f"{who} removed {removed} as owners"
             added = ", ".join(_mention(u) for u in data.get("added", []))
             return f"{who} added {added} as co-owners"
+        case EventKind.EXPECTED_CHANGED:
+            return f"{who} set the expected parties: {', '.join(data.get('parties') or ['none'])}"

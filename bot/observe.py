@@ -48,11 +48,12 @@ from bot.grammar import (
     ShowDeadline,
     parse_command,
 )
+from bot.grammar_negotiation import ChangeParty, ExpectParties, ListParties, PartyHelp
 from bot.logs import current_fields
 
 log = logging.getLogger("parley.command")
 
-COMMAND_WORDS = frozenset({"deadline", "position"})
+COMMAND_WORDS = frozenset({"deadline", "position", "party"})
 
 _NAMES: dict[type[Command], str] = {
     AddDeadline: "deadline add",
@@ -68,6 +69,10 @@ _NAMES: dict[type[Command], str] = {
     OpenPositionForm: "position form",
     ListPositions: "position list",
     AskPositions: "position ask",
+    ExpectParties: "deadline expect",
+    ChangeParty: "party change",
+    ListParties: "party list",
+    PartyHelp: "party help",
 }
 _PRESSES = {
     views.ACTION_STANCE: _NAMES[RecordPosition],

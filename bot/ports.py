@@ -5,6 +5,7 @@ Adapters and ``storage/`` implement these Protocols; the core only ever sees the
 Storage is one port per consumer, so each part takes only what it uses:
 
 - ``DeadlineStore``: deadlines, positions, requests and history (the use cases);
+- ``PartyStore``: the parties of each negotiation, and who a deadline expects;
 - ``AlertOutbox``: the alert outbox (the dispatcher, which also reads and marks
   deadlines through a ``DeadlineStore``);
 - ``FeedStore``: calendar feed tokens and what feeds show (``bot.feeds``);
@@ -35,6 +36,7 @@ from bot.domain import (
     FeedScope,
     FeedToken,
     NewDeadline,
+    Party,
     PlannedAlert,
     Position,
     PositionRequest,
@@ -142,6 +144,38 @@ class DeadlineStore(Protocol):
         """The deadlines (of this workspace) with their positions and requests,
         in three queries however many deadlines are asked for."""
         ...
+
+
+class PartyStore(Protocol):
+    """The parties declared in each negotiation, and which of them a deadline expects.
+
+    A deadline without an explicit expectation expects the parties declared at
+    or before its creation (``bot.negotiation``).
+    """
+
+    async def list_parties(self, *, workspace_id: str, negotiation: str) -> list[Party]:
+        """The negotiation's parties in the order they were declared."""
+        ...
+
+    async def save_party(self, *, workspace_id: str, party: Party) -> None:
+        """Store ``party``, replacing the one with the same key (name, case-insensitively)."""
+        ...
+
+    async def delete_party(self, *, workspace_id: str, negotiation: str, key: str) -> None: ...
+
+    async def get_expected(self, *, workspace_id: str, deadline_id: int) -> tuple[str, ...] | None:
+        """The party keys ``/deadline expect`` set on the deadline; ``None``: the default."""
+        ...
+
+    async def set_expected(
+        self, *, workspace_id: str, deadline_id: int, keys: tuple[str, ...] | None, event: Event
+    ) -> None:
+        """Set (``None``: drop) the deadline's expected party keys, appending ``event``."""
+        ...
+
+
+class NegotiationStore(DeadlineStore, PartyStore, Protocol):
+    """What the use cases read and write: deadlines and the negotiation's parties."""
 
 
 class AlertOutbox(Protocol):
@@ -360,6 +394,7 @@ class Installations(Protocol):
 
 class Repository(
     DeadlineStore,
+    PartyStore,
     AlertOutbox,
     FeedStore,
     ConversationStore,

@@ -43,7 +43,8 @@ from bot.grammar import (
     SetReminders,
     ShowDeadline,
 )
-from bot.help import HELP_DEADLINE, HELP_POSITION
+from bot.grammar_negotiation import ChangeParty, ExpectParties, ListParties, PartyHelp
+from bot.help import HELP_DEADLINE, HELP_PARTY, HELP_POSITION
 from bot.messages import Message
 from bot.observe import (
     CommandObserver,
@@ -53,8 +54,8 @@ from bot.observe import (
     observing_press,
     parse_observed,
 )
-from bot.ports import Clock, DeadlineStore
-from bot.usecases import access, changes, choices, positions, schedule
+from bot.ports import Clock, NegotiationStore
+from bot.usecases import access, changes, choices, parties, positions, schedule
 from bot.words import Ref
 
 # `/deadline list` shows what still needs attention: open deadlines, and missed
@@ -76,7 +77,7 @@ class Parley:
     def __init__(
         self,
         *,
-        repository: DeadlineStore,
+        repository: NegotiationStore,
         clock: Clock,
         feeds: FeedLinks | None = None,
         on_change: Callable[[], None] | None = None,
@@ -118,10 +119,27 @@ class Parley:
             return await self._execute(ctx, command)
 
     async def _execute(self, ctx: Context, command: Command) -> list[Message]:
-        if not isinstance(command, Help | AddDeadline | ListDeadlines | FeedRequest):
+        if not isinstance(
+            command,
+            Help
+            | AddDeadline
+            | ListDeadlines
+            | FeedRequest
+            | ChangeParty
+            | ListParties
+            | PartyHelp,
+        ):
             deadline = await self.resolve(ctx, command.ref)
             return await self._on_deadline(ctx, deadline, command)
         match command:
+            case PartyHelp():
+                return [views.info_message(HELP_PARTY, user_id=ctx.user_id)]
+            case ChangeParty():
+                return await parties.change(
+                    store=self.repository, now=self.clock.now(), ctx=ctx, command=command
+                )
+            case ListParties():
+                return [await parties.listing(store=self.repository, ctx=ctx)]
             case Help(topic=topic):
                 text = HELP_DEADLINE if topic == "deadline" else HELP_POSITION
                 return [views.info_message(text, user_id=ctx.user_id)]
@@ -181,6 +199,10 @@ class Parley:
                 return [await positions.matrix(store, now, ctx, deadline)]
             case AskPositions():
                 return await positions.ask(
+                    store=store, now=now, ctx=ctx, deadline=deadline, command=command
+                )
+            case ExpectParties():
+                return await parties.expect(
                     store=store, now=now, ctx=ctx, deadline=deadline, command=command
                 )
 
@@ -317,6 +339,7 @@ class Parley:
                 positions=positions,
                 requests=requests,
                 user_id=ctx.user_id,
+                silence=await parties.silence(self.repository, workspace, deadline),
             )
         ]
 

@@ -48,10 +48,12 @@ from bot.messages import (
     moment,
     time_left,
 )
+from bot.negotiation import Silence
 
 LIST_LIMIT = 20
 HISTORY_LIMIT = 15
 MATRIX_LIMIT = 40
+NO_SILENCE = Silence()
 
 ACTION_STANCE = "parley_stance"  # value: "<deadline id>|<stance>"
 ACTION_OPEN_FORM = "parley_position_form"  # value: "<deadline id>"
@@ -196,6 +198,7 @@ def deadline_details(
     positions: Sequence[Position],
     requests: Sequence[PositionRequest],
     user_id: str,
+    silence: Silence = NO_SILENCE,
 ) -> Message:
     status = shown_status(deadline, now)
     reminders = upcoming_reminders(deadline, now)
@@ -206,6 +209,7 @@ def deadline_details(
             ("Owners" if len(deadline.owners) > 1 else "Owner", owner_names(deadline)),
             ("Reminders", reminders),
             ("Positions", position_tally(positions, requests)),
+            *((("Silent", silence_text(silence)),) if silence else ()),
         )
     )
     history = history_lines(events, deadline.tz)[-HISTORY_LIMIT:]
@@ -226,6 +230,7 @@ def deadline_details(
             f"Owner{'s' if len(deadline.owners) > 1 else ''}: {owner_names(deadline)}",
             f"Reminders: {reminders}",
             f"Positions: {position_tally(positions, requests)}",
+            *([f"Silent: {silence_text(silence)}"] if silence else []),
             "History:",
             *history,
         ]
@@ -245,6 +250,11 @@ def position_tally(positions: Sequence[Position], requests: Sequence[PositionReq
     return text
 
 
+def silence_text(silence: Silence) -> str:
+    """The silent parties by name, then the silent asked people."""
+    return ", ".join([*silence.parties, *(mention(u) for u in silence.people)])
+
+
 def waiting_for(requests: Sequence[PositionRequest]) -> list[str]:
     return [r.user_id for r in requests if r.answered_at is None]
 
@@ -258,6 +268,7 @@ def position_matrix(
     audience: Audience = Audience.EPHEMERAL,
     user_id: str | None = None,
     headline: str | None = None,
+    silence: Silence = NO_SILENCE,
 ) -> Message:
     heading = headline or f"Positions on {deadline.ref} {deadline.title}"
     blocks: list[Block] = [Text(heading, Role.HEADING), countdown(deadline)]
@@ -291,6 +302,10 @@ def position_matrix(
             status += "; waiting for " + ", ".join(mention(u) for u in pending)
         blocks.append(Text(status, Role.MUTED))
         lines.append(status)
+    if silence:
+        quiet = "Silent: " + silence_text(silence)
+        blocks.append(Text(quiet, Role.MUTED))
+        lines.append(quiet)
     if shown_status(deadline, now) is DeadlineStatus.OPEN:
         blocks.append(position_buttons(deadline))
     return Message(

@@ -7,6 +7,7 @@ share:
 
 ====================================  ==========================================
 ``storage.deadlines``                 ``DeadlineStore``: deadlines, positions, history
+``storage.parties``                   ``PartyStore``: parties, expected parties
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
 ``storage.links``                     ``FeedStore``: the secrets of "Add to calendar" links
@@ -35,6 +36,7 @@ from storage.installations import SqlInstallations
 from storage.links import SqlEventLinkStore
 from storage.maintenance import SqlMaintenance
 from storage.outbox import SqlAlertOutbox
+from storage.parties import SqlPartyStore
 from storage.replay import SqlReplayStore
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
 class SqlRepository(
     SqlDeadlineStore,
+    SqlPartyStore,
     SqlAlertOutbox,
     SqlFeedStore,
     SqlEventLinkStore,

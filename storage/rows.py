@@ -6,7 +6,8 @@ Each ``*_COLUMNS`` tuple is what its ``*_from_row`` function unpacks, in order.
 
 The table handles keep the short names the statements are written with:
 ``D`` deadline, ``C`` negotiation_counter, ``P`` position, ``R`` position_request,
-``E`` event, ``A`` alert, ``FT`` feed_token, ``CR`` conversation_reference.
+``E`` event, ``A`` alert, ``PT`` party, ``X`` expectation, ``FT`` feed_token,
+``CR`` conversation_reference.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ from storage.tables import (
     ConversationReferenceRow,
     DeadlineRow,
     EventRow,
+    ExpectationRow,
     FeedTokenRow,
     NegotiationCounterRow,
+    PartyRow,
     PositionRequestRow,
     PositionRow,
 )
@@ -58,6 +61,8 @@ C = _table(NegotiationCounterRow)
 P = _table(PositionRow)
 R = _table(PositionRequestRow)
 E = _table(EventRow)
+PT = _table(PartyRow)
+X = _table(ExpectationRow)
 A = _table(AlertRow)
 FT = _table(FeedTokenRow)
 CR = _table(ConversationReferenceRow)

@@ -85,6 +85,33 @@ class NegotiationCounterRow(SQLModel, table=True):
     last_number: int = Field(nullable=False)
 
 
+class PartyRow(SQLModel, table=True):
+    """A party declared in a negotiation; ``key`` is its case-folded name.
+    ``reps``: the user ids who speak for it, a JSON array of strings."""
+
+    __tablename__ = "party"
+
+    negotiation_key: str = Field(sa_type=String(2 * _ID + 1), primary_key=True)
+    key: str = Field(sa_type=String(100), primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    name: str = Field(sa_type=String(100), nullable=False)
+    reps: str = Field(sa_type=Text, nullable=False)
+    declared_by: str = Field(sa_type=String(_ID), nullable=False)
+    declared_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ExpectationRow(SQLModel, table=True):
+    """The parties a deadline waits for, set by ``/deadline expect`` (a JSON array of
+    party keys; none set: the parties declared before the deadline was made)."""
+
+    __tablename__ = "expectation"
+    __table_args__ = (_deadline_fk("expectation"),)
+
+    deadline_id: int = Field(primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    parties: str = Field(sa_type=Text, nullable=False)
+
+
 class PositionRow(SQLModel, table=True):
     """The current position of one stakeholder on one deadline."""
 

@@ -4,11 +4,13 @@ An export is every row Parley needs to resume, table by table, in key order::
 
     {"format": "parley-export", "version": 2, "counters": [...], "feed_tokens": [...],
      "conversation_references": [...], "deadlines": [...], "positions": [...],
-     "position_requests": [...], "events": [...], "alerts": [...]}
+     "parties": [...], "expectations": [...], "position_requests": [...],
+     "events": [...], "alerts": [...]}
 
 Rows are objects keyed by column name; instants are ISO 8601 with offset,
 ``reminder_offsets`` a list of seconds, a deadline's ``owners`` a list of user
-ids, event ``data`` and a conversation ``reference`` objects. ``counters`` hold
+ids, a party's ``reps`` a list of user ids, an expectation's ``parties`` a list of
+party keys, event ``data`` and a conversation ``reference`` objects. ``counters`` hold
 each negotiation's last number (``negotiation_key``, ``workspace_id``,
 ``last_number``). Feed tokens are stored as hashes and go as they are, so
 subscribed calendars keep working after a move. Left out: Slack installations
@@ -43,12 +45,14 @@ from bot.errors import InvalidInput
 from storage.rows import (
     CR,
     FT,
+    PT,
     A,
     C,
     D,
     E,
     P,
     R,
+    X,
     offsets_from_text,
     owners_from_text,
     owners_to_text,
@@ -65,6 +69,8 @@ SECTIONS: tuple[tuple[str, Table], ...] = (
     ("feed_tokens", FT),
     ("conversation_references", CR),
     ("deadlines", D),
+    ("parties", PT),
+    ("expectations", X),
     ("positions", P),
     ("position_requests", R),
     ("events", E),
@@ -106,6 +112,10 @@ def export_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
         offsets = offsets_from_text(row["reminder_offsets"])
         row["reminder_offsets"] = [int(offset.total_seconds()) for offset in offsets]
         row["owners"] = list(owners_from_text(row["owners"]))
+    elif table is PT:
+        row["reps"] = json.loads(row["reps"])
+    elif table is X:
+        row["parties"] = json.loads(row["parties"])
     elif table is E:
         row["data"] = json.loads(row["data"])
     elif table is CR:
@@ -185,7 +195,7 @@ def _check_keys(rows: dict[str, list[dict[str, Any]]], problems: list[str]) -> N
             if count > 1:
                 problems.append(f"{section}: {count} rows share the key {_shown(key)}")
     deadlines = {(row["workspace_id"], row["id"]) for row in rows["deadlines"]}
-    for section in ("positions", "position_requests", "events", "alerts"):
+    for section in ("expectations", "positions", "position_requests", "events", "alerts"):
         for index, row in enumerate(rows[section]):
             if (row["workspace_id"], row["deadline_id"]) not in deadlines:
                 problems.append(
@@ -213,6 +223,8 @@ def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict
             if not column.nullable:
                 problems.append(f"{at}: missing")
             values[name] = None
+        elif (table is PT and name == "reps") or (table is X and name == "parties"):
+            values[name] = _names(value, at, problems)
         elif table is D and name == "reminder_offsets":
             values[name] = _offsets(value, at, problems)
         elif (table is E and name == "data") or (table is CR and name == "reference"):
@@ -228,6 +240,9 @@ def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict
         except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
             problems.append(f"{where}.tz: unknown time zone {_shown(values['tz'])}")
             return None
+    if table is PT and values["key"] != " ".join(values["name"].split()).casefold():
+        problems.append(f"{where}.key: not the case-folded name {_shown(values['name'])}")
+        return None
     if table is FT and not _HEX64.fullmatch(values["token_hash"]):
         problems.append(f"{where}.token_hash: not a SHA-256 in hex")
         return None
@@ -249,6 +264,17 @@ def _owners(row: dict[str, Any], at: str, problems: list[str]) -> str | None:
         problems.append(f"{at}: an id too long or with a control character")
         return None
     return owners_to_text(owners)
+
+
+def _names(value: Any, at: str, problems: list[str]) -> str | None:
+    """A party's reps (user ids) or a deadline's expected parties (party keys)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        problems.append(f"{at}: not a list of names")
+        return None
+    if len(value) > OFFSETS_MAX * 5 or any(_CONTROL.search(v) or len(v) > 255 for v in value):
+        problems.append(f"{at}: too many names, or one too long or with a control character")
+        return None
+    return json.dumps(value)
 
 
 def _offsets(value: Any, at: str, problems: list[str]) -> str | None:

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from adapters.shell.render import render_message
 from bot.domain import Context
+from bot.grammar import COMMAND_WORDS
 from bot.messages import Message
 from bot.ports import Clock
 from bot.service import Parley
@@ -43,7 +44,7 @@ def split_command(line: str) -> tuple[str, str] | None:
     """``"/deadline add x"`` -> ``("deadline", "add x")``; None for other lines."""
     word, _, rest = line.strip().partition(" ")
     name = word.lstrip("/").lower()
-    if name in ("deadline", "position"):
+    if name in COMMAND_WORDS:
         return name, rest.strip()
     return None
 

@@ -1,12 +1,15 @@
 """Positions: recording one (typed, by button, by form), the matrix, the form, asking.
 
-Who may record what (DESIGN.md, "Permissions", until parties get reps):
+Who may record what (DESIGN.md, "Permissions"):
 
 - one's own position: only oneself, by anyone who reaches the deadline;
-- a party's position (``as <party>``): whoever records it first holds it, and
-  only they change it afterwards; owners get no exception (an owner may sit on
-  the other side of the table). The holder is read from the history: the actor
-  of the first ``position_recorded`` event for that party.
+- once the negotiation has declared parties, ``as <party>`` must name one
+  (``bot.usecases.parties.match``), and a party with reps is spoken for by its
+  reps only;
+- any other party's position (``as <party>``): whoever records it first holds it,
+  and only they change it afterwards; owners get no exception (an owner may sit
+  on the other side of the table). The holder is read from the history: the
+  actor of the first ``position_recorded`` event for that party.
 
 Terms: a typed position without terms, and a stance button, keep the current
 terms; ``terms none`` (an empty ``terms``) clears them; a form sends what its
@@ -30,23 +33,29 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
+    Party,
     Position,
     PositionRequest,
     Stance,
+    negotiation_key,
+    party_key,
 )
 from bot.errors import FormError, InvalidInput
 from bot.grammar import AskPositions
 from bot.messages import Audience, Message
-from bot.ports import DeadlineStore
+from bot.ports import DeadlineStore, NegotiationStore
 from bot.sanitize import strip_controls
 from bot.usecases import access
+from bot.usecases.parties import match as match_party
+from bot.usecases.parties import require_rep
+from bot.usecases.parties import silence as silence_of
 
 ASK_MAX = 50
 
 
 async def record(
     *,
-    store: DeadlineStore,
+    store: NegotiationStore,
     now: datetime,
     ctx: Context,
     deadline: Deadline,
@@ -68,12 +77,22 @@ async def record(
             f"The terms are {len(terms)} characters; the limit is {TERMS_MAX}.",
             hint="Shorten them, or record the details elsewhere and link them.",
         )
+    declared: Party | None = None
     if party_name:
-        stakeholder, label = f"party:{party_name.casefold()}", party_name
+        parties = await store.list_parties(
+            workspace_id=ctx.workspace_id,
+            negotiation=negotiation_key(deadline.workspace_id, deadline.channel_id),
+        )
+        if parties:
+            declared = match_party(parties, party_name)
+            party_name = declared.name
+            require_rep(ctx, declared, f"record its position on {deadline.ref}")
+    if party_name:
+        stakeholder, label = f"party:{party_key(party_name)}", party_name
     else:
         stakeholder, label = ctx.user_id, views.mention(ctx.user_id)
     current = await current_position(store, ctx, deadline, stakeholder)
-    if current is not None and party_name:
+    if current is not None and party_name and (declared is None or not declared.reps):
         holder = await _first_recorder(store, ctx, deadline, stakeholder) or current.recorded_by
         if holder != ctx.user_id:
             raise InvalidInput(
@@ -165,12 +184,19 @@ def read_form(fields: Mapping[str, str]) -> tuple[Stance, str | None, str]:
     return stance, party, terms
 
 
-async def matrix(store: DeadlineStore, now: datetime, ctx: Context, deadline: Deadline) -> Message:
+async def matrix(
+    store: NegotiationStore, now: datetime, ctx: Context, deadline: Deadline
+) -> Message:
     ws = ctx.workspace_id
     positions = await store.list_positions(workspace_id=ws, deadline_id=deadline.id)
     requests = await store.list_position_requests(workspace_id=ws, deadline_id=deadline.id)
     return views.position_matrix(
-        deadline, now=now, positions=positions, requests=requests, user_id=ctx.user_id
+        deadline,
+        now=now,
+        positions=positions,
+        requests=requests,
+        user_id=ctx.user_id,
+        silence=await silence_of(store, ws, deadline),
     )
 
 

@@ -26,13 +26,14 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     NewDeadline,
+    Party,
     PlannedAlert,
     Position,
     PositionRequest,
     negotiation_key,
 )
 from bot.errors import InvalidInput, NotFound
-from bot.ports import AlertOutbox, DeadlineStore
+from bot.ports import AlertOutbox, NegotiationStore
 
 
 @dataclass
@@ -47,7 +48,8 @@ class OutboxRow:
 
 
 class MemoryDeadlines:
-    """The DeadlineStore port in memory; ``outbox`` holds the alerts its writes plan."""
+    """The DeadlineStore and PartyStore ports in memory; ``outbox`` holds the alerts
+    its writes plan."""
 
     def __init__(self) -> None:
         self.deadlines: dict[int, Deadline] = {}
@@ -56,6 +58,8 @@ class MemoryDeadlines:
         self.events: list[Event] = []
         self.outbox: dict[int, OutboxRow] = {}
         self._numbers: dict[str, int] = {}
+        self.parties: dict[tuple[str, str, str], Party] = {}  # (workspace, negotiation, key)
+        self.expected: dict[int, tuple[str, ...]] = {}
         self._deadline_ids = itertools.count(1)
         self._alert_ids = itertools.count(1)
 
@@ -211,6 +215,38 @@ class MemoryDeadlines:
         self.events.append(replace(event, deadline_id=saved.id))
         return saved
 
+    async def list_parties(self, *, workspace_id: str, negotiation: str) -> list[Party]:
+        found = [
+            party
+            for (ws, key, _), party in self.parties.items()
+            if ws == workspace_id and key == negotiation
+        ]
+        return sorted(found, key=lambda party: (party.declared_at, party.key))
+
+    async def save_party(self, *, workspace_id: str, party: Party) -> None:
+        slot = (workspace_id, party.negotiation, party.key)
+        kept = self.parties.get(slot)
+        self.parties[slot] = party if kept is None else replace(kept, reps=party.reps)
+
+    async def delete_party(self, *, workspace_id: str, negotiation: str, key: str) -> None:
+        self.parties.pop((workspace_id, negotiation, key), None)
+
+    async def get_expected(self, *, workspace_id: str, deadline_id: int) -> tuple[str, ...] | None:
+        found = self.deadlines.get(deadline_id)
+        if found is None or found.workspace_id != workspace_id:
+            return None
+        return self.expected.get(deadline_id)
+
+    async def set_expected(
+        self, *, workspace_id: str, deadline_id: int, keys: tuple[str, ...] | None, event: Event
+    ) -> None:
+        self._check_owned(workspace_id, deadline_id)
+        if keys is None:
+            self.expected.pop(deadline_id, None)
+        else:
+            self.expected[deadline_id] = keys
+        self.events.append(replace(event, deadline_id=deadline_id))
+
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
         self._check_owned(workspace_id, position.deadline_id)
         self.positions[position.deadline_id, position.stakeholder] = position
@@ -332,5 +368,5 @@ class MemoryOutbox:
         return sum(1 for row in self._pending() if row.not_before <= now)
 
 
-_deadline_store: type[DeadlineStore] = MemoryDeadlines
+_deadline_store: type[NegotiationStore] = MemoryDeadlines
 _alert_outbox: type[AlertOutbox] = MemoryOutbox

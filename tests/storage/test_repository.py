@@ -23,10 +23,12 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
+    Party,
     PlannedAlert,
     Position,
     PositionRequest,
     Stance,
+    negotiation_key,
     plan_alerts,
 )
 from bot.errors import InvalidInput, NotFound, StorageUnavailable
@@ -568,6 +570,16 @@ async def test_export_then_import_into_a_fresh_database(
     )
     [claimed, *_] = await repo.claim_due_alerts(now=LATER, lease_seconds=60, limit=1)
     await repo.mark_alerts_sent(alert_ids=[claimed.id], sent_at=LATER)
+    talks = negotiation_key("A", d1.channel_id)
+    for name, reps in (("Anthropic", ("U5",)), ("Department of Defense", ("U7", "U8"))):
+        party = Party(negotiation=talks, name=name, reps=reps, declared_by="U1", declared_at=NOW)
+        await repo.save_party(workspace_id="A", party=party)
+    await repo.set_expected(
+        workspace_id="A",
+        deadline_id=d1.id,
+        keys=("anthropic",),
+        event=event(EventKind.EXPECTED_CHANGED, d1.id, parties=["Anthropic"]),
+    )
 
     dump = await repo.export_all()
     assert dump["format"] == "parley-export" and dump["version"] == 2
@@ -576,9 +588,11 @@ async def test_export_then_import_into_a_fresh_database(
         "feed_tokens": 0,
         "conversation_references": 0,
         "deadlines": 3,
+        "parties": 2,
+        "expectations": 1,
         "positions": 2,
         "position_requests": 2,
-        "events": 7,
+        "events": 8,
         "alerts": 13,
     }
 
@@ -586,6 +600,10 @@ async def test_export_then_import_into_a_fresh_database(
     await restored.import_all(dump)
     assert await restored.export_all() == dump
     assert await _snapshot(restored) == await _snapshot(repo)
+    assert await restored.list_parties(workspace_id="A", negotiation=talks) == (
+        await repo.list_parties(workspace_id="A", negotiation=talks)
+    )
+    assert await restored.get_expected(workspace_id="A", deadline_id=d1.id) == ("anthropic",)
 
     # Numbers (per channel), ids and the outbox carry on from where the export left them.
     d3 = await add(restored, ws="A", title="After import")

@@ -276,7 +276,7 @@ def test_every_stance_alias(alias: str) -> None:
         ("deadline", "owners", "Which deadline's owners?", "/deadline owners"),
         ("deadline", "owners D1 remove", 'has "remove" but names nobody', "/deadline owners"),
         ("deadline", "owners D1 <#C1>", "is a channel or a group, not a person", ""),
-        ("calendar", "add x", "I only know /deadline and /position", "/deadline help"),
+        ("calendar", "add x", "I only know /deadline, /position and /party", "/deadline help"),
     ],
 )
 def test_grammar_errors(command: str, text: str, message: str, hint: str) -> None:
@@ -326,11 +326,11 @@ def test_default_offsets_round_trip_through_format_offset() -> None:
 def test_help_lists_every_form_with_an_example() -> None:
     forms = (
         "add", "list", "show", "extend", "move", "done", "cancel", "remind", "owners", "feed",
-        "help",
+        "expect", "help",
     )  # fmt: skip
     for form in forms:
         assert f"/deadline {form}" in HELP_DEADLINE
-    assert HELP_DEADLINE.count("e.g. /deadline") == 10  # all but "help" itself
+    assert HELP_DEADLINE.count("e.g. /deadline") == 11  # all but "help" itself
     for form in ("<ref> <stance>", "list <ref>", "ask <ref>", "help"):
         assert f"/position {form}" in HELP_POSITION
     for alias in STANCE_ALIASES:

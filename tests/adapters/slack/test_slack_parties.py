@@ -1,0 +1,18 @@
+"""Parties through signed Slack slash commands: a party's reps alone record its
+position; anyone else is told who can, and nothing is recorded."""
+
+from __future__ import annotations
+
+from tests.adapters.slack.blockkit import texts
+from tests.adapters.slack.slack_world import SlackWorld
+
+
+async def test_a_non_rep_is_refused_and_told_who_can(slack: SlackWorld) -> None:
+    await slack.command("/party add Anthropic <@U2|dana>")
+    await slack.command("/deadline add Signed usage agreement due 2026-11-27T17:00-05:00")
+    ack = await slack.command("/position D1 oppose as anthropic red lines")
+    shown = texts(ack.get("blocks", [])) or ack.get("text", "")
+    assert "Only Anthropic's reps (<@U2>) can record its position on D1" in shown
+    assert ack["response_type"] == "ephemeral"
+    matrix = await slack.command("/position list D1")
+    assert "Silent: Anthropic" in (texts(matrix.get("blocks", [])) or matrix.get("text", ""))

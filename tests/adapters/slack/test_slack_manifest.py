@@ -9,6 +9,7 @@ import pytest
 
 from adapters.slack.app import EVENTS_PATH
 from adapters.slack.oauth import BOT_SCOPES, REDIRECT_PATH
+from bot.grammar import COMMAND_WORDS
 
 yaml = pytest.importorskip("yaml")
 
@@ -23,7 +24,7 @@ def manifest() -> dict[str, Any]:
 
 def test_commands_point_at_the_events_endpoint(manifest: dict[str, Any]) -> None:
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    assert set(commands) == {"/deadline", "/position"}
+    assert set(commands) == {f"/{word}" for word in COMMAND_WORDS}
     for command in commands.values():
         assert command["url"] == f"PUBLIC_URL{EVENTS_PATH}"
         assert command["should_escape"] is True  # mentions arrive as <@U123|name>

@@ -2,8 +2,9 @@
 
 Every query filters by ``workspace_id``: a deadline of another workspace is
 ``NotFound`` when written to and invisible when read. Each write appends its
-history event (and replaces the deadline's pending alerts, when asked) in the
-same transaction. Deadlines are numbered per workspace from a counter row.
+history event (and, when asked, replaces the deadline's pending alerts and writes
+notices of the change) in the same transaction. Deadlines are numbered per
+workspace from a counter row.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from bot.domain import (
     Event,
     NewDeadline,
     PlannedAlert,
+    PlannedNotice,
     Position,
     PositionRequest,
 )
 from bot.errors import NotFound
 from storage.connections import SqlStore
 from storage.errors import guarded
+from storage.notices import add_notices
 from storage.rows import (
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
@@ -226,7 +229,12 @@ class SqlDeadlineStore(SqlStore):
 
     @guarded
     async def update_deadline(
-        self, *, deadline: Deadline, event: Event, alerts: Sequence[PlannedAlert] | None
+        self,
+        *,
+        deadline: Deadline,
+        event: Event,
+        alerts: Sequence[PlannedAlert] | None,
+        notice: PlannedNotice | None = None,
     ) -> Deadline:
         ws = deadline.workspace_id
         stmt = (
@@ -258,6 +266,14 @@ class SqlDeadlineStore(SqlStore):
                 )
                 if alerts:
                     await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
+            if notice is not None:
+                await add_notices(
+                    conn,
+                    dialect=self._db.dialect,
+                    workspace_id=ws,
+                    deadline_id=deadline.id,
+                    planned=notice,
+                )
             return deadline_from_row(row)
 
         return await self._db.write(work)

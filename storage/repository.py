@@ -8,6 +8,7 @@ share:
 ====================================  ==========================================
 ``storage.deadlines``                 ``DeadlineStore``: deadlines, positions, history
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
+``storage.notices``                   ``NoticeOutbox``: telling people of changes
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
 ``storage.links``                     ``FeedStore``: the secrets of "Add to calendar" links
 ``storage.replay``                    ``ReplayStore``: requests already handled
@@ -34,6 +35,7 @@ from storage.feeds import SqlFeedStore
 from storage.installations import SqlInstallations
 from storage.links import SqlEventLinkStore
 from storage.maintenance import SqlMaintenance
+from storage.notices import SqlNoticeOutbox
 from storage.outbox import SqlAlertOutbox
 from storage.replay import SqlReplayStore
 
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 class SqlRepository(
     SqlDeadlineStore,
     SqlAlertOutbox,
+    SqlNoticeOutbox,
     SqlFeedStore,
     SqlEventLinkStore,
     SqlConversationStore,

@@ -16,11 +16,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Protocol
 
-from bot import views
+from bot import notices, views
 from bot.domain import (
     PARTY_MAX,
     STANCE_ALIASES,
     TERMS_MAX,
+    Change,
+    ChangeKind,
     Context,
     Deadline,
     DeadlineStatus,
@@ -342,7 +344,12 @@ class Parley:
         kind = EventKind.COMPLETED if status is DeadlineStatus.MET else EventKind.CANCELLED
         updated = replace(deadline, status=status, updated_at=now)
         event = Event(deadline_id=deadline.id, kind=kind, at=now, actor_id=ctx.user_id)
-        saved = await self.repository.update_deadline(deadline=updated, event=event, alerts=())
+        told = ChangeKind.MET if status is DeadlineStatus.MET else ChangeKind.CANCELLED
+        change = Change(kind=told, at=now, actor_id=ctx.user_id)
+        notice = await notices.notice_of(deadline, change, store=self.repository)
+        saved = await self.repository.update_deadline(
+            deadline=updated, event=event, alerts=(), notice=notice
+        )
         self._on_change()
         verb = "marked done (met)" if status is DeadlineStatus.MET else "cancelled"
         text = (

@@ -110,7 +110,7 @@ async def test_an_extension_then_a_move_within_a_minute_is_one_message_each(
 
     assert await at(sender, clock, first + MINUTE - LATE) == 0  # not due yet
     assert await at(sender, clock, first + MINUTE + LATE) == 2
-    assert sorted(dm.to for dm in inbox.received) == ["legal", "policy"]
+    assert sorted(str(dm.to) for dm in inbox.received) == ["legal", "policy"]
     for dm in inbox.received:
         assert dm.message.audience is Audience.DIRECT
         assert dm.channel_id == "negotiation"

@@ -6,10 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from adapters.slack.render import render_message
+from bot import views
 from bot.clock import ManualClock
+from bot.domain import (
+    DEFAULT_OFFSETS,
+    REASON_MAX,
+    Change,
+    ChangeKind,
+    Deadline,
+    DeadlineStatus,
+)
 from bot.notices import NoticeSender
 from bot.runtime import running_dispatcher
-from tests.adapters.slack.blockkit import texts
+from tests.adapters.slack.blockkit import check_message, texts
 from tests.adapters.slack.slack_world import SlackWorld
 from tests.fakes.slack_api import Call
 
@@ -101,3 +111,38 @@ async def test_the_running_dispatcher_tells_the_asked_of_a_cancellation(
         assert "• <@U1> cancelled it" in text and "extended" not in text
         assert "cancelled" in text and "left" not in text
     assert len(told(slack)) == 4
+
+
+def test_the_longest_notice_stays_inside_block_kit_limits() -> None:
+    deadline = Deadline(
+        id=1,
+        workspace_id="slack:T1",
+        number=1,
+        channel_id="C1",
+        platform="slack",
+        title="T" * 200,
+        due_at=SUNDAY_NOON,
+        tz="America/New_York",
+        owner_id="U1",
+        status=DeadlineStatus.OPEN,
+        reminder_offsets=DEFAULT_OFFSETS,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    changes = [
+        Change(
+            kind=ChangeKind.MOVED_LATER,
+            at=NOW,
+            actor_id="U1",
+            previous_due=FRIDAY_5PM,
+            new_due=MONDAY_9AM,
+            reason="r" * REASON_MAX,
+        )
+        for _ in range(25)
+    ]
+    message = views.notice_message(deadline, changes=changes, user_id="U2", now=NOW)
+    rendered = render_message(message, now=NOW)
+    check_message(rendered)
+    shown_text = shown(rendered)
+    assert "15 earlier changes" in shown_text
+    assert shown_text.count("moved it later from") == views.NOTICE_LIMIT

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 
 from bot.clock import ManualClock
 from bot.domain import (
@@ -28,9 +30,11 @@ from bot.errors import NotFound
 from bot.messages import Message
 from bot.notices import GATHER, NoticePolicy, NoticeSender
 from bot.ports import DeadlineStore, NoticeOutbox
+from storage.db import alembic_config, make_engine
 from storage.repository import SqlRepository
-from tests.builders import a_deadline, add_deadline
+from tests.builders import a_deadline, add_deadline, sql_store
 from tests.fakes.stores import MemoryDeadlines, MemoryNotices
+from tests.storage.legacy_slack_tables import migrate
 
 if TYPE_CHECKING:
     from tests.storage.conftest import Database, RepoFactory
@@ -314,3 +318,38 @@ async def test_changes_made_while_replicas_claim_are_each_told_once(
             assert [reason for n in notices for reason in told(n)] == reasons
             for notice in notices:
                 assert all(change.at < notice.due_at for change in notice.changes)
+
+
+# --- the migration ------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """An empty database of the test's own, not migrated."""
+    if request.param == "sqlite":
+        return sqlite_url
+    return str(request.getfixturevalue("pg_empty_url"))
+
+
+async def test_the_migration_adds_the_outbox_and_takes_it_away(empty_url: str) -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    [notices] = [r for r in script.walk_revisions() if str(r.path).endswith("_notices.py")]
+    assert isinstance(notices.down_revision, str)
+    engine = make_engine(empty_url)
+
+    async def tables() -> set[str]:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+    try:
+        await migrate(engine, to="head")
+        async with sql_store(empty_url) as store:
+            deadline = await add_deadline(store, a_deadline(created=NOW))
+            await tell(store, deadline, NOW, "extended", ["U2"])
+        await migrate(engine, to=notices.down_revision, down=True)
+        assert "notice" not in await tables() and "deadline" in await tables()
+        await migrate(engine, to="head")
+        async with sql_store(empty_url) as store:
+            assert await store.next_notice_due() is None
+    finally:
+        await engine.dispose()

@@ -145,10 +145,10 @@ class NoticeSender:
             lease_seconds=self.policy.lease_seconds,
             limit=self.policy.batch_size,
         )
+        held_since = self.clock.now()
         unsent = list(claimed)
         try:
             deadlines = await self._deadlines_of(claimed)
-            held_since = self.clock.now()
             while unsent and not self._stopping:
                 if self.clock.now() - held_since >= self._renew_after:
                     # A long batch: a notice whose lease ran out may be another replica's now.

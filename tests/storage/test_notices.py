@@ -277,6 +277,43 @@ async def test_two_senders_on_one_database_tell_each_person_once(
     assert set(sent.values()) == {1}
 
 
+async def test_a_slow_sender_renews_its_leases_so_no_one_else_sends_them(
+    database: Database, open_repo: RepoFactory
+) -> None:
+    mine, theirs = await open_repo(database), await open_repo(database)
+    deadline = await add_deadline(mine, a_deadline(created=NOW, due=NOW + timedelta(days=3)))
+    await tell(mine, deadline, NOW, "extended", ["U2", "U3", "U4"])
+    clock = ManualClock(NOW + GATHER + LATE)
+    their_inbox = Inbox(clock)
+    their_sender = NoticeSender(
+        outbox=theirs, deadlines=theirs, gateways={"slack": their_inbox}, clock=clock
+    )
+
+    @dataclass
+    class Slow:
+        received: list[Message] = field(default_factory=list)
+
+        async def send(self, *, workspace_id: str, channel_id: str, message: Message) -> str | None:
+            self.received.append(message)
+            # Each send takes most of a 120 s lease (SQLite: on the callers' clock),
+            # and the other replica looks meanwhile.
+            clock.advance(timedelta(seconds=70))
+            await their_sender.run_once()
+            return None
+
+    slow = Slow()
+    my_sender = NoticeSender(
+        outbox=mine,
+        deadlines=mine,
+        gateways={"slack": slow},
+        clock=clock,
+        policy=NoticePolicy(lease_seconds=120),
+    )
+    assert await my_sender.run_once() == 3
+    assert [message.user_id for message in slow.received] == ["U2", "U3", "U4"]
+    assert their_inbox.received == []
+
+
 async def test_changes_made_while_replicas_claim_are_each_told_once(
     database: Database, open_repo: RepoFactory
 ) -> None:

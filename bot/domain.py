@@ -1,5 +1,5 @@
-"""Domain values of Parley: deadlines, positions, requests, events, alerts, feeds,
-and the Slack installations Parley acts under.
+"""Domain values of Parley: deadlines, positions, requests, events, alerts, notices,
+feeds and the Slack installations Parley acts under.
 
 Everything here is a frozen dataclass or an enum. Instants are timezone-aware
 ``datetime`` values in UTC; a deadline also keeps the IANA zone it was set in
@@ -256,6 +256,53 @@ class Alert:
     offset: timedelta
     due_at: datetime
     status: AlertStatus
+    attempts: int = 0
+
+
+class ChangeKind(enum.StrEnum):
+    """What a change told to the people a deadline concerns did to it (``bot.notices``)."""
+
+    EXTENDED = "extended"
+    MOVED_EARLIER = "moved earlier"
+    MOVED_LATER = "moved later"
+    CANCELLED = "cancelled"
+    MET = "met"  # marked done: the outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change to a deadline, as a notice tells it; a rescheduling has both due times."""
+
+    kind: ChangeKind
+    at: datetime
+    actor_id: str
+    previous_due: datetime | None = None
+    new_due: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedNotice:
+    """A change to be told to ``user_ids``, written with the change itself. Each person's
+    pending notice on the deadline that is not due by ``change.at`` takes the change;
+    otherwise a new notice is due at ``due_at``."""
+
+    user_ids: tuple[str, ...]
+    change: Change
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A row of the notice outbox, as claimed: one direct message to one person about
+    one deadline, telling every change it gathered, oldest first."""
+
+    id: int
+    workspace_id: str
+    deadline_id: int
+    user_id: str
+    changes: tuple[Change, ...]
+    due_at: datetime
     attempts: int = 0
 
 

@@ -17,8 +17,10 @@ a pure function (``match`` + ``assert_never``):
 
 People are mentioned in text as ``<@id>``, or ``<@id|name>`` with the name to
 show; ``MENTION`` matches that form (group 1 the id, group 2 the name) for
-every renderer. A ``sensitive`` message carries a secret (a feed URL): it is
-shown only to its user, never in a shared conversation.
+every renderer. A conversation is named as ``<#id>`` (``CHANNEL``): Slack shows
+the channel, the shell ``#id``, Teams (which has no such link) "its channel". A
+``sensitive`` message carries a secret (a feed URL): it is shown only to its
+user, never in a shared conversation.
 
 An instant inside text (``moment``) is written as ``<!at^<unix seconds>|<text>>``:
 each renderer shows it in the viewer's zone (a Slack date token, Teams
@@ -38,6 +40,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 MENTION = re.compile(r"<@([^>|]+)(?:\|([^>]*))?>")
+CHANNEL = re.compile(r"<#([^>|]+)>")
 
 
 class Role(enum.StrEnum):

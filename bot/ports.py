@@ -8,6 +8,7 @@ Storage is one port per consumer, so each part takes only what it uses:
 - ``PartyStore``: the parties of each negotiation, and who a deadline expects;
 - ``AlertOutbox``: the alert outbox (the dispatcher, which also reads and marks
   deadlines through a ``DeadlineStore``);
+- ``NoticeOutbox``: the direct messages that tell people of changes (``bot.notices``);
 - ``FeedStore``: calendar feed tokens and what feeds show (``bot.feeds``);
 - ``ConversationStore``: where a platform lets Parley post later (Teams);
 - ``Installations``: the Slack workspaces Parley is installed in, their bot
@@ -18,7 +19,8 @@ Storage is one port per consumer, so each part takes only what it uses:
 
 Every storage call is scoped to one workspace, except where a port says why not:
 no query crosses workspaces. Each mutating call is one transaction: it either
-writes everything it names (row, history event, alert outbox changes) or nothing.
+writes everything it names (row, history event, alert and notice outbox changes)
+or nothing.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from bot.domain import (
     FeedScope,
     FeedToken,
     NewDeadline,
+    Notice,
     Party,
     PlannedAlert,
+    PlannedNotice,
     Position,
     PositionRequest,
     SlackBot,
@@ -104,11 +108,17 @@ class DeadlineStore(Protocol):
         ...
 
     async def update_deadline(
-        self, *, deadline: Deadline, event: Event, alerts: Sequence[PlannedAlert] | None
+        self,
+        *,
+        deadline: Deadline,
+        event: Event,
+        alerts: Sequence[PlannedAlert] | None,
+        notice: PlannedNotice | None = None,
     ) -> Deadline:
         """Write ``deadline``'s mutable fields (due_at, tz, status, reminder_offsets,
         updated_at), raise its sequence by one, append ``event``. When ``alerts`` is
-        not None, replace the deadline's pending alerts with them (empty: drop all)."""
+        not None, replace the deadline's pending alerts with them (empty: drop all).
+        A ``notice`` goes to the notice outbox (see ``NoticeOutbox``)."""
         ...
 
     async def update_owners(
@@ -221,6 +231,47 @@ class AlertOutbox(Protocol):
 
     async def count_due_alerts(self, *, now: datetime) -> int:
         """How many pending alerts are due at or before ``now`` (for metrics)."""
+        ...
+
+
+class NoticeOutbox(Protocol):
+    """The notice outbox: one direct message per person and deadline, gathering the
+    changes made within a minute of the first (DESIGN.md, "Telling the asked").
+
+    Rows are written with the change they tell (``DeadlineStore.update_deadline``'s
+    ``notice``): a change joins each named person's pending notice on the deadline
+    that is neither claimed nor due by the change's instant; anyone else gets a new
+    notice, due at ``PlannedNotice.due_at``. Like ``AlertOutbox``, the sender serves
+    every workspace, and each ``Notice`` says which one it belongs to.
+    """
+
+    async def next_notice_due(self) -> datetime | None:
+        """The earliest instant a pending notice can be claimed, across workspaces."""
+        ...
+
+    async def claim_due_notices(
+        self, *, now: datetime, lease_seconds: float, limit: int
+    ) -> list[Notice]:
+        """Claim pending notices due at or before ``now`` whose lease is free or
+        expired, setting a lease; commit before returning. Oldest first."""
+        ...
+
+    async def renew_notice_leases(
+        self, *, notice_ids: Sequence[int], lease_seconds: float, now: datetime
+    ) -> list[int]:
+        """Extend this process's leases on claimed, unsent notices; the ids still held."""
+        ...
+
+    async def mark_notice_sent(self, *, notice_id: int, sent_at: datetime) -> None: ...
+
+    async def mark_notice_failed(self, *, notice_id: int, error: str) -> None: ...
+
+    async def release_notice(self, *, notice_id: int, retry_at: datetime, error: str) -> None:
+        """Give a claimed notice back to be retried at ``retry_at`` (attempts + 1)."""
+        ...
+
+    async def release_notice_leases(self, *, notice_ids: Sequence[int]) -> None:
+        """Give back this process's claims on still-pending notices, untouched otherwise."""
         ...
 
 
@@ -396,6 +447,7 @@ class Repository(
     DeadlineStore,
     PartyStore,
     AlertOutbox,
+    NoticeOutbox,
     FeedStore,
     ConversationStore,
     ReplayStore,

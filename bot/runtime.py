@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.feeds import Feeds
+from bot.notices import NoticePolicy, NoticeSender
 from bot.observe import CommandLog, CommandObservers
 from bot.ports import ChatGateway, Clock, Repository
 from bot.scheduler import Dispatcher, DispatchPolicy
@@ -67,7 +68,8 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
 
 @contextlib.asynccontextmanager
 async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
-    """Run the alert dispatcher in the background for the duration of the block."""
+    """Run the alert dispatcher, and beside it the notice sender (``bot.notices``,
+    woken by the same wake-ups), in the background for the duration of the block."""
     policy = DispatchPolicy(lease_seconds=runtime.settings.alert_lease_seconds)
     dispatcher = Dispatcher(
         outbox=runtime.repository,
@@ -77,19 +79,30 @@ async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
         policy=policy,
         event_url=runtime.service.event_url,
     )
-    runtime.wakeups.append(dispatcher.wake)
+    notices = NoticeSender(
+        outbox=runtime.repository,
+        deadlines=runtime.repository,
+        gateways=runtime.gateways,
+        clock=runtime.clock,
+        policy=NoticePolicy(lease_seconds=policy.lease_seconds),
+    )
+    runtime.wakeups.extend((dispatcher.wake, notices.wake))
     runtime.dispatchers.append(dispatcher)
     task = asyncio.create_task(dispatcher.run(), name="parley-dispatcher")
+    telling = asyncio.create_task(notices.run(), name="parley-notices")
     try:
         yield dispatcher
     finally:
         runtime.wakeups.remove(dispatcher.wake)
+        runtime.wakeups.remove(notices.wake)
+        notices.stop()
         # The send in progress may finish (within drain_seconds); claims not yet
         # sent are given back for another replica. Cancel only what overstays.
         dispatcher.stop()
-        done, _ = await asyncio.wait({task}, timeout=policy.drain_seconds)
-        if not done:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        _, overstaying = await asyncio.wait({task, telling}, timeout=policy.drain_seconds)
+        for unfinished in overstaying:
+            unfinished.cancel()
+        for finished in (task, telling):
+            with contextlib.suppress(asyncio.CancelledError):
+                await finished
         runtime.dispatchers.remove(dispatcher)

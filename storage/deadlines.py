@@ -4,9 +4,9 @@ Every query filters by ``workspace_id``: a deadline of another workspace is
 ``NotFound`` when written to and invisible when read; lookups by number or
 title also filter by channel, except ``find_deadlines_of_person`` (a person's
 own and asked-on deadlines, for a direct message). Each write appends its
-history event (and replaces the deadline's pending alerts, when asked) in the
-same transaction. Deadlines are numbered per negotiation (one channel today)
-from a counter row.
+history event (and, when asked, replaces the deadline's pending alerts and writes
+notices of the change) in the same transaction. Deadlines are numbered per
+negotiation (one channel today) from a counter row.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bot.domain import (
     Event,
     NewDeadline,
     PlannedAlert,
+    PlannedNotice,
     Position,
     PositionRequest,
     negotiation_key,
@@ -35,6 +36,7 @@ from bot.domain import (
 from bot.errors import InvalidInput, NotFound
 from storage.connections import SqlStore
 from storage.errors import guarded
+from storage.notices import add_notices
 from storage.rows import (
     DEADLINE_COLUMNS,
     EVENT_COLUMNS,
@@ -307,7 +309,12 @@ class SqlDeadlineStore(SqlStore):
 
     @guarded
     async def update_deadline(
-        self, *, deadline: Deadline, event: Event, alerts: Sequence[PlannedAlert] | None
+        self,
+        *,
+        deadline: Deadline,
+        event: Event,
+        alerts: Sequence[PlannedAlert] | None,
+        notice: PlannedNotice | None = None,
     ) -> Deadline:
         ws = deadline.workspace_id
         stmt = (
@@ -339,6 +346,14 @@ class SqlDeadlineStore(SqlStore):
                 )
                 if alerts:
                     await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
+            if notice is not None:
+                await add_notices(
+                    conn,
+                    dialect=self._db.dialect,
+                    workspace_id=ws,
+                    deadline_id=deadline.id,
+                    planned=notice,
+                )
             return deadline_from_row(row)
 
         return await self._db.write(work)

@@ -9,6 +9,7 @@ share:
 ``storage.deadlines``                 ``DeadlineStore``: deadlines, positions, history
 ``storage.parties``                   ``PartyStore``: parties, expected parties
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
+``storage.notices``                   ``NoticeOutbox``: telling people of changes
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
 ``storage.links``                     ``FeedStore``: the secrets of "Add to calendar" links
 ``storage.replay``                    ``ReplayStore``: requests already handled
@@ -35,6 +36,7 @@ from storage.feeds import SqlFeedStore
 from storage.installations import SqlInstallations
 from storage.links import SqlEventLinkStore
 from storage.maintenance import SqlMaintenance
+from storage.notices import SqlNoticeOutbox
 from storage.outbox import SqlAlertOutbox
 from storage.parties import SqlPartyStore
 from storage.replay import SqlReplayStore
@@ -47,6 +49,7 @@ class SqlRepository(
     SqlDeadlineStore,
     SqlPartyStore,
     SqlAlertOutbox,
+    SqlNoticeOutbox,
     SqlFeedStore,
     SqlEventLinkStore,
     SqlConversationStore,

@@ -3,7 +3,7 @@
 Every row of negotiation data carries ``workspace_id``. Rows that belong to a
 deadline reference it through the composite key
 ``(workspace_id, deadline_id) -> deadline(workspace_id, id)``, so the database
-itself refuses a position, request, event or alert filed under another
+itself refuses a position, request, event, alert or notice filed under another
 workspace than its deadline's.
 
 The Slack installation tables (``slack_bot``, ``slack_installation``,
@@ -177,6 +177,37 @@ class AlertRow(SQLModel, table=True):
     workspace_id: str = Field(sa_type=String(_ID), nullable=False)
     deadline_id: int = Field(nullable=False)
     offset_seconds: int = Field(sa_type=Integer, nullable=False)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    not_before: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = Field(sa_type=String(16), nullable=False)
+    attempts: int = Field(default=0, nullable=False)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    claimed_by: str | None = Field(default=None, sa_type=String(_ID))
+    last_error: str | None = Field(default=None, sa_type=Text)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class NoticeRow(SQLModel, table=True):
+    """The notice outbox: one direct message to one person about one deadline.
+
+    ``changes`` is a JSON list of the changes it tells, appended to until the
+    notice is due or claimed. ``due_at`` (a minute after the first change) never
+    changes; ``not_before`` starts equal to it and moves when a send is retried.
+    Claims work as the alert outbox's do.
+    """
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        _deadline_fk("notice"),
+        Index("ix_notice_status_not_before", "status", "not_before"),
+        Index("ix_notice_deadline_user_status", "deadline_id", "user_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    deadline_id: int = Field(nullable=False)
+    user_id: str = Field(sa_type=String(_ID), nullable=False)
+    changes: str = Field(sa_type=Text, nullable=False)  # a JSON list
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     not_before: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     status: str = Field(sa_type=String(16), nullable=False)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import assert_never
 
 from bot.messages import (
+    CHANNEL,
     MENTION,
     Actions,
     Audience,
@@ -33,8 +34,9 @@ _EMPHASIS = re.compile(r"(?<!\w)[*_]([^*_\n]+)[*_](?!\w)")
 
 
 def plain(text: str) -> str:
-    """Mentions as @name and mrkdwn emphasis removed."""
-    return _EMPHASIS.sub(r"\1", MENTION.sub(r"@\1", text)).replace("`", "")
+    """Mentions as @name, conversations as #name, and mrkdwn emphasis removed."""
+    text = CHANNEL.sub(r"#\1", MENTION.sub(r"@\1", text))
+    return _EMPHASIS.sub(r"\1", text).replace("`", "")
 
 
 def local_moments(text: str, tz: str | None) -> str:

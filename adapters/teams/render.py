@@ -44,6 +44,7 @@ from types import MappingProxyType
 from typing import Any, assert_never
 
 from bot.messages import (
+    CHANNEL,
     MENTION,
     Actions,
     Block,
@@ -107,6 +108,7 @@ def plain(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """Mentions as ``@Name``, emphasis and code marks removed: notification text."""
     text = moments_as_written(text)
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
+    text = CHANNEL.sub("its channel", text)
     text = _BOLD.sub(r"\1", text)
     # Last: names are typed text too, and removed marks may close a "](" gap.
     return unlinked(_CODE.sub(r"\1", text))
@@ -116,6 +118,7 @@ def markdown(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """The core's mrkdwn as Adaptive Card markdown (no links but bare URLs)."""
     text = render_moments(text, lambda at, _written: local_time(at))
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
+    text = CHANNEL.sub("its channel", text)
     text = _BOLD.sub(r"**\1**", text)
     # Last: names are typed text too, and removed marks may close a "](" gap.
     text = unlinked(_CODE.sub(r"\1", text))

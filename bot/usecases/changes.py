@@ -16,8 +16,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot import views
+from bot import notices, views
 from bot.domain import (
+    Change,
+    ChangeKind,
     Context,
     Deadline,
     DeadlineStatus,
@@ -48,7 +50,8 @@ async def close(
     deadline: Deadline,
     status: DeadlineStatus,
 ) -> list[Message]:
-    """Mark ``deadline`` met or cancelled; its pending alerts go."""
+    """Mark ``deadline`` met or cancelled; its pending alerts go, and the people asked
+    on it are told (``bot.notices``) in the same write."""
     verb = "marked done (met)" if status is DeadlineStatus.MET else "cancelled"
     doing = (
         f"mark {deadline.ref} done" if status is DeadlineStatus.MET else f"cancel {deadline.ref}"
@@ -59,7 +62,10 @@ async def close(
     kind = EventKind.COMPLETED if status is DeadlineStatus.MET else EventKind.CANCELLED
     updated = replace(deadline, status=status, updated_at=now)
     event = Event(deadline_id=deadline.id, kind=kind, at=now, actor_id=ctx.user_id)
-    saved = await store.update_deadline(deadline=updated, event=event, alerts=())
+    told = ChangeKind.MET if status is DeadlineStatus.MET else ChangeKind.CANCELLED
+    change = Change(kind=told, at=now, actor_id=ctx.user_id)
+    notice = await notices.notice_of(deadline, change, store=store)
+    saved = await store.update_deadline(deadline=updated, event=event, alerts=(), notice=notice)
     text = f"{views.mention(ctx.user_id)} {verb} {saved.ref} {saved.title}. Its reminders are off."
     return [_announce(text, saved)]
 

@@ -15,11 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot import views
+from bot import notices, views
 from bot.domain import (
     DEFAULT_OFFSETS,
     REASON_MAX,
     TITLE_MAX,
+    Change,
+    ChangeKind,
     Context,
     Deadline,
     DeadlineStatus,
@@ -103,8 +105,8 @@ async def add_deadline(
 
 @dataclass(frozen=True, slots=True)
 class Rescheduled:
-    """What an extension or a move changed: announced in the channel, and what
-    telling the people asked on the deadline (DESIGN.md, "Telling the asked") needs."""
+    """What an extension or a move changed, to announce in the channel (the people
+    asked on the deadline are told by direct message: ``bot.notices``)."""
 
     deadline: Deadline  # as saved, with its new due time
     previous_due: datetime
@@ -133,7 +135,8 @@ async def reschedule(
     deadline: Deadline,
     command: ExtendDeadline | MoveDeadline,
 ) -> Rescheduled:
-    """Extend or move ``deadline`` to the time ``command`` names; reschedule its alerts."""
+    """Extend or move ``deadline`` to the time ``command`` names; reschedule its alerts
+    and tell the people asked on it (``bot.notices``), in the same write."""
     later_only = isinstance(command, ExtendDeadline)
     word = "extend" if later_only else "move"
     if deadline.status in (DeadlineStatus.MET, DeadlineStatus.CANCELLED):
@@ -184,7 +187,18 @@ async def reschedule(
         data=data,
     )
     alerts = plan_alerts(due_at=new_due, offsets=deadline.reminder_offsets, now=now)
-    saved = await repository.update_deadline(deadline=updated, event=event, alerts=alerts)
+    change = Change(
+        kind=ChangeKind(verb),
+        at=now,
+        actor_id=ctx.user_id,
+        previous_due=deadline.due_at,
+        new_due=new_due,
+        reason=reason,
+    )
+    notice = await notices.notice_of(deadline, change, store=repository)
+    saved = await repository.update_deadline(
+        deadline=updated, event=event, alerts=alerts, notice=notice
+    )
     return Rescheduled(
         deadline=saved,
         previous_due=deadline.due_at,

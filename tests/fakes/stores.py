@@ -1,12 +1,12 @@
 """In-memory storage ports, so the service and the dispatcher can be tested without a database.
 
-``MemoryDeadlines`` is a ``DeadlineStore`` and ``MemoryOutbox`` the ``AlertOutbox``
-over the same rows: as in storage, the outbox is written with the deadline
-changes and drained by the dispatcher. Both follow the storage contract
-(tests/storage) as far as one process can tell: numbers per channel, every
-read scoped to its workspace (lookups by number or title to a channel), a
-write to another workspace's deadline is ``NotFound``, lists ordered as the
-SQL orders them, leases on the caller's clock.
+``MemoryDeadlines`` is a ``DeadlineStore``, ``MemoryOutbox`` the ``AlertOutbox`` and
+``MemoryNotices`` the ``NoticeOutbox`` over the same rows: as in storage, the
+outboxes are written with the deadline changes and drained by the dispatcher and
+the notice sender. They follow the storage contract (tests/storage) as far as one
+process can tell: numbers per channel, every read scoped to its workspace (lookups
+by number or title to a channel), a write to another workspace's deadline is
+``NotFound``, lists ordered as the SQL orders them, leases on the caller's clock.
 ``tests/storage/test_memory_stores.py`` holds them to what the SQL stores do.
 """
 
@@ -26,14 +26,16 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     NewDeadline,
+    Notice,
     Party,
     PlannedAlert,
+    PlannedNotice,
     Position,
     PositionRequest,
     negotiation_key,
 )
 from bot.errors import InvalidInput, NotFound
-from bot.ports import AlertOutbox, NegotiationStore
+from bot.ports import AlertOutbox, NegotiationStore, NoticeOutbox
 
 
 @dataclass
@@ -43,6 +45,18 @@ class OutboxRow:
     alert: Alert
     not_before: datetime
     lease_until: datetime | None = None  # set while claimed (the one claimer: this process)
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass
+class NoticeOutboxRow:
+    """One notice as the notice outbox keeps it."""
+
+    notice: Notice
+    not_before: datetime
+    status: AlertStatus = AlertStatus.PENDING
+    lease_until: datetime | None = None
     last_error: str | None = None
     sent_at: datetime | None = None
 
@@ -57,11 +71,13 @@ class MemoryDeadlines:
         self.requests: dict[tuple[int, str], PositionRequest] = {}
         self.events: list[Event] = []
         self.outbox: dict[int, OutboxRow] = {}
+        self.notices: dict[int, NoticeOutboxRow] = {}
         self._numbers: dict[str, int] = {}
         self.parties: dict[tuple[str, str, str], Party] = {}  # (workspace, negotiation, key)
         self.expected: dict[int, tuple[str, ...]] = {}
         self._deadline_ids = itertools.count(1)
         self._alert_ids = itertools.count(1)
+        self._notice_ids = itertools.count(1)
 
     def _visible(self, workspace_id: str, deadline_id: int) -> bool:
         found = self.deadlines.get(deadline_id)
@@ -172,8 +188,38 @@ class MemoryDeadlines:
         ]
         return sorted(found, key=lambda d: (d.due_at, d.number))[:limit]
 
+    def _tell(self, deadline: Deadline, planned: PlannedNotice) -> None:
+        change = planned.change
+        gathering = {
+            row.notice.user_id: row
+            for row in sorted(self.notices.values(), key=lambda row: -row.notice.id)
+            if row.notice.deadline_id == deadline.id
+            and row.status is AlertStatus.PENDING
+            and row.lease_until is None
+            and row.notice.due_at > change.at
+        }
+        for user_id in dict.fromkeys(planned.user_ids):
+            row = gathering.get(user_id)
+            if row is not None:
+                row.notice = replace(row.notice, changes=(*row.notice.changes, change))
+                continue
+            notice = Notice(
+                id=next(self._notice_ids),
+                workspace_id=deadline.workspace_id,
+                deadline_id=deadline.id,
+                user_id=user_id,
+                changes=(change,),
+                due_at=planned.due_at,
+            )
+            self.notices[notice.id] = NoticeOutboxRow(notice, not_before=planned.due_at)
+
     async def update_deadline(
-        self, *, deadline: Deadline, event: Event, alerts: Sequence[PlannedAlert] | None
+        self,
+        *,
+        deadline: Deadline,
+        event: Event,
+        alerts: Sequence[PlannedAlert] | None,
+        notice: PlannedNotice | None = None,
     ) -> Deadline:
         stored = self.deadlines.get(deadline.id)
         if stored is None or stored.workspace_id != deadline.workspace_id:
@@ -194,6 +240,8 @@ class MemoryDeadlines:
                 if row.alert.deadline_id == saved.id and row.alert.status is AlertStatus.PENDING:
                     del self.outbox[alert_id]
             self._plan(saved, alerts)
+        if notice is not None:
+            self._tell(saved, notice)
         return saved
 
     async def update_owners(
@@ -368,5 +416,68 @@ class MemoryOutbox:
         return sum(1 for row in self._pending() if row.not_before <= now)
 
 
+class MemoryNotices:
+    """The NoticeOutbox port over ``MemoryDeadlines.notices``: one process, one claimer."""
+
+    def __init__(self, deadlines: MemoryDeadlines) -> None:
+        self.rows = deadlines.notices
+
+    def _pending(self, notice_ids: Sequence[int] | None = None) -> list[NoticeOutboxRow]:
+        ids = self.rows if notice_ids is None else dict.fromkeys(notice_ids)
+        rows = map(self.rows.get, ids)
+        return [row for row in rows if row is not None and row.status is AlertStatus.PENDING]
+
+    async def next_notice_due(self) -> datetime | None:
+        return min(
+            (
+                row.lease_until
+                if row.lease_until is not None and row.lease_until > row.not_before
+                else row.not_before
+                for row in self._pending()
+            ),
+            default=None,
+        )
+
+    async def claim_due_notices(
+        self, *, now: datetime, lease_seconds: float, limit: int
+    ) -> list[Notice]:
+        free = [
+            row
+            for row in self._pending()
+            if row.not_before <= now and (row.lease_until is None or row.lease_until <= now)
+        ]
+        claimed = sorted(free, key=lambda row: (row.not_before, row.notice.id))[:limit]
+        for row in claimed:
+            row.lease_until = now + timedelta(seconds=lease_seconds)
+        return sorted((row.notice for row in claimed), key=lambda n: (n.due_at, n.id))
+
+    async def renew_notice_leases(
+        self, *, notice_ids: Sequence[int], lease_seconds: float, now: datetime
+    ) -> list[int]:
+        held = [row for row in self._pending(notice_ids) if row.lease_until is not None]
+        for row in held:
+            row.lease_until = now + timedelta(seconds=lease_seconds)
+        return sorted(row.notice.id for row in held)
+
+    async def mark_notice_sent(self, *, notice_id: int, sent_at: datetime) -> None:
+        for row in filter(None, [self.rows.get(notice_id)]):
+            row.status, row.sent_at, row.lease_until = AlertStatus.SENT, sent_at, None
+
+    async def mark_notice_failed(self, *, notice_id: int, error: str) -> None:
+        for row in filter(None, [self.rows.get(notice_id)]):
+            row.notice = replace(row.notice, attempts=row.notice.attempts + 1)
+            row.status, row.last_error, row.lease_until = AlertStatus.FAILED, error, None
+
+    async def release_notice(self, *, notice_id: int, retry_at: datetime, error: str) -> None:
+        for row in self._pending([notice_id]):
+            row.notice = replace(row.notice, attempts=row.notice.attempts + 1)
+            row.not_before, row.last_error, row.lease_until = retry_at, error, None
+
+    async def release_notice_leases(self, *, notice_ids: Sequence[int]) -> None:
+        for row in self._pending(notice_ids):
+            row.lease_until = None
+
+
 _deadline_store: type[NegotiationStore] = MemoryDeadlines
 _alert_outbox: type[AlertOutbox] = MemoryOutbox
+_notice_outbox: type[NoticeOutbox] = MemoryNotices

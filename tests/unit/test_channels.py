@@ -154,7 +154,7 @@ async def test_a_dm_reaches_what_you_own_or_were_asked_about(chat: Chat) -> None
         assert "Signed usage agreement" in shown and RED_LINES in shown
         assert RED_LINES in await chat.say("/position list D1", channel_id=f"dm:{user}", user=user)
     listed = await chat.say("/deadline list", channel_id="dm:legal", user="legal")
-    assert "D1 Signed usage agreement in <#negotiation>" in listed
+    assert "D1 Signed usage agreement in #negotiation" in listed
     stranger = await chat.say("/deadline show D1", channel_id="dm:mallory", user="mallory")
     unknown = await chat.say("/deadline show D7", channel_id="dm:mallory", user="mallory")
     assert stranger == unknown.replace("D7", "D1")
@@ -169,8 +169,8 @@ async def test_a_dm_says_which_d1_when_two_channels_have_one(chat: Chat) -> None
     await chat.say("/deadline add Term sheet due Monday 12:00", channel_id="C-other")
     reply = await chat.say("/deadline show D1", channel_id="dm:alex")
     assert re.search(
-        r"D1 matches 2 deadlines: D1 Signed usage agreement \(in <#negotiation>\), "
-        r"D1 Term sheet \(in <#C-other>\)",
+        r"D1 matches 2 deadlines: D1 Signed usage agreement \(in #negotiation\), "
+        r"D1 Term sheet \(in #C-other\)",
         reply,
     ), reply
     assert "Term sheet" in await chat.say('/deadline show "Term"', channel_id="dm:alex")

@@ -8,6 +8,7 @@ share:
 ====================================  ==========================================
 ``storage.deadlines``                 ``DeadlineStore``: deadlines, positions, history
 ``storage.parties``                   ``PartyStore``: parties, expected parties
+``storage.offers``                    ``OfferStore``: offer versions
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
 ``storage.links``                     ``FeedStore``: the secrets of "Add to calendar" links
@@ -35,6 +36,7 @@ from storage.feeds import SqlFeedStore
 from storage.installations import SqlInstallations
 from storage.links import SqlEventLinkStore
 from storage.maintenance import SqlMaintenance
+from storage.offers import SqlOfferStore
 from storage.outbox import SqlAlertOutbox
 from storage.parties import SqlPartyStore
 from storage.replay import SqlReplayStore
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 class SqlRepository(
     SqlDeadlineStore,
     SqlPartyStore,
+    SqlOfferStore,
     SqlAlertOutbox,
     SqlFeedStore,
     SqlEventLinkStore,

@@ -42,7 +42,7 @@ _LINK_RE = re.compile(
 )
 # Links of any other scheme are refused rather than kept as title words.
 _OTHER_SCHEME_RE = re.compile(
-    r"(?<![\w/])<?(?P<scheme>javascript|vbscript|data|file|[a-z][a-z0-9+.-]*(?=://)):",
+    r"(?<![\w/])<?(?!https?://)(?P<scheme>javascript|vbscript|data|file|[a-z][a-z0-9+.-]*(?=://)):",
     re.IGNORECASE,
 )
 _URL_UNSAFE = re.compile(r"[\s<>|\"'`\\^{}\x00-\x1f\x7f]")

@@ -47,7 +47,7 @@ def split_party(text: str, parties: Sequence[Party]) -> tuple[str, Party | None]
     """``"BAFO from Anthropic"`` -> ``("BAFO", Anthropic)`` when Anthropic is declared."""
     words = text.split(" ")
     for index, word in enumerate(words[:-1]):
-        if word.lower() != "from" or index == 0:
+        if word.lower() != "from":
             continue
         named = party_key(unquote(" ".join(words[index + 1 :])))
         found = next((party for party in parties if party.key == named), None)

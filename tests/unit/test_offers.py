@@ -59,6 +59,7 @@ async def test_from_counts_only_for_a_declared_party_at_the_end(chat: Chat) -> N
     await chat.say('/party add "Department of Defense" @pete')
     said = await chat.say('/offer D1 BAFO https://example.com/b from "department of defense"')
     assert "O3 BAFO (example.com) from Department of Defense." in said
+    assert "The offer has no title, only its party." in await chat.say("/offer D1 from Anthropic")
     listing = await chat.say("/offer list D1")
     assert "O1 Letter from counsel from Anthropic, recorded by @alex" in listing
     assert "O2 Letter from counsel, recorded by @alex" in listing

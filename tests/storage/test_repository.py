@@ -582,7 +582,7 @@ async def test_export_then_import_into_a_fresh_database(
         keys=("anthropic",),
         event=event(EventKind.EXPECTED_CHANGED, d1.id, parties=["Anthropic"]),
     )
-    for title, url, party in (
+    for title, url, source in (
         ("Draft usage terms", None, None),
         ("Best and final offer", "https://example.com/bafo.pdf?v=2#p3", "Department of Defense"),
     ):
@@ -591,7 +591,7 @@ async def test_export_then_import_into_a_fresh_database(
             version=0,
             title=title,
             url=url,
-            party=party,
+            party=source,
             recorded_by="U7",
             recorded_at=NOW,
         )

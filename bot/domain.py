@@ -76,6 +76,7 @@ class EventKind(enum.StrEnum):
     POSITIONS_ASKED = "positions_asked"
     OWNERS_CHANGED = "owners_changed"  # "added" or "removed" user ids in its data
     EXPECTED_CHANGED = "expected_changed"  # "parties": the names, or None for the default
+    OFFER_RECORDED = "offer_recorded"  # "version", "title", "url", "party"
 
 
 class AlertStatus(enum.StrEnum):
@@ -167,6 +168,28 @@ class Position:
     terms: str
     recorded_by: str
     recorded_at: datetime
+    offer: int | None = None  # the offer version (O1 = 1) current when it was given
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One version of the offer on a deadline: O1, O2, ... in the order recorded.
+
+    ``url`` is a validated http(s) URL without credentials; ``party`` the declared
+    party it comes from, as declared.
+    """
+
+    deadline_id: int
+    version: int
+    title: str
+    url: str | None
+    party: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"O{self.version}"
 
 
 @dataclass(frozen=True, slots=True)

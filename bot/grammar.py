@@ -44,7 +44,16 @@ from typing import Literal, TypeAlias
 
 from bot.domain import STANCE_ALIASES, Stance, format_offset
 from bot.errors import GrammarError
-from bot.grammar_negotiation import ExpectParties, PartyCommand, parse_expect, parse_party
+from bot.grammar_negotiation import (
+    ExpectParties,
+    ListOffers,
+    OfferHelp,
+    PartyCommand,
+    RecordOffer,
+    parse_expect,
+    parse_offer,
+    parse_party,
+)
 from bot.help import (
     DEADLINE_FORMS,
     DEADLINE_HINT,
@@ -68,7 +77,7 @@ from bot.words import (
     whole_ref,
 )
 
-COMMAND_WORDS = ("deadline", "position", "party")
+COMMAND_WORDS = ("deadline", "position", "party", "offer")
 MAX_OFFSET = timedelta(weeks=8)
 MAX_OFFSETS = 10  # distinct reminders per deadline; each becomes an alert row
 
@@ -181,9 +190,11 @@ DeadlineCommand: TypeAlias = (
     | ListPositions
     | AskPositions
     | ExpectParties
+    | RecordOffer
+    | ListOffers
 )
 Command: TypeAlias = (
-    AddDeadline | ListDeadlines | FeedRequest | Help | PartyCommand | DeadlineCommand
+    AddDeadline | ListDeadlines | FeedRequest | Help | PartyCommand | OfferHelp | DeadlineCommand
 )
 
 # --- entry points -----------------------------------------------------------
@@ -199,8 +210,10 @@ def parse_command(command: str, text: str) -> Command:
         return _parse_position(text)
     if name == "party":
         return parse_party(text)
+    if name == "offer":
+        return parse_offer(text)
     raise GrammarError(
-        f"I only know /deadline, /position and /party, not "
+        f"I only know /deadline, /position, /party and /offer, not "
         f"{quote('/' + command.strip().lstrip('/'))}.",
         hint=DEADLINE_HINT,
     )

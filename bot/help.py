@@ -1,5 +1,5 @@
-"""Help text and usage lines for ``/deadline``, ``/position`` and ``/party``, shared
-by the grammar's errors.
+"""Help text and usage lines for ``/deadline``, ``/position``, ``/party`` and
+``/offer``, shared by the grammar's errors.
 
 ``DEADLINE_FORMS`` and ``POSITION_FORMS`` map each subcommand to its usage
 line and an example; ``HELP_DEADLINE`` and ``HELP_POSITION`` are what
@@ -51,6 +51,15 @@ PARTY_FORMS: dict[str, tuple[str, str]] = {
     "help": ("/party help", "/party help"),
 }
 PARTY_HINT = "Type /party help to see every /party command."
+OFFER_FORMS: dict[str, tuple[str, str]] = {
+    "record": (
+        "/offer <ref> <title> [<url>] [from <party>]",
+        "/offer D1 Best and final offer https://example.com/bafo.pdf from Anthropic",
+    ),
+    "list": ("/offer list <ref>", "/offer list D1"),
+    "help": ("/offer help", "/offer help"),
+}
+OFFER_HINT = "Type /offer help to see every /offer command."
 DEADLINE_HINT = "Type /deadline help to see every /deadline command."
 POSITION_HINT = "Type /position help to see every /position command."
 
@@ -138,5 +147,19 @@ HELP_PARTY = "\n".join(
         "they add or remove reps.",
         "Deadlines added after a party is declared expect it: the matrix and show list it as "
         "silent until one of its reps records a position (/deadline expect changes that).",
+    ]
+)
+
+HELP_OFFER = "\n".join(
+    [
+        "*Offers* (the versions on the table: O1, O2, ...)",
+        *(_help_line(form) for form in OFFER_FORMS.values()),
+        "",
+        "<url>: the last http(s) link in the line; shown by its host. Only http and https "
+        "links, and none with a user name or password in them.",
+        "from <party>: the last words, when they name a declared party (/party add); "
+        "otherwise they stay part of the title.",
+        "Anyone in the channel may record an offer. Each position remembers the offer it "
+        "answered: after a new offer, the matrix marks older positions (on O1).",
     ]
 )

@@ -86,3 +86,8 @@ def _event_text(event: Event, terms_before: dict[str, str]) -> str:
             return f"{who} added {added} as co-owners"
         case EventKind.EXPECTED_CHANGED:
             return f"{who} set the expected parties: {', '.join(data.get('parties') or ['none'])}"
+        case EventKind.OFFER_RECORDED:
+            party = f" from {data['party']}" if data.get("party") else ""
+            link = f" ({data['host']})" if data.get("host") else ""
+            offer = f"O{data.get('version', '?')}: {data.get('title', '')}{link}{party}"
+            return f"offer {offer} (recorded by {who})"

@@ -48,12 +48,20 @@ from bot.grammar import (
     ShowDeadline,
     parse_command,
 )
-from bot.grammar_negotiation import ChangeParty, ExpectParties, ListParties, PartyHelp
+from bot.grammar_negotiation import (
+    ChangeParty,
+    ExpectParties,
+    ListOffers,
+    ListParties,
+    OfferHelp,
+    PartyHelp,
+    RecordOffer,
+)
 from bot.logs import current_fields
 
 log = logging.getLogger("parley.command")
 
-COMMAND_WORDS = frozenset({"deadline", "position", "party"})
+COMMAND_WORDS = frozenset({"deadline", "position", "party", "offer"})
 
 _NAMES: dict[type[Command], str] = {
     AddDeadline: "deadline add",
@@ -73,6 +81,9 @@ _NAMES: dict[type[Command], str] = {
     ChangeParty: "party change",
     ListParties: "party list",
     PartyHelp: "party help",
+    RecordOffer: "offer record",
+    ListOffers: "offer list",
+    OfferHelp: "offer help",
 }
 _PRESSES = {
     views.ACTION_STANCE: _NAMES[RecordPosition],

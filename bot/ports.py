@@ -6,6 +6,7 @@ Storage is one port per consumer, so each part takes only what it uses:
 
 - ``DeadlineStore``: deadlines, positions, requests and history (the use cases);
 - ``PartyStore``: the parties of each negotiation, and who a deadline expects;
+- ``OfferStore``: the offer versions on each deadline;
 - ``AlertOutbox``: the alert outbox (the dispatcher, which also reads and marks
   deadlines through a ``DeadlineStore``);
 - ``NoticeOutbox``: the direct messages that tell people of changes (``bot.notices``);
@@ -39,6 +40,7 @@ from bot.domain import (
     FeedToken,
     NewDeadline,
     Notice,
+    Offer,
     Party,
     PlannedAlert,
     PlannedNotice,
@@ -184,8 +186,21 @@ class PartyStore(Protocol):
         ...
 
 
-class NegotiationStore(DeadlineStore, PartyStore, Protocol):
-    """What the use cases read and write: deadlines and the negotiation's parties."""
+class OfferStore(Protocol):
+    """The offer versions recorded on each deadline (O1, O2, ...)."""
+
+    async def list_offers(self, *, workspace_id: str, deadline_id: int) -> list[Offer]:
+        """The deadline's offers, oldest (O1) first."""
+        ...
+
+    async def record_offer(self, *, workspace_id: str, offer: Offer, event: Event) -> Offer:
+        """Store ``offer`` as the deadline's next version (its ``version`` is ignored),
+        append ``event`` with that version in its data, and return the offer stored."""
+        ...
+
+
+class NegotiationStore(DeadlineStore, PartyStore, OfferStore, Protocol):
+    """What the use cases read and write: deadlines, the negotiation's parties, offers."""
 
 
 class AlertOutbox(Protocol):
@@ -446,6 +461,7 @@ class Installations(Protocol):
 class Repository(
     DeadlineStore,
     PartyStore,
+    OfferStore,
     AlertOutbox,
     NoticeOutbox,
     FeedStore,

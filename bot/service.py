@@ -43,8 +43,16 @@ from bot.grammar import (
     SetReminders,
     ShowDeadline,
 )
-from bot.grammar_negotiation import ChangeParty, ExpectParties, ListParties, PartyHelp
-from bot.help import HELP_DEADLINE, HELP_PARTY, HELP_POSITION
+from bot.grammar_negotiation import (
+    ChangeParty,
+    ExpectParties,
+    ListOffers,
+    ListParties,
+    OfferHelp,
+    PartyHelp,
+    RecordOffer,
+)
+from bot.help import HELP_DEADLINE, HELP_OFFER, HELP_PARTY, HELP_POSITION
 from bot.messages import Message
 from bot.observe import (
     CommandObserver,
@@ -55,7 +63,7 @@ from bot.observe import (
     parse_observed,
 )
 from bot.ports import Clock, NegotiationStore
-from bot.usecases import access, changes, choices, parties, positions, schedule
+from bot.usecases import access, changes, choices, offers, parties, positions, schedule
 from bot.words import Ref
 
 # `/deadline list` shows what still needs attention: open deadlines, and missed
@@ -127,13 +135,16 @@ class Parley:
             | FeedRequest
             | ChangeParty
             | ListParties
-            | PartyHelp,
+            | PartyHelp
+            | OfferHelp,
         ):
             deadline = await self.resolve(ctx, command.ref)
             return await self._on_deadline(ctx, deadline, command)
         match command:
             case PartyHelp():
                 return [views.info_message(HELP_PARTY, user_id=ctx.user_id)]
+            case OfferHelp():
+                return [views.info_message(HELP_OFFER, user_id=ctx.user_id)]
             case ChangeParty():
                 return await parties.change(
                     store=self.repository, now=self.clock.now(), ctx=ctx, command=command
@@ -205,6 +216,12 @@ class Parley:
                 return await parties.expect(
                     store=store, now=now, ctx=ctx, deadline=deadline, command=command
                 )
+            case RecordOffer():
+                return await offers.record(
+                    store=store, now=now, ctx=ctx, deadline=deadline, command=command
+                )
+            case ListOffers():
+                return [await offers.listing(store=store, ctx=ctx, deadline=deadline)]
 
     def _changed(self, messages: list[Message]) -> list[Message]:
         """A deadline's alerts changed: wake the dispatcher."""

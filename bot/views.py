@@ -24,6 +24,7 @@ from bot.domain import (
     Deadline,
     DeadlineStatus,
     Event,
+    Offer,
     Position,
     PositionRequest,
     Stance,
@@ -271,14 +272,22 @@ def position_matrix(
     user_id: str | None = None,
     headline: str | None = None,
     silence: Silence = NO_SILENCE,
+    offers: Sequence[Offer] = (),
 ) -> Message:
     heading = headline or f"Positions on {deadline.ref} {deadline.title}"
     blocks: list[Block] = [Text(heading, Role.HEADING), countdown(deadline)]
     lines = [heading, f"Due {_due_line(deadline, now)}"]
+    latest = offers[-1] if offers else None
+    if latest is not None:
+        on_table = f"On the table: {latest.ref} {latest.title}"
+        blocks.append(Text(on_table, Role.MUTED))
+        lines.append(on_table)
     if positions:
         rows: list[tuple[str, str]] = []
         for position in positions[:MATRIX_LIMIT]:
             value = position.stance.value
+            if latest is not None and position.offer != latest.version:
+                value += f" (on O{position.offer})" if position.offer else " (before O1)"
             if position.terms:
                 value += f" — {position.terms}"
             rows.append((position.label, value))

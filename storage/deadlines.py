@@ -403,12 +403,20 @@ class SqlDeadlineStore(SqlStore):
             terms=position.terms,
             recorded_by=position.recorded_by,
             recorded_at=position.recorded_at,
+            offer_version=position.offer,
         )
         upsert = upsert.on_conflict_do_update(
             index_elements=[P.c.deadline_id, P.c.stakeholder],
             set_={
                 name: upsert.excluded[name]
-                for name in ("label", "stance", "terms", "recorded_by", "recorded_at")
+                for name in (
+                    "label",
+                    "stance",
+                    "terms",
+                    "recorded_by",
+                    "recorded_at",
+                    "offer_version",
+                )
             },
         )
         answered = (

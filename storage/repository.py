@@ -8,6 +8,7 @@ share:
 ====================================  ==========================================
 ``storage.deadlines``                 ``DeadlineStore``: deadlines, positions, history
 ``storage.parties``                   ``PartyStore``: parties, expected parties
+``storage.offers``                    ``OfferStore``: offer versions
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
 ``storage.notices``                   ``NoticeOutbox``: telling people of changes
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
@@ -37,6 +38,7 @@ from storage.installations import SqlInstallations
 from storage.links import SqlEventLinkStore
 from storage.maintenance import SqlMaintenance
 from storage.notices import SqlNoticeOutbox
+from storage.offers import SqlOfferStore
 from storage.outbox import SqlAlertOutbox
 from storage.parties import SqlPartyStore
 from storage.replay import SqlReplayStore
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 class SqlRepository(
     SqlDeadlineStore,
     SqlPartyStore,
+    SqlOfferStore,
     SqlAlertOutbox,
     SqlNoticeOutbox,
     SqlFeedStore,

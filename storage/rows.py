@@ -6,7 +6,7 @@ Each ``*_COLUMNS`` tuple is what its ``*_from_row`` function unpacks, in order.
 
 The table handles keep the short names the statements are written with:
 ``D`` deadline, ``C`` negotiation_counter, ``P`` position, ``R`` position_request,
-``E`` event, ``A`` alert, ``PT`` party, ``X`` expectation, ``FT`` feed_token,
+``E`` event, ``A`` alert, ``PT`` party, ``X`` expectation, ``OF`` offer, ``FT`` feed_token,
 ``CR`` conversation_reference.
 """
 
@@ -46,6 +46,7 @@ from storage.tables import (
     ExpectationRow,
     FeedTokenRow,
     NegotiationCounterRow,
+    OfferRow,
     PartyRow,
     PositionRequestRow,
     PositionRow,
@@ -63,6 +64,7 @@ R = _table(PositionRequestRow)
 E = _table(EventRow)
 PT = _table(PartyRow)
 X = _table(ExpectationRow)
+OF = _table(OfferRow)
 A = _table(AlertRow)
 FT = _table(FeedTokenRow)
 CR = _table(ConversationReferenceRow)
@@ -137,11 +139,12 @@ POSITION_COLUMNS = (
     P.c.terms,
     P.c.recorded_by,
     P.c.recorded_at,
+    P.c.offer_version,
 )
 
 
 def position_from_row(row: Sequence[Any]) -> Position:
-    deadline_id, stakeholder, label, stance, terms, recorded_by, recorded_at = row
+    deadline_id, stakeholder, label, stance, terms, recorded_by, recorded_at, offer = row
     return Position(
         deadline_id=deadline_id,
         stakeholder=stakeholder,
@@ -150,6 +153,7 @@ def position_from_row(row: Sequence[Any]) -> Position:
         terms=terms,
         recorded_by=recorded_by,
         recorded_at=recorded_at,
+        offer=offer,
     )
 
 

@@ -112,8 +112,25 @@ class ExpectationRow(SQLModel, table=True):
     parties: str = Field(sa_type=Text, nullable=False)
 
 
+class OfferRow(SQLModel, table=True):
+    """One offer version on a deadline (``version`` 1 is O1)."""
+
+    __tablename__ = "offer"
+    __table_args__ = (_deadline_fk("offer"),)
+
+    deadline_id: int = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    title: str = Field(sa_type=Text, nullable=False)
+    url: str | None = Field(default=None, sa_type=Text, nullable=True)
+    party: str | None = Field(default=None, sa_type=String(100), nullable=True)
+    recorded_by: str = Field(sa_type=String(_ID), nullable=False)
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class PositionRow(SQLModel, table=True):
-    """The current position of one stakeholder on one deadline."""
+    """The current position of one stakeholder on one deadline; ``offer_version``:
+    the offer it answered (none when no offer was on the table)."""
 
     __tablename__ = "position"
     __table_args__ = (_deadline_fk("position"),)
@@ -126,6 +143,7 @@ class PositionRow(SQLModel, table=True):
     terms: str = Field(sa_type=Text, nullable=False)
     recorded_by: str = Field(sa_type=String(_ID), nullable=False)
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    offer_version: int | None = Field(default=None, nullable=True)
 
 
 class PositionRequestRow(SQLModel, table=True):

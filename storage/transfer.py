@@ -4,7 +4,7 @@ An export is every row Parley needs to resume, table by table, in key order::
 
     {"format": "parley-export", "version": 2, "counters": [...], "feed_tokens": [...],
      "conversation_references": [...], "deadlines": [...], "positions": [...],
-     "parties": [...], "expectations": [...], "position_requests": [...],
+     "parties": [...], "expectations": [...], "offers": [...], "position_requests": [...],
      "events": [...], "alerts": [...]}
 
 Rows are objects keyed by column name; instants are ISO 8601 with offset,
@@ -13,7 +13,8 @@ ids, a party's ``reps`` a list of user ids, an expectation's ``parties`` a list 
 party keys, event ``data`` and a conversation ``reference`` objects. ``counters`` hold
 each negotiation's last number (``negotiation_key``, ``workspace_id``,
 ``last_number``). Feed tokens are stored as hashes and go as they are, so
-subscribed calendars keep working after a move. Left out: Slack installations
+subscribed calendars keep working after a move. An offer's ``url`` is checked as
+``/offer`` checks it. Left out: Slack installations
 (their bot tokens are secrets: ``slack_workspaces`` names the workspaces that
 must install Parley again), the secrets of "Add to calendar" links (links
 posted before the move stop working; feeds do not), and replay keys. Version 1
@@ -41,10 +42,12 @@ from sqlalchemy import Table
 from sqlalchemy.types import Integer, String, Text
 
 from bot.domain import AlertStatus, DeadlineStatus, EventKind, FeedKind, Stance, negotiation_key
-from bot.errors import InvalidInput
+from bot.errors import GrammarError, InvalidInput
+from bot.grammar_negotiation import check_url
 from storage.rows import (
     CR,
     FT,
+    OF,
     PT,
     A,
     C,
@@ -71,6 +74,7 @@ SECTIONS: tuple[tuple[str, Table], ...] = (
     ("deadlines", D),
     ("parties", PT),
     ("expectations", X),
+    ("offers", OF),
     ("positions", P),
     ("position_requests", R),
     ("events", E),
@@ -195,7 +199,7 @@ def _check_keys(rows: dict[str, list[dict[str, Any]]], problems: list[str]) -> N
             if count > 1:
                 problems.append(f"{section}: {count} rows share the key {_shown(key)}")
     deadlines = {(row["workspace_id"], row["id"]) for row in rows["deadlines"]}
-    for section in ("expectations", "positions", "position_requests", "events", "alerts"):
+    for section in ("expectations", "offers", "positions", "position_requests", "events", "alerts"):
         for index, row in enumerate(rows[section]):
             if (row["workspace_id"], row["deadline_id"]) not in deadlines:
                 problems.append(
@@ -243,6 +247,12 @@ def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict
     if table is PT and values["key"] != " ".join(values["name"].split()).casefold():
         problems.append(f"{where}.key: not the case-folded name {_shown(values['name'])}")
         return None
+    if table is OF and values["url"] is not None:
+        try:
+            check_url(values["url"], hint="")
+        except GrammarError as error:
+            problems.append(f"{where}.url: {error}")
+            return None
     if table is FT and not _HEX64.fullmatch(values["token_hash"]):
         problems.append(f"{where}.token_hash: not a SHA-256 in hex")
         return None

@@ -142,6 +142,7 @@ class SlackApp:
         bolt.command("/deadline")(self.on_command)
         bolt.command("/position")(self.on_command)
         bolt.command("/party")(self.on_command)
+        bolt.command("/offer")(self.on_command)
         bolt.action(re.compile(".*"))(self.on_action)
         bolt.view_submission(views.FORM_POSITION)(self.on_submission)
         bolt.event("app_home_opened")(self.on_home_opened)

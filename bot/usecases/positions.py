@@ -103,6 +103,7 @@ async def record(
             )
     if terms is None:
         terms = current.terms if current else ""
+    offers = await store.list_offers(workspace_id=ctx.workspace_id, deadline_id=deadline.id)
     position = Position(
         deadline_id=deadline.id,
         stakeholder=stakeholder,
@@ -111,6 +112,7 @@ async def record(
         terms=terms.strip(),
         recorded_by=ctx.user_id,
         recorded_at=now,
+        offer=offers[-1].version if offers else None,
     )
     event = Event(
         deadline_id=deadline.id,
@@ -197,6 +199,7 @@ async def matrix(
         requests=requests,
         user_id=ctx.user_id,
         silence=await silence_of(store, ws, deadline),
+        offers=await store.list_offers(workspace_id=ws, deadline_id=deadline.id),
     )
 
 

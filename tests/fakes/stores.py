@@ -27,6 +27,7 @@ from bot.domain import (
     Event,
     NewDeadline,
     Notice,
+    Offer,
     Party,
     PlannedAlert,
     PlannedNotice,
@@ -75,6 +76,7 @@ class MemoryDeadlines:
         self._numbers: dict[str, int] = {}
         self.parties: dict[tuple[str, str, str], Party] = {}  # (workspace, negotiation, key)
         self.expected: dict[int, tuple[str, ...]] = {}
+        self.offers: dict[int, list[Offer]] = {}
         self._deadline_ids = itertools.count(1)
         self._alert_ids = itertools.count(1)
         self._notice_ids = itertools.count(1)
@@ -294,6 +296,20 @@ class MemoryDeadlines:
         else:
             self.expected[deadline_id] = keys
         self.events.append(replace(event, deadline_id=deadline_id))
+
+    async def list_offers(self, *, workspace_id: str, deadline_id: int) -> list[Offer]:
+        found = self.deadlines.get(deadline_id)
+        if found is None or found.workspace_id != workspace_id:
+            return []
+        return list(self.offers.get(deadline_id, []))
+
+    async def record_offer(self, *, workspace_id: str, offer: Offer, event: Event) -> Offer:
+        self._check_owned(workspace_id, offer.deadline_id)
+        versions = self.offers.setdefault(offer.deadline_id, [])
+        stored = replace(offer, version=len(versions) + 1)
+        versions.append(stored)
+        self.events.append(replace(event, data={**event.data, "version": stored.version}))
+        return stored
 
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
         self._check_owned(workspace_id, position.deadline_id)

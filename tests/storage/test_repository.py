@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
+    Offer,
     Party,
     PlannedAlert,
     Position,
@@ -580,6 +582,28 @@ async def test_export_then_import_into_a_fresh_database(
         keys=("anthropic",),
         event=event(EventKind.EXPECTED_CHANGED, d1.id, parties=["Anthropic"]),
     )
+    for title, url, source in (
+        ("Draft usage terms", None, None),
+        ("Best and final offer", "https://example.com/bafo.pdf?v=2#p3", "Department of Defense"),
+    ):
+        offer = Offer(
+            deadline_id=d1.id,
+            version=0,
+            title=title,
+            url=url,
+            party=source,
+            recorded_by="U7",
+            recorded_at=NOW,
+        )
+        stored = await repo.record_offer(
+            workspace_id="A", offer=offer, event=event(EventKind.OFFER_RECORDED, d1.id)
+        )
+    assert stored.version == 2
+    await repo.record_position(
+        workspace_id="A",
+        position=replace(position(d1, stakeholder="U9"), offer=2),
+        event=event(EventKind.POSITION_RECORDED, d1.id, "U9"),
+    )
 
     dump = await repo.export_all()
     assert dump["format"] == "parley-export" and dump["version"] == 2
@@ -590,9 +614,10 @@ async def test_export_then_import_into_a_fresh_database(
         "deadlines": 3,
         "parties": 2,
         "expectations": 1,
-        "positions": 2,
+        "offers": 2,
+        "positions": 3,
         "position_requests": 2,
-        "events": 8,
+        "events": 11,
         "alerts": 13,
     }
 
@@ -604,6 +629,24 @@ async def test_export_then_import_into_a_fresh_database(
         await repo.list_parties(workspace_id="A", negotiation=talks)
     )
     assert await restored.get_expected(workspace_id="A", deadline_id=d1.id) == ("anthropic",)
+    offers = await restored.list_offers(workspace_id="A", deadline_id=d1.id)
+    assert offers == await repo.list_offers(workspace_id="A", deadline_id=d1.id)
+    assert [(o.version, o.url, o.party) for o in offers] == [
+        (1, None, None),
+        (2, "https://example.com/bafo.pdf?v=2#p3", "Department of Defense"),
+    ]
+    answered = {
+        p.stakeholder: p.offer
+        for p in await restored.list_positions(workspace_id="A", deadline_id=d1.id)
+    }
+    assert answered == {"party:anthropic": None, "U5": None, "U9": 2}
+    # A third offer after the import is O3: versions carry on.
+    third = await restored.record_offer(
+        workspace_id="A",
+        offer=replace(offers[0], title="Counter-proposal"),
+        event=event(EventKind.OFFER_RECORDED, d1.id),
+    )
+    assert third.version == 3
 
     # Numbers (per channel), ids and the outbox carry on from where the export left them.
     d3 = await add(restored, ws="A", title="After import")
@@ -675,6 +718,40 @@ async def test_import_rejects_malformed_rows(repo: SqlRepository) -> None:
         with pytest.raises(InvalidInput):
             await repo.import_all(data)
     assert (await repo.export_all())["counters"] == []
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("javascript:alert(1)", "not an http(s) link"),
+        ("https://user:secret@example.com/offer", "user name or password"),
+        ("https://example.com/<script>", "characters a link cannot"),
+    ],
+)
+async def test_import_checks_offer_links_as_the_command_does(
+    repo: SqlRepository,
+    other_database: Database,
+    open_repo: RepoFactory,
+    url: str,
+    problem: str,
+) -> None:
+    d1 = await add(repo)
+    offer = Offer(
+        deadline_id=d1.id,
+        version=0,
+        title="BAFO",
+        url="https://example.com/bafo",
+        party=None,
+        recorded_by="U1",
+        recorded_at=NOW,
+    )
+    await repo.record_offer(workspace_id="A", offer=offer, event=event(EventKind.OFFER_RECORDED))
+    dump = await repo.export_all()
+    dump["offers"][0]["url"] = url
+    restored = await open_repo(other_database)
+    with pytest.raises(InvalidInput, match=re.escape(problem)):
+        await restored.import_all(dump)
+    assert (await restored.export_all())["deadlines"] == []
 
 
 # --- time and failures --------------------------------------------------------------------

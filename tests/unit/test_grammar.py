@@ -276,7 +276,12 @@ def test_every_stance_alias(alias: str) -> None:
         ("deadline", "owners", "Which deadline's owners?", "/deadline owners"),
         ("deadline", "owners D1 remove", 'has "remove" but names nobody', "/deadline owners"),
         ("deadline", "owners D1 <#C1>", "is a channel or a group, not a person", ""),
-        ("calendar", "add x", "I only know /deadline, /position and /party", "/deadline help"),
+        (
+            "calendar",
+            "add x",
+            "I only know /deadline, /position, /party and /offer",
+            "/deadline help",
+        ),
     ],
 )
 def test_grammar_errors(command: str, text: str, message: str, hint: str) -> None:

@@ -35,6 +35,8 @@ COMMANDS = [
     "/position {ref}",
     "/position list {ref}",
     "/position ask {ref} <@U9|mallory>",
+    "/offer {ref} Sneaky offer <https://example.com/x|x>",
+    "/offer list {ref}",
 ]
 # Calls that post, show or open something somewhere (lookups are fine).
 VISIBLE = ("chat.postMessage", "chat.postEphemeral", "views.open", "views.publish", RESPONSE_URL)

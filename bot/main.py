@@ -138,6 +138,8 @@ async def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool, list
     async with serving(build_app(runtime), host=host, port=port, listen=listen) as server:
         if scheduler:
             async with running_dispatcher(runtime):
+                if not listen:
+                    log.info("Parley worker dispatching alerts")
                 await server.until_stopped()
         else:
             await server.until_stopped()
@@ -294,7 +296,6 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     async with open_runtime(settings) as runtime:
-        log.info("Parley worker dispatching alerts")
         await serve(runtime, host="", port=0, scheduler=True, listen=False)
     return 0
 

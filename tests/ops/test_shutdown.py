@@ -214,3 +214,37 @@ async def test_sigterm_finishes_work_in_progress_and_exits_in_time(
     output = "".join(log.lines)
     for secret in (SECRET, BOT_TOKEN, BEARER, FEED_TOKEN):
         assert secret not in output
+
+
+async def test_a_worker_signalled_right_after_its_start_line_drains_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    """The start line is the orchestrator's sign that the process runs: a SIGTERM sent
+    the moment it appears is a graceful stop, never the signal's default (death)."""
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'parley.db'}",
+        "SLACK_SIGNING_SECRET": "",
+        "SLACK_BOT_TOKEN": "",
+        "TEAMS_ENABLED": "false",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.main", "worker",
+        env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    log = ServerLog(process.stderr)
+    try:
+        await log.wait_for(lambda e: "worker dispatching alerts" in e["message"], within=30)
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), GRACE)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await log.close()
+    messages = [json.loads(line)["message"] for line in log.lines]
+    assert code == 0, messages
+    assert "alert dispatcher stopping" in messages
+    assert messages[-1] == "Parley stopped"

@@ -36,7 +36,7 @@ from aiohttp import web
 
 from adapters.feeds import RedactingAccessLogger
 from adapters.logs import request_context
-from bot.errors import ConfigurationError, StorageUnavailable
+from bot.errors import ConfigurationError, MigrationNeeded, StorageUnavailable
 
 log = logging.getLogger("parley.web")
 
@@ -51,12 +51,14 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 class Database(Protocol):
     async def ping(self) -> None:
-        """Raise ``StorageUnavailable`` when the database cannot be reached."""
+        """Raise ``StorageUnavailable`` when the database cannot be reached
+        (``MigrationNeeded`` when its schema is older than this Parley's)."""
         ...
 
 
 def create_app(*, database: Database) -> web.Application:
-    """The base application: request ids, liveness, and readiness (``database`` answers)."""
+    """The base application: request ids, liveness, and readiness (``database`` answers,
+    and its schema is current)."""
     app = web.Application(client_max_size=1024 * 1024, middlewares=[request_context])
 
     async def healthz(request: web.Request) -> web.Response:
@@ -66,6 +68,9 @@ def create_app(*, database: Database) -> web.Application:
         try:
             async with asyncio.timeout(READY_TIMEOUT):
                 await database.ping()
+        except MigrationNeeded as error:
+            body = {"status": "database not migrated", "reason": str(error)}
+            return web.json_response(body, status=503)
         except (StorageUnavailable, TimeoutError):
             return web.json_response({"status": "database unreachable"}, status=503)
         return web.json_response({"status": "ready"})

@@ -12,8 +12,8 @@ runtime and application with their own clock and settings.
 A database that is not migrated on start (PostgreSQL) is compared with this
 code's migrations first. While it is behind, every statement on it is refused
 (``storage.db.SchemaGate``): commands answer that the database needs
-``parley migrate``, ``/readyz`` says so, one-off commands stop with that line,
-and ``serve`` and ``worker`` log it once, hold the alert dispatcher back and
+``parley migrate``, ``/readyz`` says so, one-off commands stop with that line
+(``one_off_runtime``), and ``serve`` and ``worker`` log it once, hold the alert dispatcher back and
 look again every ``SCHEMA_RECHECK_SECONDS``, starting it once the migration
 has run.
 """
@@ -78,6 +78,16 @@ async def open_runtime(
     """Build the runtime; SQLite databases are migrated automatically (``migrate=None``),
     others refuse every statement while they are behind (see the module docstring)."""
     async with _opened(settings, clock=clock, migrate=migrate) as (runtime, _):
+        yield runtime
+
+
+@contextlib.asynccontextmanager
+async def one_off_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The runtime of a command that runs once (shell, demo, export, import): a
+    database behind the migrations stops it at once, with the reason."""
+    async with _opened(settings, clock=None, migrate=None) as (runtime, schema):
+        if schema is not None and isinstance(schema.refusal, MigrationNeeded):
+            raise schema.refusal
         yield runtime
 
 
@@ -229,7 +239,7 @@ async def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.shell.console import ShellGateway, run_shell
 
     warm_up()
-    async with open_runtime(settings) as runtime:
+    async with one_off_runtime(settings) as runtime:
         runtime.gateways["shell"] = ShellGateway(out=sys.stdout, clock=runtime.clock)
         async with running_dispatcher(runtime):
             await run_shell(
@@ -242,7 +252,7 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.shell.render import render_message
 
     warm_up()
-    async with open_runtime(settings) as runtime:
+    async with one_off_runtime(settings) as runtime:
         existing = await runtime.repository.find_deadlines_by_title(
             workspace_id=SHELL_WORKSPACE, channel_id=DEMO_CHANNEL, prefix="Signed usage agreement"
         )
@@ -284,7 +294,7 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_runtime(settings) as runtime:
+    async with one_off_runtime(settings) as runtime:
         data = await runtime.repository.export_all()
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
     if args.output and args.output != "-":
@@ -308,7 +318,7 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     _, problems = read_export(data)
     if problems:
         raise ExportFileError([f"{args.file}: {problem}" for problem in problems])
-    async with open_runtime(settings) as runtime:
+    async with one_off_runtime(settings) as runtime:
         await runtime.repository.import_all(data)
     print(f"Imported {len(data.get('deadlines', []))} deadlines from {args.file}.")
     teams = slack_workspaces(data)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy.engine import make_url
 
 from bot.errors import DATABASE_DOWN, MIGRATION_NEEDED
@@ -166,11 +167,12 @@ async def test_a_worker_on_an_empty_database_waits_and_stops_cleanly(
     assert messages[-1] == "Parley stopped"
 
 
+@pytest.mark.parametrize("name", ["export", "shell", "demo"])
 async def test_one_off_commands_stop_with_the_same_line(
-    pg_empty_url: str, slack_api: FakeSlackApi
+    pg_empty_url: str, slack_api: FakeSlackApi, name: str
 ) -> None:
     await run_migrations(pg_empty_url, revision=OLDER)
-    async with parley("export", url=pg_empty_url, slack=slack_api) as (process, log):
+    async with parley(name, url=pg_empty_url, slack=slack_api) as (process, log):
         code = await asyncio.wait_for(process.wait(), GRACE)
     assert code == 1
     assert [line.strip() for line in log.lines] == [f"parley: {BEHIND_LINE}"]

@@ -1,9 +1,9 @@
 """A PostgreSQL database behind this Parley's migrations (a replica started before
 `parley migrate` ran, or an empty database): real `parley` processes say so in one
-log line, `/readyz` answers 503 with that reason, chat commands answer it in one
-sentence, and the alert dispatcher waits. Once the migration runs, the replica
-becomes ready and sends what is due, without a restart. A replica started while
-the database is away waits the same way until it answers."""
+log line, `/readyz` answers 503 with that reason, Slack and Teams commands answer
+it in one sentence, and the alert dispatcher waits. Once the migration runs, the
+replica becomes ready and sends what is due, without a restart. A replica started
+while the database is away waits the same way until it answers."""
 
 from __future__ import annotations
 
@@ -22,9 +22,13 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.clock import ManualClock
 from bot.errors import DATABASE_DOWN, MIGRATION_NEEDED
 from storage.db import run_migrations
+from tests.adapters.teams.teams_world import open_world as open_teams_world
+from tests.adapters.teams.teams_world import teams_settings
 from tests.builders import a_deadline, seed_due_alert, sql_store
+from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.signing import signed_headers, slash_command_body
 from tests.fakes.slack_api import FakeSlackApi
 from tests.ops.opskit import BOT_TOKEN, SECRET, TEAM, ServerLog
@@ -210,3 +214,19 @@ async def test_serve_started_while_the_database_is_away_checks_it_when_it_answer
             )
             assert await stopped(process) == 0
     assert not any(e["level"] == "ERROR" or "exception" in e for e in entries(log))
+
+
+async def test_a_teams_command_gets_the_same_sentence(
+    pg_empty_url: str, clock: ManualClock
+) -> None:
+    await run_migrations(pg_empty_url, revision=OLDER)
+    async with (
+        FakeBotConnector() as connector,
+        open_teams_world(teams_settings(pg_empty_url), clock, connector) as teams,
+    ):
+        posted = await teams.say("deadline add Renewal due 2031-01-15T17:00Z")
+        assert posted.status == 200 and len(posted.messages) == 1
+        # The card shows the sentence (code marks dropped); nothing else.
+        shown = {line for line in posted.text.splitlines() if line}
+        assert shown == {MIGRATION_NEEDED.replace("`", "")}
+        assert (await teams.client.get("/readyz")).status == 503

@@ -36,7 +36,7 @@ from aiohttp import web
 
 from adapters.feeds import RedactingAccessLogger
 from adapters.logs import request_context
-from bot.errors import ConfigurationError, StorageUnavailable
+from bot.errors import ConfigurationError, MigrationNeeded, StorageUnavailable
 
 log = logging.getLogger("parley.web")
 
@@ -46,16 +46,19 @@ SHUTDOWN_TIMEOUT = 20.0  # requests in progress may finish within this
 # hour). Longer than nginx's upstream keepalive_timeout (60 s, infra/nginx.conf),
 # so the proxy, not Parley, closes the connections it pools.
 KEEPALIVE_TIMEOUT = 75.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Database(Protocol):
     async def ping(self) -> None:
-        """Raise ``StorageUnavailable`` when the database cannot be reached."""
+        """Raise ``StorageUnavailable`` when the database cannot be reached
+        (``MigrationNeeded`` when its schema is older than this Parley's)."""
         ...
 
 
 def create_app(*, database: Database) -> web.Application:
-    """The base application: request ids, liveness, and readiness (``database`` answers)."""
+    """The base application: request ids, liveness, and readiness (``database`` answers,
+    and its schema is current)."""
     app = web.Application(client_max_size=1024 * 1024, middlewares=[request_context])
 
     async def healthz(request: web.Request) -> web.Response:
@@ -65,6 +68,9 @@ def create_app(*, database: Database) -> web.Application:
         try:
             async with asyncio.timeout(READY_TIMEOUT):
                 await database.ping()
+        except MigrationNeeded as error:
+            body = {"status": "database not migrated", "reason": str(error)}
+            return web.json_response(body, status=503)
         except (StorageUnavailable, TimeoutError):
             return web.json_response({"status": "database unreachable"}, status=503)
         return web.json_response({"status": "ready"})
@@ -87,16 +93,13 @@ async def settle_heap(app: web.Application) -> None:
 class Server:
     """A started application (see ``serving``)."""
 
-    def __init__(self, runner: web.AppRunner) -> None:
+    def __init__(self, runner: web.AppRunner, stop: asyncio.Event) -> None:
         self.runner = runner
+        self._stop = stop
 
     async def until_stopped(self) -> None:
         """Wait for SIGINT or SIGTERM, then stop taking connections."""
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await self._stop.wait()
         log.info("Parley stopping: no new connections; finishing requests and alert sends")
         for listening in list(self.runner.sites):
             await listening.stop()
@@ -115,7 +118,30 @@ async def serving(
 
     ``listen=False`` is the worker: the application starts (so every platform's
     client and gateway is up) but no HTTP port is opened.
+
+    SIGINT and SIGTERM are taken over first: from the start line on (which tells an
+    orchestrator the process runs), a signal stops it gracefully, never by default.
     """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        started = _started(
+            app, host=host, port=port, listen=listen, keepalive_timeout=keepalive_timeout
+        )
+        async with started as runner:
+            yield Server(runner, stop)
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+@contextlib.asynccontextmanager
+async def _started(
+    app: web.Application, *, host: str, port: int, listen: bool, keepalive_timeout: float
+) -> AsyncIterator[web.AppRunner]:
+    """The application set up (and listening), cleaned up when the block ends."""
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -134,7 +160,7 @@ async def serving(
             raise ConfigurationError(f"cannot listen on {host}:{port}: {why}") from None
         log.info("Parley listening on http://%s:%s", host, runner.addresses[0][1])
     try:
-        yield Server(runner)
+        yield runner
     finally:
         await runner.cleanup()
         log.info("Parley stopped")

@@ -12,6 +12,7 @@
      │    ├── InvalidInput         too long, wrong state, not allowed ...
      │    └── FormError            a submitted form with per-field messages
      ├── StorageUnavailable        the database cannot be reached right now
+     │    └── MigrationNeeded      its schema is older than this Parley: `parley migrate`
      ├── ConfigurationError        a setting that cannot work (caught at start)
      └── DeliveryError             a platform refused or failed to take a message
           ├── RateLimited          try again after ``retry_after`` seconds
@@ -26,6 +27,10 @@ from __future__ import annotations
 
 DATABASE_DOWN = (
     "Parley can't reach its database right now. Nothing was changed; try again in a minute."
+)
+MIGRATION_NEEDED = (
+    "Parley's database needs an upgrade that whoever runs Parley must apply "
+    "(`parley migrate`); nothing was changed."
 )
 UNEXPECTED = "Something went wrong inside Parley; the error is logged. Please try again."
 
@@ -95,6 +100,11 @@ class StorageUnavailable(ParleyError):
     """The database cannot be reached; the request may be retried later."""
 
 
+class MigrationNeeded(StorageUnavailable):
+    """The database's schema is older than this code's; ``str(error)`` says which
+    revision it is at and which one is needed, for the operator's log."""
+
+
 class ConfigurationError(ParleyError):
     """A configuration value that cannot work; raised at start with one clear line."""
 
@@ -121,9 +131,12 @@ class PermanentDelivery(DeliveryError):
 
 def chat_text(error: BaseException) -> str:
     """What to tell the person whose request ended in ``error``: a ``UserError``'s own
-    message, that the database is away, or that something broke (the caller logs it)."""
+    message, that the database is away or needs an upgrade, or that something broke
+    (the caller logs it)."""
     if isinstance(error, UserError):
         return str(error)
+    if isinstance(error, MigrationNeeded):
+        return MIGRATION_NEEDED
     if isinstance(error, StorageUnavailable):
         return DATABASE_DOWN
     return UNEXPECTED

@@ -8,6 +8,14 @@ adapter only what it uses and registering the gateways they return; the
 commands below own the alert dispatcher's lifetime. Nothing imports this
 module but the ``parley`` console script and tests, which build the same
 runtime and application with their own clock and settings.
+
+A database that is not migrated on start (PostgreSQL) is compared with this
+code's migrations first. While it is behind, every statement on it is refused
+(``storage.db.SchemaGate``): commands answer that the database needs
+``parley migrate``, ``/readyz`` says so, one-off commands stop with that line
+(``one_off_runtime``), and ``serve`` and ``worker`` log it once, hold the alert dispatcher back and
+look again every ``SCHEMA_RECHECK_SECONDS``, starting it once the migration
+has run.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from urllib.parse import urlsplit
 from bot.clock import SystemClock
 from bot.config import Settings, load_settings
 from bot.domain import Context
-from bot.errors import ConfigurationError, ParleyError
+from bot.errors import ConfigurationError, MigrationNeeded, ParleyError
 from bot.logs import configure_logging
 from bot.ports import ChatGateway, Clock
 from bot.runtime import Runtime, build_runtime, running_dispatcher
@@ -37,6 +45,8 @@ from bot.when import warm_up
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from storage.db import SchemaGate
 
 log = logging.getLogger("parley")
 
@@ -58,21 +68,48 @@ DEMO_SCRIPT = (
 )
 DEMO_CHANNEL = "general"
 SHELL_WORKSPACE = "shell:local"
+SCHEMA_RECHECK_SECONDS = 5.0
 
 
 @contextlib.asynccontextmanager
 async def open_runtime(
     settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None
 ) -> AsyncIterator[Runtime]:
-    """Build the runtime; SQLite databases are migrated automatically (``migrate=None``)."""
-    from storage.db import is_sqlite, make_engine, run_migrations
+    """Build the runtime; SQLite databases are migrated automatically (``migrate=None``),
+    others refuse every statement while they are behind (see the module docstring)."""
+    async with _opened(settings, clock=clock, migrate=migrate) as (runtime, _):
+        yield runtime
+
+
+@contextlib.asynccontextmanager
+async def one_off_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The runtime of a command that runs once (shell, demo, export, import): a
+    database behind the migrations stops it at once, with the reason."""
+    async with _opened(settings, clock=None, migrate=None) as (runtime, schema):
+        if schema is not None and isinstance(schema.refusal, MigrationNeeded):
+            raise schema.refusal
+        yield runtime
+
+
+@contextlib.asynccontextmanager
+async def _opened(
+    settings: Settings, *, clock: Clock | None, migrate: bool | None
+) -> AsyncIterator[tuple[Runtime, SchemaGate | None]]:
+    """The runtime, and the gate of a database found behind (None: it is current)."""
+    from storage.db import SchemaGate, is_sqlite, make_engine, run_migrations
     from storage.repository import SqlRepository
 
-    if migrate or (migrate is None and is_sqlite(settings.database_url)):
+    migrated = migrate or (migrate is None and is_sqlite(settings.database_url))
+    if migrated:
         await run_migrations(settings.database_url)
-    repository = SqlRepository(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    schema = None if migrated else SchemaGate(engine)
+    repository = SqlRepository(engine)
     try:
-        yield build_runtime(settings, repository=repository, clock=clock or SystemClock())
+        if schema is not None and await schema.check() is None:
+            schema = None
+        runtime = build_runtime(settings, repository=repository, clock=clock or SystemClock())
+        yield runtime, schema
     finally:
         await repository.close()
 
@@ -131,16 +168,55 @@ def build_app(runtime: Runtime) -> web.Application:
     return app
 
 
-async def serve(runtime: Runtime, *, host: str, port: int, scheduler: bool, listen: bool) -> None:
-    """Run the application (and the alert dispatcher) until SIGINT or SIGTERM."""
+async def serve(
+    runtime: Runtime,
+    *,
+    host: str,
+    port: int,
+    scheduler: bool,
+    listen: bool,
+    schema: SchemaGate | None = None,
+) -> None:
+    """Run the application until SIGINT or SIGTERM, and the alert dispatcher (with
+    ``scheduler``) from when the database schema is current (``schema`` is None)."""
     from adapters.web import serving
 
     async with serving(build_app(runtime), host=host, port=port, listen=listen) as server:
-        if scheduler:
-            async with running_dispatcher(runtime):
-                await server.until_stopped()
-        else:
-            await server.until_stopped()
+        stopped = asyncio.create_task(server.until_stopped())
+        current = asyncio.create_task(until_schema_current(schema))
+        try:
+            await asyncio.wait({stopped, current}, return_when=asyncio.FIRST_COMPLETED)
+            if current.done():
+                current.result()  # raises what kept the schema from being checked
+            if scheduler and not stopped.done():
+                async with running_dispatcher(runtime):
+                    if not listen:
+                        log.info("Parley worker dispatching alerts")
+                    await stopped
+            else:
+                await stopped
+        finally:
+            for task in (current, stopped):
+                task.cancel()
+            await asyncio.gather(current, stopped, return_exceptions=True)
+
+
+async def until_schema_current(
+    schema: SchemaGate | None, *, every: float = SCHEMA_RECHECK_SECONDS
+) -> None:
+    """Return once the database schema is current, looking again every ``every``
+    seconds. Meanwhile, what is wrong is logged once (again only if it changes)."""
+    said = ""
+    while schema is not None and (refusal := schema.refusal) is not None:
+        behind = isinstance(refusal, MigrationNeeded)
+        problem = str(refusal) if behind else "database unreachable: Parley waits for it"
+        if problem != said:
+            log.log(logging.ERROR if behind else logging.WARNING, "%s", problem)
+            said = problem
+        await asyncio.sleep(every)
+        await schema.check()
+    if said:
+        log.info("the database schema is current: Parley is ready")
 
 
 def local_timezone() -> str:
@@ -163,7 +239,7 @@ async def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.shell.console import ShellGateway, run_shell
 
     warm_up()
-    async with open_runtime(settings) as runtime:
+    async with one_off_runtime(settings) as runtime:
         runtime.gateways["shell"] = ShellGateway(out=sys.stdout, clock=runtime.clock)
         async with running_dispatcher(runtime):
             await run_shell(
@@ -176,7 +252,7 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.shell.render import render_message
 
     warm_up()
-    async with open_runtime(settings) as runtime:
+    async with one_off_runtime(settings) as runtime:
         existing = await runtime.repository.find_deadlines_by_title(
             workspace_id=SHELL_WORKSPACE, channel_id=DEMO_CHANNEL, prefix="Signed usage agreement"
         )
@@ -218,7 +294,7 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_runtime(settings) as runtime:
+    async with one_off_runtime(settings) as runtime:
         data = await runtime.repository.export_all()
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
     if args.output and args.output != "-":
@@ -242,7 +318,7 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     _, problems = read_export(data)
     if problems:
         raise ExportFileError([f"{args.file}: {problem}" for problem in problems])
-    async with open_runtime(settings) as runtime:
+    async with one_off_runtime(settings) as runtime:
         await runtime.repository.import_all(data)
     print(f"Imported {len(data.get('deadlines', []))} deadlines from {args.file}.")
     teams = slack_workspaces(data)
@@ -285,17 +361,21 @@ def read_export_file(name: str) -> str:
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     warm_up()
-    async with open_runtime(settings) as runtime:
+    async with _opened(settings, clock=None, migrate=None) as (runtime, schema):
         await serve(
-            runtime, host=args.host, port=args.port, scheduler=not args.no_scheduler, listen=True
+            runtime,
+            host=args.host,
+            port=args.port,
+            scheduler=not args.no_scheduler,
+            listen=True,
+            schema=schema,
         )
     return 0
 
 
 async def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_runtime(settings) as runtime:
-        log.info("Parley worker dispatching alerts")
-        await serve(runtime, host="", port=0, scheduler=True, listen=False)
+    async with _opened(settings, clock=None, migrate=None) as (runtime, schema):
+        await serve(runtime, host="", port=0, scheduler=True, listen=False, schema=schema)
     return 0
 
 

@@ -527,8 +527,9 @@ class Dispatcher:
             f"Parley could not post the alert for {deadline.ref} {deadline.title} in its channel "
             f"({error}). Invite Parley back to the channel, or move the deadline to another one."
         )
-        notice = views.info_message(text, user_id=deadline.owner_id, audience=Audience.DIRECT)
-        await self._send_best_effort(gateway, deadline, notice)
+        for owner in deadline.owners:  # co-owners too: any of them can move the deadline
+            notice = views.info_message(text, user_id=owner, audience=Audience.DIRECT)
+            await self._send_best_effort(gateway, deadline, notice)
 
 
 @dataclass(frozen=True)

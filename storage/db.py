@@ -16,17 +16,28 @@ can still be answered (Slack waits 3 s): 1.5 s to connect, 10 s for one
 statement, 5 s to wait for a pooled connection. ``?timeout=`` and
 ``?command_timeout=`` in the URL (seconds) override the first two, e.g. for a
 large ``parley export``.
+
+Schema: a database ``serve`` does not migrate (PostgreSQL) may be older than
+this code. :class:`SchemaGate` holds back every statement until the database's
+alembic revision is this code's head, so that an old schema answers "run
+``parley migrate``" (``MigrationNeeded``) instead of failing query by query.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, NullPool, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.errors import MigrationNeeded, StorageUnavailable
+from storage.errors import guarded
 
 # A package resource, not a path beside this file: alembic opens it through
 # importlib.resources, so an installed wheel finds its migrations as a checkout does.
@@ -34,6 +45,9 @@ MIGRATIONS = "storage:migrations"
 
 # Any constant will do: it only has to be the same for every replica.
 _MIGRATION_LOCK_ID = 0x7061726C6579  # "parley"
+
+# The execution option that lets the schema check itself through a closed SchemaGate.
+_SCHEMA_CHECK = "parley_schema_check"
 
 CONNECT_TIMEOUT = 1.5
 COMMAND_TIMEOUT = 10.0
@@ -145,17 +159,18 @@ def alembic_config() -> Config:
     return config
 
 
-async def run_migrations(database_url: str) -> None:
-    """``alembic upgrade head`` on ``database_url``."""
+async def run_migrations(database_url: str, *, revision: str = "head") -> None:
+    """``alembic upgrade head`` (or up to ``revision``) on ``database_url``."""
     engine = make_engine(database_url)
     try:
-        await run_migrations_on(engine)
+        await run_migrations_on(engine, revision=revision)
     finally:
         await engine.dispose()
 
 
-async def run_migrations_on(engine: AsyncEngine) -> None:
-    """``alembic upgrade head`` through an existing engine, in one transaction.
+async def run_migrations_on(engine: AsyncEngine, *, revision: str = "head") -> None:
+    """``alembic upgrade head`` (or up to ``revision``) through an existing engine, in
+    one transaction.
 
     Useful where a second engine would not see the same database (SQLite in memory).
     On PostgreSQL an advisory lock keeps replicas starting together from racing.
@@ -165,10 +180,71 @@ async def run_migrations_on(engine: AsyncEngine) -> None:
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
             )
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(_upgrade, revision)
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
+
+
+class SchemaGate:
+    """Holds back every statement on ``engine`` until its database's schema is this
+    code's (its alembic revision is the head).
+
+    ``check`` reads the revision and opens or closes the gate by it. While closed,
+    each statement raises instead of running against tables it was not written for:
+    ``MigrationNeeded`` while the database is behind (or has no schema), and
+    ``StorageUnavailable`` while it could not be asked. A revision this code does
+    not know was made by a newer Parley, whose migrations keep older code working
+    through a rolling upgrade: it opens the gate. Once open, the gate is gone.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        script = ScriptDirectory.from_config(alembic_config())
+        self.head = cast(str, script.get_current_head())  # one line of migrations
+        self._known = {migration.revision for migration in script.walk_revisions()}
+        self._engine = engine
+        self._refusal: StorageUnavailable | None = StorageUnavailable("schema not checked yet")
+        self.opened = asyncio.Event()
+        event.listen(engine.sync_engine, "before_cursor_execute", self._hold)
+
+    @property
+    def refusal(self) -> StorageUnavailable | None:
+        """Why statements are held back; None once the gate is open."""
+        return self._refusal
+
+    async def check(self) -> StorageUnavailable | None:
+        """Read the database's revision, open or close the gate by it; the refusal in force."""
+        if self._refusal is None:
+            return None
+        try:
+            revision = await self._revision()
+        except StorageUnavailable as error:
+            self._refusal = error
+            return error
+        if revision == self.head or (revision is not None and revision not in self._known):
+            event.remove(self._engine.sync_engine, "before_cursor_execute", self._hold)
+            self._refusal = None
+            self.opened.set()
+            return None
+        found = "has no Parley schema" if revision is None else f"is at revision {revision}"
+        self._refusal = MigrationNeeded(
+            f"the database {found}, this Parley needs {self.head}: run `parley migrate`"
+        )
+        return self._refusal
+
+    @guarded
+    async def _revision(self) -> str | None:
+        async with self._engine.connect() as conn:
+            await conn.execution_options(**{_SCHEMA_CHECK: True})
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    def _hold(self, conn: Connection, *_statement: Any) -> None:
+        refusal = self._refusal
+        if refusal is not None and not conn.get_execution_options().get(_SCHEMA_CHECK):
+            # A new exception each time: raising one object again grows its traceback.
+            raise type(refusal)(*refusal.args) from refusal.__cause__

@@ -35,6 +35,7 @@ from storage.rows import (
     P,
     R,
     feed_token_from_row,
+    owners_to_text,
     states_from_rows,
 )
 
@@ -46,15 +47,34 @@ _FEED_MARKER = select(func.max(E.c.id)).where(E.c.workspace_id == bindparam("ws"
 
 
 def _feed_filter(scope: FeedScope, cancelled_since: datetime) -> ColumnElement[bool]:
-    """The deadlines a feed shows: the scope's, less those cancelled before the cutoff."""
+    """The deadlines a feed shows: the scope's, less those cancelled before the cutoff.
+
+    A person's feed matches their quoted id in the owners' JSON array (every owner,
+    not only the first): exact for every id a platform sends, and made exact for any
+    other by ``_shows``. The fingerprint may cover a few more rows: it only decides
+    whether to load the feed again."""
     ws = scope.workspace_id
     if scope.kind is FeedKind.CHANNEL:
         mine: ColumnElement[bool] = D.c.channel_id == scope.subject
     else:
         asked = select(R.c.deadline_id).where(R.c.workspace_id == ws, R.c.user_id == scope.subject)
-        mine = or_(D.c.owner_id == scope.subject, D.c.id.in_(asked))
+        quoted = owners_to_text([scope.subject])[1:-1]  # '"U1"' of '["U1"]'
+        owned = D.c.owners.like(f"%{_like_escape(quoted)}%", escape="\\")
+        mine = or_(owned, D.c.id.in_(asked))
     shown = or_(D.c.status != DeadlineStatus.CANCELLED.value, D.c.updated_at >= cancelled_since)
     return (D.c.workspace_id == ws) & mine & shown
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _shows(scope: FeedScope, state: DeadlineState) -> bool:
+    """Whether the feed of ``scope`` shows ``state`` (a row ``_feed_filter`` matched)."""
+    if scope.kind is FeedKind.CHANNEL:
+        return True
+    person = scope.subject
+    return person in state.deadline.owners or any(r.user_id == person for r in state.requests)
 
 
 def _feed_fingerprint(scope: FeedScope, cancelled_since: datetime) -> Select[Any]:
@@ -182,7 +202,8 @@ class SqlFeedStore(SqlStore):
                     .order_by(R.c.asked_at, R.c.user_id)
                 )
             ).all()
-        return states_from_rows(deadlines, positions, requests)
+        states = states_from_rows(deadlines, positions, requests)
+        return [state for state in states if _shows(scope, state)]
 
     @guarded
     async def get_feed_item(self, *, uid: str) -> DeadlineState | None:

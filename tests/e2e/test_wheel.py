@@ -299,9 +299,6 @@ async def test_serve_answers_healthz_then_stops_on_sigterm(installed: Installed)
     assert code == 0
 
 
-async def test_worker_starts_its_dispatcher(installed: Installed) -> None:
-    # Only the start: the worker logs this line before serve() installs its SIGTERM
-    # handler, and logs nothing after it, so a SIGTERM sent now could land before it.
+async def test_worker_starts_its_dispatcher_then_stops_on_sigterm(installed: Installed) -> None:
     process, _ = await started(installed, "worker", ready="worker dispatching alerts")
-    process.kill()
-    await process.wait()
+    assert await stopped_by_sigterm(process) == 0

@@ -1,14 +1,16 @@
 """Helpers for the operations tests: Slack settings for the fake, signed slash
-commands through Parley's real aiohttp app, Prometheus text as a dict, and what
-Parley's log handler wrote (``capture``)."""
+commands through Parley's real aiohttp app, Prometheus text as a dict, what
+Parley's log handler wrote (``capture``), and the JSON log of a `parley`
+process (``ServerLog``)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,3 +103,37 @@ def capture(settings: Settings) -> Iterator[Captured]:
         root.removeHandler(parley)
         root.removeHandler(raw)
         root.setLevel(level)
+
+
+class ServerLog:
+    """The JSON lines a subprocess writes to stderr, awaitable by content."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.lines: list[str] = []
+        self._changed = asyncio.Condition()
+        self._task = asyncio.create_task(self._read(stream))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            self.lines.append(line.decode())
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def wait_for(
+        self, match: Callable[[dict[str, Any]], bool], within: float
+    ) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            for line in self.lines:
+                entry = json.loads(line)
+                if match(entry):
+                    return entry  # type: ignore[no-any-return]
+            return None
+
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: found() is not None)
+        entry = found()
+        assert entry is not None
+        return entry
+
+    async def close(self) -> None:
+        await self._task

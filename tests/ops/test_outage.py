@@ -2,12 +2,11 @@
 test cuts and restores: slash commands still answer within Slack's 3 seconds with
 the ephemeral database message, /readyz says not ready, the alert dispatcher pauses;
 after the restore everything resumes and the alert that fell due meanwhile is sent,
-once. Also: a replica that starts before the migration keeps its dispatcher."""
+once. (A replica that starts before the migration: test_unmigrated.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -21,10 +20,8 @@ from bot.config import load_settings
 from bot.errors import DATABASE_DOWN
 from bot.main import build_app, open_runtime
 from bot.runtime import running_dispatcher
-from storage.db import run_migrations
-from tests.builders import a_deadline, seed_due_alert, sql_store
 from tests.fakes.slack_api import Call, FakeSlackApi
-from tests.ops.opskit import TEAM, Samples, samples, slack_settings, slash, value
+from tests.ops.opskit import Samples, samples, slack_settings, slash, value
 from tests.ops.tcp_proxy import TcpProxy
 
 SLACK_BUDGET = 3.0
@@ -127,49 +124,3 @@ async def test_a_silent_database_still_gets_an_answer_in_time(
     await proxy.restore()
     _, ack = await timed_slash(http, "/deadline list", slack_api)
     assert ack["text"] != DATABASE_DOWN
-
-
-class _Seen(logging.Handler):
-    """Sets ``event`` when a record whose message starts with ``prefix`` is logged."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.prefix = prefix
-        self.event = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith(self.prefix):
-            self.event.set()
-
-
-async def test_a_replica_started_before_the_migration_sends_alerts_once_it_ran(
-    pg_empty_url: str, slack_api: FakeSlackApi
-) -> None:
-    """An unknown table is not an outage: the dispatcher logs it and carries on."""
-    seen = _Seen("alert dispatch failed")
-    logging.getLogger("parley.scheduler").addHandler(seen)
-    settings = load_settings(database_url=pg_empty_url, **slack_settings(slack_api))
-    try:
-        async with (
-            open_runtime(settings) as runtime,
-            TestClient(TestServer(build_app(runtime))),
-            running_dispatcher(runtime),
-        ):
-            await asyncio.wait_for(seen.event.wait(), 10)
-            await run_migrations(pg_empty_url)
-            await seed_due_alert_now(pg_empty_url, "Migrated late")
-            runtime.changed()
-            await slack_api.wait_for(
-                "chat.postMessage", where=lambda c: "Migrated late" in c.params["text"]
-            )
-    finally:
-        logging.getLogger("parley.scheduler").removeHandler(seen)
-
-
-async def seed_due_alert_now(url: str, title: str) -> None:
-    now = datetime.now(UTC)
-    draft = a_deadline(
-        workspace=f"slack:{TEAM}", title=title, due=now, tz="UTC", created=now - timedelta(hours=1)
-    )
-    async with sql_store(url) as store:
-        await seed_due_alert(store, draft)

@@ -11,11 +11,10 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
@@ -25,7 +24,7 @@ from storage.db import make_engine, run_migrations
 from tests.builders import a_deadline, seed_due_alert, sql_store
 from tests.fakes.signing import signed_headers, slash_command_body
 from tests.fakes.slack_api import FakeSlackApi
-from tests.ops.opskit import BOT_TOKEN, SECRET, TEAM
+from tests.ops.opskit import BOT_TOKEN, SECRET, TEAM, ServerLog
 
 GRACE = 45.0  # terminationGracePeriodSeconds / stop_grace_period in infra/
 BEARER = "bearer-shutdown-secret-8c1"
@@ -44,40 +43,6 @@ class GatedSlack(FakeSlackApi):
             self.arrived.set()
             await self.gate.wait()
         return await super()._api(request)
-
-
-class ServerLog:
-    """The JSON lines a subprocess writes to stderr, awaitable by content."""
-
-    def __init__(self, stream: asyncio.StreamReader) -> None:
-        self.lines: list[str] = []
-        self._changed = asyncio.Condition()
-        self._task = asyncio.create_task(self._read(stream))
-
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
-            self.lines.append(line.decode())
-            async with self._changed:
-                self._changed.notify_all()
-
-    async def wait_for(
-        self, match: Callable[[dict[str, Any]], bool], within: float
-    ) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            for line in self.lines:
-                entry = json.loads(line)
-                if match(entry):
-                    return entry  # type: ignore[no-any-return]
-            return None
-
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(lambda: found() is not None)
-        entry = found()
-        assert entry is not None
-        return entry
-
-    async def close(self) -> None:
-        await self._task
 
 
 async def seed(url: str) -> list[int]:
@@ -214,3 +179,37 @@ async def test_sigterm_finishes_work_in_progress_and_exits_in_time(
     output = "".join(log.lines)
     for secret in (SECRET, BOT_TOKEN, BEARER, FEED_TOKEN):
         assert secret not in output
+
+
+async def test_a_worker_signalled_right_after_its_start_line_drains_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    """The start line is the orchestrator's sign that the process runs: a SIGTERM sent
+    the moment it appears is a graceful stop, never the signal's default (death)."""
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'parley.db'}",
+        "SLACK_SIGNING_SECRET": "",
+        "SLACK_BOT_TOKEN": "",
+        "TEAMS_ENABLED": "false",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.main", "worker",
+        env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    log = ServerLog(process.stderr)
+    try:
+        await log.wait_for(lambda e: "worker dispatching alerts" in e["message"], within=30)
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), GRACE)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await log.close()
+    messages = [json.loads(line)["message"] for line in log.lines]
+    assert code == 0, messages
+    assert "alert dispatcher stopping" in messages
+    assert messages[-1] == "Parley stopped"

@@ -24,7 +24,7 @@ import yaml
 
 from adapters.web import KEEPALIVE_TIMEOUT
 from bot.grammar import COMMAND_WORDS, Help, parse_command
-from bot.grammar_negotiation import PartyHelp
+from bot.grammar_negotiation import OfferHelp, PartyHelp
 from tests.data.schemas import SLACK_GENERATED, SLACK_PUBLISHED, validator, violations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -450,4 +450,4 @@ def test_the_slack_manifest_registers_every_slash_command_of_the_grammar(
     registered = {c["command"] for c in slack_manifest["features"]["slash_commands"]}
     assert registered == {f"/{word}" for word in COMMAND_WORDS}
     for command in registered:
-        assert isinstance(parse_command(command, "help"), Help | PartyHelp)
+        assert isinstance(parse_command(command, "help"), Help | PartyHelp | OfferHelp)

@@ -20,11 +20,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from bot.clock import ManualClock
 from bot.errors import DATABASE_DOWN, MIGRATION_NEEDED
-from storage.db import run_migrations
+from storage.db import alembic_config, run_migrations
 from tests.adapters.teams.teams_world import open_world as open_teams_world
 from tests.adapters.teams.teams_world import teams_settings
 from tests.builders import a_deadline, seed_due_alert, sql_store
@@ -36,7 +37,8 @@ from tests.ops.tcp_proxy import TcpProxy
 
 GRACE = 45.0
 OLDER = "0005"
-HEAD = "0007"
+# The code's newest migration, as `parley migrate` would apply it.
+HEAD = str(ScriptDirectory.from_config(alembic_config()).get_current_head())
 BEHIND_LINE = f"the database is at revision {OLDER}, this Parley needs {HEAD}: run `parley migrate`"
 
 

@@ -68,7 +68,10 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
 @contextlib.asynccontextmanager
 async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
     """Run the alert dispatcher in the background for the duration of the block."""
-    policy = DispatchPolicy(lease_seconds=runtime.settings.alert_lease_seconds)
+    policy = DispatchPolicy(
+        lease_seconds=runtime.settings.alert_lease_seconds,
+        send_timeout=runtime.settings.alert_send_timeout_seconds,
+    )
     dispatcher = Dispatcher(
         outbox=runtime.repository,
         deadlines=runtime.repository,

@@ -14,12 +14,18 @@ service in the same transaction as the change). The ``Dispatcher``:
 3. queues them per channel: each channel's queue is sent by its own task,
    paced for its platform, so a busy channel never holds up the others, and
    claiming goes on while earlier alerts are being sent (up to
-   ``max_in_flight``). A job that waited in its queue for half the lease
-   renews it first, and skips any alert another replica took meanwhile;
-4. sends, then marks the job's alerts sent in one statement. Rate limits
-   honour ``retry_after``; transient failures back off exponentially with
-   jitter for a bounded number of attempts; permanent failures mark the alert failed and tell the
-   deadline's owner once.
+   ``max_in_flight``);
+4. right before each post, renews the job's leases and keeps only the alerts
+   this replica still holds (an alert whose lease ran out may be another
+   replica's by now); posts, giving up after ``send_timeout``; then records
+   the alerts sent before the job ends. The lease is at least twice the send
+   timeout, so the half of it left after the post covers the record: no
+   replica can claim a posted alert before it is recorded, and chat platforms
+   have no idempotency key to stop a second post. The renewals and records of
+   concurrent jobs share statements, so a burst costs a few writes, not two a
+   post. Rate limits honour ``retry_after``; transient failures back off
+   exponentially with jitter for a bounded number of attempts; permanent
+   failures mark the alert failed and tell the deadline's owner once.
 
 ``stop()`` ends the loop gracefully (SIGTERM): the send in progress finishes,
 alerts claimed but not yet handed to a platform are given back at once
@@ -40,7 +46,7 @@ import contextlib
 import logging
 import random
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -63,6 +69,7 @@ from bot.errors import (
 )
 from bot.messages import Audience, Message
 from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore
+from bot.shared_statement import SharedStatement
 
 log = logging.getLogger("parley.scheduler")
 
@@ -85,9 +92,11 @@ class DispatchStats:
 
 @dataclass(frozen=True)
 class DispatchPolicy:
-    # How long a claim holds; a job that waits in its channel's queue for half
-    # of it renews the lease before it is sent.
+    # How long a claim, or the renewal right before a post, holds an alert.
     lease_seconds: float = 120.0
+    # A post not answered within this long after its renewal is given up (and
+    # retried): at least half of the lease is then left to record it sent.
+    send_timeout: float = 30.0
     batch_size: int = 250
     # Claimed alerts not yet sent, at most (their channel queues included).
     max_in_flight: int = 2000
@@ -99,6 +108,13 @@ class DispatchPolicy:
     catch_up_after: timedelta = timedelta(minutes=10)
     # After stop(): how long the send in progress may take before it is cancelled.
     drain_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.lease_seconds >= 2 * self.send_timeout > 0:
+            raise ValueError(
+                f"the alert lease ({self.lease_seconds} s) must be at least twice the send "
+                f"timeout ({self.send_timeout} s), and both more than 0"
+            )
 
 
 class Dispatcher:
@@ -133,8 +149,8 @@ class Dispatcher:
         self._in_flight = 0  # claimed, not yet finished with
         self._queues: defaultdict[str, deque[_Job]] = defaultdict(deque)
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._to_mark: list[int] = []  # sent, not yet recorded as sent
-        self._marker: asyncio.Task[None] | None = None
+        self._renew = SharedStatement(self._renew_leases)
+        self._record_sent = SharedStatement(self._write_sent)
 
     # --- loop ------------------------------------------------------------
     def wake(self) -> None:
@@ -190,7 +206,7 @@ class Dispatcher:
             await self._release_unsent()
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5.0):
-                    await self._write_marks()
+                    await self._record_sent.finished()
 
     async def _seconds_until_next(self) -> float:
         next_due = await self.outbox.next_alert_due()
@@ -222,7 +238,6 @@ class Dispatcher:
         """Claim what is due now and wait until it is handled; how many were claimed."""
         claimed = await self._claim()
         await self._finish_sends(None)
-        await self._marks_written()
         return claimed
 
     async def _finish_sends(self, within: float | None) -> None:
@@ -245,11 +260,10 @@ class Dispatcher:
         )
         if not claimed:
             return 0
-        claimed_at = self.clock.now()
         self._in_flight += len(claimed)
         self._unsent.update(alert.id for alert in claimed)
         try:
-            jobs = await self._load_jobs(claimed, claimed_at)
+            jobs = await self._load_jobs(claimed)
         except BaseException:
             self._in_flight -= len(claimed)
             raise
@@ -275,7 +289,7 @@ class Dispatcher:
             return
         log.info("gave back %d claimed alerts", len(unsent))
 
-    async def _load_jobs(self, claimed: list[Alert], claimed_at: datetime) -> list[_Job]:
+    async def _load_jobs(self, claimed: list[Alert]) -> list[_Job]:
         """The claimed alerts grouped by deadline, with what each alert shows,
         read in three queries per workspace."""
         by_deadline: dict[int, list[Alert]] = defaultdict(list)
@@ -302,38 +316,30 @@ class Dispatcher:
                     await self.outbox.mark_alert_failed(alert_id=alert.id, error="deadline closed")
                 continue
             alerts.sort(key=lambda a: a.due_at)
-            jobs.append(_Job(state=state, alerts=alerts, claimed_at=claimed_at))
+            jobs.append(_Job(state=state, alerts=alerts))
         jobs.sort(key=lambda job: job.alerts[0].due_at)
         return jobs
 
-    def _mark_sent(self, alerts: Iterable[Alert]) -> None:
-        """Record alerts as sent. The writes of many sends are gathered into one
-        statement, so a burst does not queue a transaction per post ahead of the
-        next claim; a process that dies before the write leaves these alerts to
-        be sent again when their leases run out (only they can be posted twice)."""
-        self._to_mark.extend(alert.id for alert in alerts)
-        if self._marker is None or self._marker.done():
-            self._marker = asyncio.create_task(self._write_marks(), name="parley-mark-sent")
+    async def _renew_leases(self, alert_ids: list[int]) -> list[int]:
+        return await self.outbox.renew_leases(
+            alert_ids=alert_ids, lease_seconds=self.policy.lease_seconds, now=self.clock.now()
+        )
 
-    async def _write_marks(self) -> None:
-        while self._to_mark:
-            ids, self._to_mark = self._to_mark, []
+    async def _write_sent(self, alert_ids: list[int]) -> list[int]:
+        """Record posted alerts sent; tried again while the database is away, because
+        an alert posted but not recorded is posted again once its lease runs out."""
+        while True:
             try:
-                await self.outbox.mark_alerts_sent(alert_ids=ids, sent_at=self.clock.now())
+                await self.outbox.mark_alerts_sent(alert_ids=alert_ids, sent_at=self.clock.now())
+                return alert_ids
             except StorageUnavailable:
-                self._to_mark[:0] = ids
-                await self._sleep_unless(1.0, self._stopped)
                 if self._stopping:
-                    return
+                    raise
+                await self._sleep_unless(1.0, self._stopped)
 
-    async def _marks_written(self) -> None:
-        if self._marker is not None:
-            await self._marker
-
-    def _done_with(self, alerts: Iterable[Alert]) -> None:
-        ids = {alert.id for alert in alerts}
-        self._unsent.difference_update(ids)
-        self._in_flight -= len(ids)
+    def _done_with(self, alerts: Collection[Alert]) -> None:
+        self._unsent.difference_update(alert.id for alert in alerts)
+        self._in_flight -= len(alerts)
         self.wake()  # there is room to claim more
 
     async def _run_channel(self, key: str) -> None:
@@ -345,12 +351,8 @@ class Dispatcher:
                 if self._stopping:
                     return
                 queue.popleft()
-                alerts = await self._still_ours(job)
-                # From here the platform may have it: a cancelled send keeps its lease.
-                self._unsent.difference_update(alert.id for alert in alerts)
                 try:
-                    if alerts:
-                        await self._deliver(replace(job, alerts=alerts))
+                    await self._post_if_still_ours(job)
                 finally:
                     self._done_with(job.alerts)
         except Exception:
@@ -364,21 +366,29 @@ class Dispatcher:
                 self._in_flight -= len(job.alerts)
             self.wake()
 
-    async def _still_ours(self, job: _Job) -> list[Alert]:
-        """The job's alerts this process still holds. A job that waited in its
-        channel's queue for half the lease renews the lease first: an alert
-        whose lease ran out may already be another replica's."""
-        waited = (self.clock.now() - job.claimed_at).total_seconds()
-        if waited < self.policy.lease_seconds / 2:
-            return job.alerts
-        kept = set(
-            await self.outbox.renew_leases(
-                alert_ids=[alert.id for alert in job.alerts],
-                lease_seconds=self.policy.lease_seconds,
-                now=self.clock.now(),
-            )
-        )
-        return [alert for alert in job.alerts if alert.id in kept]
+    async def _post_if_still_ours(self, job: _Job) -> None:
+        """Renew the job's leases right before posting, and post only the alerts this
+        process still holds: one whose lease ran out may be another replica's by now."""
+        renewed_at = self.clock.now()
+        ids = [alert.id for alert in job.alerts]
+        try:
+            held = await self._renew(ids)
+        except StorageUnavailable:
+            # Not known to be ours: not posted. Its lease runs out and it is claimed again.
+            log.warning("could not renew the leases of %d alerts; not posted now", len(ids))
+            return
+        within = self.policy.send_timeout - (self.clock.now() - renewed_at).total_seconds()
+        if held and within <= 0:
+            # The renewal came back too late to post within its half of the lease.
+            log.warning("renewing leases took %.1f s; %d alerts given back", -within, len(held))
+            with contextlib.suppress(StorageUnavailable):
+                await self.outbox.release_leases(alert_ids=sorted(held))
+            return
+        alerts = [alert for alert in job.alerts if alert.id in held]
+        # From here the platform may have them: a cancelled send keeps its lease.
+        self._unsent.difference_update(ids)
+        if alerts:
+            await self._deliver(replace(job, alerts=alerts), within=within)
 
     async def _pace(self, key: str, platform: str) -> None:
         interval = self.pacing.get(platform, 1.0)
@@ -390,12 +400,13 @@ class Dispatcher:
         self._last_post[key] = self.clock.now()
 
     # --- one deadline's due alerts ------------------------------------------
-    async def _deliver(self, job: _Job) -> None:
+    async def _deliver(self, job: _Job, *, within: float) -> None:
+        """Post the job's message (answered within ``within`` seconds, or given up)
+        and record its alerts sent before going on to what follows the post."""
         deadline, alerts = job.deadline, job.alerts
         positions, requests = job.state.positions, job.state.requests
         now = self.clock.now()
         late = [a for a in alerts if now - a.due_at > self.policy.catch_up_after]
-        workspace = deadline.workspace_id
         if len(alerts) > 1 and late:
             message = views.catch_up_alert(
                 deadline,
@@ -427,14 +438,19 @@ class Dispatcher:
             self.stats.failed += len(alerts)
             return
         try:
-            await gateway.send(
-                workspace_id=workspace, channel_id=deadline.channel_id, message=message
-            )
+            await self._send_within(within, gateway, deadline, message)
         except DeliveryError as error:
             await self._failed(deadline, alerts, error, gateway)
             return
         sent_at = self.clock.now()
-        self._mark_sent(alerts)
+        try:
+            await self._record_sent([alert.id for alert in alerts])
+        except StorageUnavailable:
+            log.warning(
+                "could not record %d posted alerts as sent; they are posted again "
+                "when their lease runs out",
+                len(alerts),
+            )
         for alert in alerts:
             self.stats.lateness.append((sent_at - alert.due_at).total_seconds())
             self.stats.lateness_count += 1
@@ -445,6 +461,30 @@ class Dispatcher:
             await self._nudge(
                 deadline, gateway, [r.user_id for r in requests if r.answered_at is None]
             )
+
+    async def _send_within(
+        self, seconds: float, gateway: ChatGateway, deadline: Deadline, message: Message
+    ) -> None:
+        """Post to the deadline's channel; an answer that takes longer than ``seconds``
+        is given up (a transient failure, retried), as its lease may run out after it."""
+        sending = asyncio.ensure_future(
+            gateway.send(
+                workspace_id=deadline.workspace_id, channel_id=deadline.channel_id, message=message
+            )
+        )
+        timer = asyncio.ensure_future(self.clock.sleep(seconds))
+        try:
+            await asyncio.wait({sending, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            unfinished = [task for task in (sending, timer) if not task.done()]
+            for task in unfinished:
+                task.cancel()
+            for task in unfinished:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if sending.cancelled():
+            raise TransientDelivery(f"no answer within {self.policy.send_timeout:g} s")
+        sending.result()  # the platform's DeliveryError, if it refused
 
     async def _mark_missed(self, deadline: Deadline, now: datetime) -> None:
         event = Event(deadline_id=deadline.id, kind=EventKind.MISSED, at=now, actor_id="parley")
@@ -522,7 +562,6 @@ class _Job:
 
     state: DeadlineState
     alerts: list[Alert]
-    claimed_at: datetime
 
     @property
     def deadline(self) -> Deadline:

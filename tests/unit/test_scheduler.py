@@ -278,8 +278,9 @@ async def test_a_busy_channel_does_not_hold_up_the_others(
         gateways={"shell": gateway},
         clock=clock,
         pacing={"shell": 1.0},
-        # Short leases: the last jobs of the busy channel wait past half of one and renew it.
-        policy=DispatchPolicy(lease_seconds=3.0),
+        # Short leases: the last jobs of the busy channel wait past the lease they were
+        # claimed with, and renew it right before their post.
+        policy=DispatchPolicy(lease_seconds=3.0, send_timeout=1.5),
     )
     for n in range(5):
         await chat.say(f"/deadline add Busy {n} due Friday 17:00 America/New_York remind 4h")

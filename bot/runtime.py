@@ -16,10 +16,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from bot.config import Settings
+from bot.dispatch_policy import DispatchPolicy
 from bot.feeds import Feeds
 from bot.observe import CommandLog, CommandObservers
 from bot.ports import ChatGateway, Clock, Repository
-from bot.scheduler import Dispatcher, DispatchPolicy
+from bot.scheduler import Dispatcher
 from bot.service import Parley
 
 

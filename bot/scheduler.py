@@ -15,17 +15,15 @@ service in the same transaction as the change). The ``Dispatcher``:
    paced for its platform, so a busy channel never holds up the others, and
    claiming goes on while earlier alerts are being sent (up to
    ``max_in_flight``);
-4. right before each post, renews the job's leases and keeps only the alerts
-   this replica still holds (an alert whose lease ran out may be another
-   replica's by now); posts, giving up after ``send_timeout``; then records
-   the alerts sent before the job ends. The lease is at least twice the send
-   timeout, so the half of it left after the post covers the record: no
-   replica can claim a posted alert before it is recorded, and chat platforms
-   have no idempotency key to stop a second post. The renewals and records of
-   concurrent jobs share statements, so a burst costs a few writes, not two a
-   post. Rate limits honour ``retry_after``; transient failures back off
-   exponentially with jitter for a bounded number of attempts; permanent
-   failures mark the alert failed and tell the deadline's owner once.
+4. renews the job's leases right before its post and posts only the alerts
+   still held (one whose lease ran out may be another replica's by now); gives
+   the post up after ``send_timeout``, at most half the lease; records the
+   alerts sent before the job ends, in the half left. So no replica can claim a
+   posted alert before it is recorded (chat platforms have no idempotency key
+   to refuse a second post). Concurrent jobs share these statements. Rate
+   limits honour ``retry_after``; transient failures back off exponentially
+   with jitter, a bounded number of times; permanent failures mark the alert
+   failed and tell the deadline's owner once.
 
 ``stop()`` ends the loop gracefully (SIGTERM): the send in progress finishes,
 alerts claimed but not yet handed to a platform are given back at once
@@ -46,11 +44,13 @@ import contextlib
 import logging
 import random
 from collections import defaultdict, deque
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot import views
+from bot.dispatch_policy import DEFAULT_PACING, DispatchPolicy, DispatchStats
 from bot.domain import (
     NUDGE_OFFSETS,
     Alert,
@@ -72,49 +72,7 @@ from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore
 from bot.shared_statement import SharedStatement
 
 log = logging.getLogger("parley.scheduler")
-
-# Seconds between two posts to one conversation, by platform.
-DEFAULT_PACING: Mapping[str, float] = {"slack": 1.0, "teams": 1 / 7, "shell": 0.0}
-
-
-@dataclass
-class DispatchStats:
-    """Counters for metrics and tests."""
-
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    collapsed: int = 0
-    # The latest lateness samples (seconds), and how many there have been in all.
-    lateness: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
-    lateness_count: int = 0
-
-
-@dataclass(frozen=True)
-class DispatchPolicy:
-    # How long a claim, or the renewal right before a post, holds an alert.
-    lease_seconds: float = 120.0
-    # A post not answered within this long after its renewal is given up (and
-    # retried): at least half of the lease is then left to record it sent.
-    send_timeout: float = 30.0
-    batch_size: int = 250
-    # Claimed alerts not yet sent, at most (their channel queues included).
-    max_in_flight: int = 2000
-    poll_seconds: float = 30.0
-    max_attempts: int = 8
-    backoff_base: float = 2.0
-    backoff_cap: float = 300.0
-    # An alert more than this late when claimed is part of a catch-up.
-    catch_up_after: timedelta = timedelta(minutes=10)
-    # After stop(): how long the send in progress may take before it is cancelled.
-    drain_seconds: float = 10.0
-
-    def __post_init__(self) -> None:
-        if not self.lease_seconds >= 2 * self.send_timeout > 0:
-            raise ValueError(
-                f"the alert lease ({self.lease_seconds} s) must be at least twice the send "
-                f"timeout ({self.send_timeout} s), and both more than 0"
-            )
+T = TypeVar("T")
 
 
 class Dispatcher:
@@ -149,6 +107,7 @@ class Dispatcher:
         self._in_flight = 0  # claimed, not yet finished with
         self._queues: defaultdict[str, deque[_Job]] = defaultdict(deque)
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._posting = asyncio.Semaphore(self.policy.max_posting)
         self._renew = SharedStatement(self._renew_leases)
         self._record_sent = SharedStatement(self._write_sent)
 
@@ -223,16 +182,26 @@ class Dispatcher:
 
     async def _sleep_unless(self, seconds: float, event: asyncio.Event) -> None:
         """Sleep on the clock, or until ``event`` is set."""
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waker = asyncio.ensure_future(event.wait())
+        with contextlib.suppress(TimeoutError):
+            await self._within(seconds, event.wait())
+
+    async def _within(self, seconds: float, work: Awaitable[T]) -> T:
+        """What ``work`` gives, or ``TimeoutError`` (``work`` cancelled) once ``seconds``
+        have passed on the clock."""
+        task = asyncio.ensure_future(work)
+        timer = asyncio.ensure_future(self.clock.sleep(seconds))
         try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sleeper, waker):
-                task.cancel()
-            for task in (sleeper, waker):
+            unfinished = [future for future in (task, timer) if not future.done()]
+            for future in unfinished:
+                future.cancel()
+            for future in unfinished:
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                    await future
+        if task.cancelled():
+            raise TimeoutError
+        return task.result()
 
     async def run_once(self) -> int:
         """Claim what is due now and wait until it is handled; how many were claimed."""
@@ -312,6 +281,7 @@ class Dispatcher:
             ):
                 # Closed after the claim: its alerts are no longer wanted.
                 self._done_with(alerts)
+                self._unsent.difference_update(alert.id for alert in alerts)
                 for alert in alerts:
                     await self.outbox.mark_alert_failed(alert_id=alert.id, error="deadline closed")
                 continue
@@ -338,7 +308,6 @@ class Dispatcher:
                 await self._sleep_unless(1.0, self._stopped)
 
     def _done_with(self, alerts: Collection[Alert]) -> None:
-        self._unsent.difference_update(alert.id for alert in alerts)
         self._in_flight -= len(alerts)
         self.wake()  # there is room to claim more
 
@@ -352,7 +321,7 @@ class Dispatcher:
                     return
                 queue.popleft()
                 try:
-                    await self._post_if_still_ours(job)
+                    await self._post_if_still_ours(key, job)
                 finally:
                     self._done_with(job.alerts)
         except Exception:
@@ -366,9 +335,26 @@ class Dispatcher:
                 self._in_flight -= len(job.alerts)
             self.wake()
 
-    async def _post_if_still_ours(self, job: _Job) -> None:
-        """Renew the job's leases right before posting, and post only the alerts this
-        process still holds: one whose lease ran out may be another replica's by now."""
+    async def _post_if_still_ours(self, key: str, job: _Job) -> None:
+        """Post the job's alerts this process still holds, then record them sent.
+
+        The leases are renewed right before the post, and at most ``max_posting``
+        jobs are between their renewal and the platform's answer at once. Recording
+        waits for no turn: the half of the renewed lease left after the post covers it."""
+        async with self._posting:
+            self._last_post[key] = self.clock.now()
+            renewed = await self._renewed(job)
+            if renewed is None:
+                return
+            job, within = renewed
+            gateway = await self._post(job, within=within)
+        if gateway is not None:
+            await self._posted(job, gateway)
+
+    async def _renewed(self, job: _Job) -> tuple[_Job, float] | None:
+        """The job with only the alerts whose leases this process still holds (one
+        whose lease ran out may be another replica's by now), and how long their post
+        may take; None when nothing is left to post."""
         renewed_at = self.clock.now()
         ids = [alert.id for alert in job.alerts]
         try:
@@ -376,19 +362,18 @@ class Dispatcher:
         except StorageUnavailable:
             # Not known to be ours: not posted. Its lease runs out and it is claimed again.
             log.warning("could not renew the leases of %d alerts; not posted now", len(ids))
-            return
+            held = set()
+        # From here each is posted, given back or not ours: none to give back at shutdown.
+        self._unsent.difference_update(ids)
         within = self.policy.send_timeout - (self.clock.now() - renewed_at).total_seconds()
         if held and within <= 0:
             # The renewal came back too late to post within its half of the lease.
             log.warning("renewing leases took %.1f s; %d alerts given back", -within, len(held))
             with contextlib.suppress(StorageUnavailable):
                 await self.outbox.release_leases(alert_ids=sorted(held))
-            return
+            return None
         alerts = [alert for alert in job.alerts if alert.id in held]
-        # From here the platform may have them: a cancelled send keeps its lease.
-        self._unsent.difference_update(ids)
-        if alerts:
-            await self._deliver(replace(job, alerts=alerts), within=within)
+        return (replace(job, alerts=alerts), within) if alerts else None
 
     async def _pace(self, key: str, platform: str) -> None:
         interval = self.pacing.get(platform, 1.0)
@@ -397,12 +382,11 @@ class Dispatcher:
             wait = (last + timedelta(seconds=interval) - self.clock.now()).total_seconds()
             if wait > 0:
                 await self._sleep_unless(wait, self._stopped)
-        self._last_post[key] = self.clock.now()
 
     # --- one deadline's due alerts ------------------------------------------
-    async def _deliver(self, job: _Job, *, within: float) -> None:
-        """Post the job's message (answered within ``within`` seconds, or given up)
-        and record its alerts sent before going on to what follows the post."""
+    async def _post(self, job: _Job, *, within: float) -> ChatGateway | None:
+        """Post the job's message, answered within ``within`` seconds or given up;
+        the gateway that took it, or None (a failure, already dealt with)."""
         deadline, alerts = job.deadline, job.alerts
         positions, requests = job.state.positions, job.state.requests
         now = self.clock.now()
@@ -436,12 +420,18 @@ class Dispatcher:
                     alert_id=alert.id, error=f"no gateway for {deadline.platform}"
                 )
             self.stats.failed += len(alerts)
-            return
+            return None
         try:
             await self._send_within(within, gateway, deadline, message)
         except DeliveryError as error:
             await self._failed(deadline, alerts, error, gateway)
-            return
+            return None
+        return gateway
+
+    async def _posted(self, job: _Job, gateway: ChatGateway) -> None:
+        """Record a posted job's alerts sent, then what follows the post: the deadline
+        missed, and nudges for those who have not answered."""
+        deadline, alerts, requests = job.deadline, job.alerts, job.state.requests
         sent_at = self.clock.now()
         try:
             await self._record_sent([alert.id for alert in alerts])
@@ -467,24 +457,21 @@ class Dispatcher:
     ) -> None:
         """Post to the deadline's channel; an answer that takes longer than ``seconds``
         is given up (a transient failure, retried), as its lease may run out after it."""
-        sending = asyncio.ensure_future(
-            gateway.send(
-                workspace_id=deadline.workspace_id, channel_id=deadline.channel_id, message=message
-            )
+        sending = gateway.send(
+            workspace_id=deadline.workspace_id, channel_id=deadline.channel_id, message=message
         )
-        timer = asyncio.ensure_future(self.clock.sleep(seconds))
         try:
-            await asyncio.wait({sending, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            unfinished = [task for task in (sending, timer) if not task.done()]
-            for task in unfinished:
-                task.cancel()
-            for task in unfinished:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if sending.cancelled():
-            raise TransientDelivery(f"no answer within {self.policy.send_timeout:g} s")
-        sending.result()  # the platform's DeliveryError, if it refused
+            await self._within(seconds, sending)
+        except TimeoutError:
+            # The platform may have taken it, and with no idempotency key the retry
+            # then shows it twice: worth an operator's notice.
+            log.warning(
+                "no answer from %s within %g s for deadline %s; its alert is tried again",
+                deadline.platform,
+                self.policy.send_timeout,
+                deadline.id,
+            )
+            raise TransientDelivery(f"no answer within {self.policy.send_timeout:g} s") from None
 
     async def _mark_missed(self, deadline: Deadline, now: datetime) -> None:
         event = Event(deadline_id=deadline.id, kind=EventKind.MISSED, at=now, actor_id="parley")

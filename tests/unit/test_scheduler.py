@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -11,12 +13,16 @@ import pytest
 
 from adapters.shell.render import render_message
 from bot.clock import ManualClock
+from bot.dispatch_policy import DispatchPolicy
+from bot.domain import AlertStatus, Event, EventKind, NewDeadline, PlannedAlert
 from bot.errors import DeliveryError, PermanentDelivery, RateLimited, TransientDelivery
 from bot.messages import Audience, Message
-from bot.scheduler import Dispatcher, DispatchPolicy
+from bot.scheduler import Dispatcher
 from tests.conftest import Chat
+from tests.fakes.stores import MemoryDeadlines, MemoryOutbox, SlowWrites
 
 FRIDAY_5PM_ET = datetime.fromisoformat("2026-11-27T22:00:00+00:00")
+REACHED = re.compile(r"Deadline reached: (D\d+)")
 
 
 @dataclass
@@ -297,3 +303,70 @@ async def test_a_busy_channel_does_not_hold_up_the_others(
     alerts = (await chat.runtime.repository.export_all())["alerts"]
     four_hours = [a for a in alerts if a["due_at"] == "2026-11-27T18:00:00+00:00"]
     assert [a["status"] for a in four_hours] == ["sent"] * 6
+
+
+async def test_two_replicas_post_once_when_one_is_slow_to_record_its_posts(
+    clock: ManualClock,
+) -> None:
+    """Replica A's writes take 20 s each (its host is under CPU load); B's are quick.
+    The lease A claimed its alerts with runs out between A's second post in a channel
+    and the record of it; B keeps looking for claimable alerts all along."""
+    store = MemoryDeadlines()
+    platform = RecordingGateway(clock)
+    policy = DispatchPolicy(lease_seconds=60.0, send_timeout=30.0)
+
+    def replica(outbox: MemoryOutbox) -> Dispatcher:
+        return Dispatcher(
+            outbox=outbox,
+            deadlines=store,
+            gateways={"shell": platform},
+            clock=clock,
+            policy=policy,
+            pacing={"shell": 25.0},
+        )
+
+    slow = replica(MemoryOutbox(store, slow_writes=SlowWrites(clock, 20.0)))
+    quick = replica(MemoryOutbox(store))
+    start = clock.now()
+    for n in (1, 2):
+        await add_due_now(store, f"Item {n}", start)
+    runs = [asyncio.create_task(slow.run_once())]
+    # B looks once a second from when A's claim is in, until five minutes have passed.
+    looks_from, horizon, looked_at = (
+        start + timedelta(seconds=30),
+        start + timedelta(minutes=5),
+        None,
+    )
+    while clock.now() < horizon or not all(run.done() for run in runs):
+        await asyncio.sleep(0)
+        b_idle = len(runs) == 1 or runs[-1].done()
+        if looks_from <= clock.now() < horizon and clock.now() != looked_at and b_idle:
+            runs.append(asyncio.create_task(quick.run_once()))
+            looked_at = clock.now()
+        elif clock.sleepers or all(run.done() for run in runs):
+            clock.advance(timedelta(seconds=1))
+    for run in runs:
+        await run
+    print([(p.at - start, p.text[:40]) for p in platform.posts])
+    reached = Counter(REACHED.findall(" ".join(platform.channel_texts())))
+    assert reached == {"D1": 1, "D2": 1}
+    assert MemoryOutbox(store).statuses() == [AlertStatus.SENT, AlertStatus.SENT]
+
+
+async def add_due_now(store: MemoryDeadlines, title: str, now: datetime) -> None:
+    """A deadline due ``now`` in the negotiation channel, with only its own alert."""
+    draft = NewDeadline(
+        workspace_id="shell:test",
+        channel_id="negotiation",
+        platform="shell",
+        title=title,
+        due_at=now,
+        tz="America/New_York",
+        owner_id="alex",
+        reminder_offsets=(),
+        created_at=now,
+    )
+    event = Event(deadline_id=0, kind=EventKind.CREATED, at=now, actor_id="alex")
+    await store.create_deadline(
+        draft=draft, event=event, alerts=(PlannedAlert(offset=timedelta(0), due_at=now),)
+    )

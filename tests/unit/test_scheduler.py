@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.shell.render import render_message
 from bot.clock import ManualClock
@@ -305,15 +307,16 @@ async def test_a_busy_channel_does_not_hold_up_the_others(
     assert [a["status"] for a in four_hours] == ["sent"] * 6
 
 
-async def test_two_replicas_post_once_when_one_is_slow_to_record_its_posts(
-    clock: ManualClock,
-) -> None:
-    """Replica A's writes take 20 s each (its host is under CPU load); B's are quick.
-    The lease A claimed its alerts with runs out between A's second post in a channel
-    and the record of it; B keeps looking for claimable alerts all along."""
+async def two_replicas(
+    *, slow_writes: float, b_looks_from: float, pacing: float, channels: list[str]
+) -> tuple[Counter[str], list[AlertStatus]]:
+    """Replica A, whose writes take ``slow_writes`` seconds each (its host is under CPU
+    load), claims a deadline due now in each of ``channels``; replica B, whose writes
+    are quick, looks for claimable alerts once a second from ``b_looks_from`` seconds
+    on, for five minutes. How often each deadline was posted; the alerts' statuses."""
+    clock = ManualClock(FRIDAY_5PM_ET)
     store = MemoryDeadlines()
     platform = RecordingGateway(clock)
-    policy = DispatchPolicy(lease_seconds=60.0, send_timeout=30.0)
 
     def replica(outbox: MemoryOutbox) -> Dispatcher:
         return Dispatcher(
@@ -321,43 +324,67 @@ async def test_two_replicas_post_once_when_one_is_slow_to_record_its_posts(
             deadlines=store,
             gateways={"shell": platform},
             clock=clock,
-            policy=policy,
-            pacing={"shell": 25.0},
+            policy=DispatchPolicy(lease_seconds=60.0, send_timeout=30.0),
+            pacing={"shell": pacing},
         )
 
-    slow = replica(MemoryOutbox(store, slow_writes=SlowWrites(clock, 20.0)))
-    quick = replica(MemoryOutbox(store))
+    a = replica(MemoryOutbox(store, slow_writes=SlowWrites(clock, slow_writes)))
+    b = replica(MemoryOutbox(store))
     start = clock.now()
-    for n in (1, 2):
-        await add_due_now(store, f"Item {n}", start)
-    runs = [asyncio.create_task(slow.run_once())]
-    # B looks once a second from when A's claim is in, until five minutes have passed.
-    looks_from, horizon, looked_at = (
-        start + timedelta(seconds=30),
-        start + timedelta(minutes=5),
-        None,
-    )
-    while clock.now() < horizon or not all(run.done() for run in runs):
+    for n, channel in enumerate(channels, start=1):
+        await add_due_now(store, f"Item {n}", channel, start)
+    runs = [asyncio.create_task(a.run_once())]
+    looks_from, until = start + timedelta(seconds=b_looks_from), start + timedelta(minutes=5)
+    looked_at = None
+    while clock.now() < until or not all(run.done() for run in runs):
         await asyncio.sleep(0)
         b_idle = len(runs) == 1 or runs[-1].done()
-        if looks_from <= clock.now() < horizon and clock.now() != looked_at and b_idle:
-            runs.append(asyncio.create_task(quick.run_once()))
+        if looks_from <= clock.now() < until and clock.now() != looked_at and b_idle:
+            runs.append(asyncio.create_task(b.run_once()))
             looked_at = clock.now()
         elif clock.sleepers or all(run.done() for run in runs):
             clock.advance(timedelta(seconds=1))
     for run in runs:
         await run
-    print([(p.at - start, p.text[:40]) for p in platform.posts])
-    reached = Counter(REACHED.findall(" ".join(platform.channel_texts())))
-    assert reached == {"D1": 1, "D2": 1}
-    assert MemoryOutbox(store).statuses() == [AlertStatus.SENT, AlertStatus.SENT]
+    posted = Counter(REACHED.findall(" ".join(platform.channel_texts())))
+    return posted, MemoryOutbox(store).statuses()
 
 
-async def add_due_now(store: MemoryDeadlines, title: str, now: datetime) -> None:
-    """A deadline due ``now`` in the negotiation channel, with only its own alert."""
+async def test_two_replicas_post_once_when_one_is_slow_to_record_its_posts() -> None:
+    # A's claim is in at 20 s, its first post at 40 s (after renewing), recorded at
+    # 60 s. The lease A claimed with runs out at 60 s: before A's second post in the
+    # channel is recorded, were it posted on that claim alone, B takes the alert over.
+    posted, statuses = await two_replicas(
+        slow_writes=20.0, b_looks_from=30.0, pacing=25.0, channels=["negotiation"] * 2
+    )
+    assert posted == {"D1": 1, "D2": 1}
+    assert statuses == [AlertStatus.SENT, AlertStatus.SENT]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    slow_writes=st.integers(0, 45),
+    b_looks_from=st.integers(0, 120),
+    pacing=st.sampled_from([0.0, 1.0, 25.0]),
+    channels=st.lists(st.sampled_from(["negotiation", "side"]), min_size=1, max_size=4),
+)
+def test_two_replicas_post_each_alert_once_whatever_the_timing(
+    slow_writes: int, b_looks_from: int, pacing: float, channels: list[str]
+) -> None:
+    posted, statuses = asyncio.run(
+        two_replicas(
+            slow_writes=slow_writes, b_looks_from=b_looks_from, pacing=pacing, channels=channels
+        )
+    )
+    assert posted == {f"D{n}": 1 for n in range(1, len(channels) + 1)}
+    assert statuses == [AlertStatus.SENT] * len(channels)
+
+
+async def add_due_now(store: MemoryDeadlines, title: str, channel: str, now: datetime) -> None:
+    """A deadline due ``now`` in ``channel``, with only its own alert."""
     draft = NewDeadline(
         workspace_id="shell:test",
-        channel_id="negotiation",
+        channel_id=channel,
         platform="shell",
         title=title,
         due_at=now,

@@ -32,16 +32,16 @@ class DispatchStats:
 
 @dataclass(frozen=True)
 class DispatchPolicy:
-    # How long a claim, or the renewal right before a post, holds an alert.
+    # How long a claim, or a renewal, holds an alert.
     lease_seconds: float = 120.0
-    # A post not answered within this long after its renewal is given up (and
-    # retried): at least half of the lease is then left to record it sent.
+    # A post not answered within this long is given up (and retried). Each post
+    # ends at least this long before its lease does: the time to record it sent.
     send_timeout: float = 30.0
     batch_size: int = 250
     # Claimed alerts not yet sent, at most (their channel queues included).
     max_in_flight: int = 2000
-    # Posts between their renewal and their answer at once, at most: more at once
-    # would make each wait for the others' turns on a busy CPU, on its lease's time.
+    # Posts under way at once, at most: more would make each wait for the others'
+    # turns on a busy CPU, on its lease's time.
     max_posting: int = 32
     poll_seconds: float = 30.0
     max_attempts: int = 8

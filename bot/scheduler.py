@@ -15,15 +15,16 @@ service in the same transaction as the change). The ``Dispatcher``:
    paced for its platform, so a busy channel never holds up the others, and
    claiming goes on while earlier alerts are being sent (up to
    ``max_in_flight``);
-4. renews the job's leases right before its post and posts only the alerts
-   still held (one whose lease ran out may be another replica's by now); gives
-   the post up after ``send_timeout``, at most half the lease; records the
-   alerts sent before the job ends, in the half left. So no replica can claim a
-   posted alert before it is recorded (chat platforms have no idempotency key
-   to refuse a second post). Concurrent jobs share these statements. Rate
-   limits honour ``retry_after``; transient failures back off exponentially
-   with jitter, a bounded number of times; permanent failures mark the alert
-   failed and tell the deadline's owner once.
+4. posts each job so that the post ends ``send_timeout`` (at most half the
+   lease) before the lease does, and records its alerts sent before the job
+   ends, in the time left. A lease claimed too long ago for that is renewed
+   right before the post, in one statement that returns the alerts still held
+   (one whose lease ran out may be another replica's by now): only those are
+   posted. So no replica can claim a posted alert before it is recorded (chat
+   platforms have no idempotency key to refuse a second post). Concurrent jobs
+   share these statements. Rate limits honour ``retry_after``; transient
+   failures back off exponentially with jitter, a bounded number of times;
+   permanent failures mark the alert failed and tell the deadline's owner once.
 
 ``stop()`` ends the loop gracefully (SIGTERM): the send in progress finishes,
 alerts claimed but not yet handed to a platform are given back at once
@@ -224,15 +225,18 @@ class Dispatcher:
         room = min(self.policy.batch_size, self.policy.max_in_flight - self._in_flight)
         if room <= 0:
             return 0
+        # The lease runs from the claim's transaction, which starts after this instant.
+        asked_at = self.clock.now()
         claimed = await self.outbox.claim_due_alerts(
-            now=self.clock.now(), lease_seconds=self.policy.lease_seconds, limit=room
+            now=asked_at, lease_seconds=self.policy.lease_seconds, limit=room
         )
         if not claimed:
             return 0
         self._in_flight += len(claimed)
         self._unsent.update(alert.id for alert in claimed)
+        lease = _Lease(asked_at, self.clock.now(), self.policy.lease_seconds)
         try:
-            jobs = await self._load_jobs(claimed)
+            jobs = await self._load_jobs(claimed, lease)
         except BaseException:
             self._in_flight -= len(claimed)
             raise
@@ -258,7 +262,7 @@ class Dispatcher:
             return
         log.info("gave back %d claimed alerts", len(unsent))
 
-    async def _load_jobs(self, claimed: list[Alert]) -> list[_Job]:
+    async def _load_jobs(self, claimed: list[Alert], lease: _Lease) -> list[_Job]:
         """The claimed alerts grouped by deadline, with what each alert shows,
         read in three queries per workspace."""
         by_deadline: dict[int, list[Alert]] = defaultdict(list)
@@ -286,7 +290,7 @@ class Dispatcher:
                     await self.outbox.mark_alert_failed(alert_id=alert.id, error="deadline closed")
                 continue
             alerts.sort(key=lambda a: a.due_at)
-            jobs.append(_Job(state=state, alerts=alerts))
+            jobs.append(_Job(state=state, alerts=alerts, lease=lease))
         jobs.sort(key=lambda job: job.alerts[0].due_at)
         return jobs
 
@@ -338,24 +342,45 @@ class Dispatcher:
     async def _post_if_still_ours(self, key: str, job: _Job) -> None:
         """Post the job's alerts this process still holds, then record them sent.
 
-        The leases are renewed right before the post, and at most ``max_posting``
-        jobs are between their renewal and the platform's answer at once. Recording
-        waits for no turn: the half of the renewed lease left after the post covers it."""
+        A lease without time for a whole post and its record is renewed right
+        before the post; at most ``max_posting`` jobs are between that point and
+        the platform's answer at once. Recording waits for no turn."""
         async with self._posting:
             self._last_post[key] = self.clock.now()
-            renewed = await self._renewed(job)
+            full = self._post_budget(job.lease) >= self.policy.send_timeout
+            renewed = job if full else await self._renewed(job)
+            # From here each is posted, given back or not ours: none to give back at shutdown.
+            self._unsent.difference_update(alert.id for alert in job.alerts)
             if renewed is None:
                 return
-            job, within = renewed
-            gateway = await self._post(job, within=within)
+            job, budget = renewed, self._post_budget(renewed.lease)
+            if budget <= 0:
+                log.warning(
+                    "renewing took %.1f s, too long to record a post in time; %d alerts given back",
+                    job.lease.write_seconds,
+                    len(job.alerts),
+                )
+                with contextlib.suppress(StorageUnavailable):
+                    await self.outbox.release_leases(alert_ids=[a.id for a in job.alerts])
+                return
+            gateway = await self._post(job, within=budget)
         if gateway is not None:
             await self._posted(job, gateway)
 
-    async def _renewed(self, job: _Job) -> tuple[_Job, float] | None:
-        """The job with only the alerts whose leases this process still holds (one
-        whose lease ran out may be another replica's by now), and how long their post
-        may take; None when nothing is left to post."""
-        renewed_at = self.clock.now()
+    def _post_budget(self, lease: _Lease) -> float:
+        """How long a post on ``lease`` may take (up to ``send_timeout``): it must end
+        ``send_timeout`` before the lease, to record it, and that must be at least twice
+        what the write that set the lease took. Zero or less: no time for a post."""
+        keep = self.policy.send_timeout
+        if 2 * lease.write_seconds > keep:
+            return 0.0
+        left = (lease.ends_at - self.clock.now()).total_seconds()
+        return min(keep, left - keep)
+
+    async def _renewed(self, job: _Job) -> _Job | None:
+        """The job with only the alerts this process still holds (one whose lease ran
+        out may be another replica's by now), their leases renewed; None if none is."""
+        asked_at = self.clock.now()
         ids = [alert.id for alert in job.alerts]
         try:
             held = await self._renew(ids)
@@ -363,17 +388,11 @@ class Dispatcher:
             # Not known to be ours: not posted. Its lease runs out and it is claimed again.
             log.warning("could not renew the leases of %d alerts; not posted now", len(ids))
             held = set()
-        # From here each is posted, given back or not ours: none to give back at shutdown.
-        self._unsent.difference_update(ids)
-        within = self.policy.send_timeout - (self.clock.now() - renewed_at).total_seconds()
-        if held and within <= 0:
-            # The renewal came back too late to post within its half of the lease.
-            log.warning("renewing leases took %.1f s; %d alerts given back", -within, len(held))
-            with contextlib.suppress(StorageUnavailable):
-                await self.outbox.release_leases(alert_ids=sorted(held))
-            return None
         alerts = [alert for alert in job.alerts if alert.id in held]
-        return (replace(job, alerts=alerts), within) if alerts else None
+        if not alerts:
+            return None
+        lease = _Lease(asked_at, self.clock.now(), self.policy.lease_seconds)
+        return replace(job, alerts=alerts, lease=lease)
 
     async def _pace(self, key: str, platform: str) -> None:
         interval = self.pacing.get(platform, 1.0)
@@ -544,11 +563,31 @@ class Dispatcher:
 
 
 @dataclass(frozen=True)
+class _Lease:
+    """A lease as this process knows it, set by a write (claim or renewal) whose
+    transaction began after ``asked_at``: no other replica can claim before ``ends_at``."""
+
+    asked_at: datetime
+    answered_at: datetime
+    seconds: float
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.asked_at + timedelta(seconds=self.seconds)
+
+    @property
+    def write_seconds(self) -> float:
+        """How long the write took: about what recording a post takes then."""
+        return (self.answered_at - self.asked_at).total_seconds()
+
+
+@dataclass(frozen=True)
 class _Job:
     """One deadline's claimed alerts, sent together as one message."""
 
     state: DeadlineState
     alerts: list[Alert]
+    lease: _Lease
 
     @property
     def deadline(self) -> Deadline:

@@ -308,7 +308,12 @@ async def test_a_busy_channel_does_not_hold_up_the_others(
 
 
 async def two_replicas(
-    *, slow_writes: float, b_looks_from: float, pacing: float, channels: list[str]
+    *,
+    slow_writes: float,
+    b_looks_from: float,
+    pacing: float,
+    channels: list[str],
+    lease_seconds: float = 60.0,
 ) -> tuple[Counter[str], list[AlertStatus]]:
     """Replica A, whose writes take ``slow_writes`` seconds each (its host is under CPU
     load), claims a deadline due now in each of ``channels``; replica B, whose writes
@@ -324,7 +329,7 @@ async def two_replicas(
             deadlines=store,
             gateways={"shell": platform},
             clock=clock,
-            policy=DispatchPolicy(lease_seconds=60.0, send_timeout=30.0),
+            policy=DispatchPolicy(lease_seconds=lease_seconds, send_timeout=30.0),
             pacing={"shell": pacing},
         )
 
@@ -367,13 +372,20 @@ async def test_two_replicas_post_once_when_one_is_slow_to_record_its_posts() -> 
     b_looks_from=st.integers(0, 120),
     pacing=st.sampled_from([0.0, 1.0, 25.0]),
     channels=st.lists(st.sampled_from(["negotiation", "side"]), min_size=1, max_size=4),
+    # Above twice the send timeout, a job that starts soon after its claim posts
+    # without renewing: no replica can claim it before the lease ends.
+    lease_seconds=st.sampled_from([60.0, 80.0, 120.0]),
 )
 def test_two_replicas_post_each_alert_once_whatever_the_timing(
-    slow_writes: int, b_looks_from: int, pacing: float, channels: list[str]
+    slow_writes: int, b_looks_from: int, pacing: float, channels: list[str], lease_seconds: float
 ) -> None:
     posted, statuses = asyncio.run(
         two_replicas(
-            slow_writes=slow_writes, b_looks_from=b_looks_from, pacing=pacing, channels=channels
+            slow_writes=slow_writes,
+            b_looks_from=b_looks_from,
+            pacing=pacing,
+            channels=channels,
+            lease_seconds=lease_seconds,
         )
     )
     assert posted == {f"D{n}": 1 for n in range(1, len(channels) + 1)}

@@ -45,12 +45,12 @@ import contextlib
 import logging
 import random
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from bot import views
+from bot.concurrency import SharedStatement, within
 from bot.dispatch_policy import DEFAULT_PACING, DispatchPolicy, DispatchStats
 from bot.domain import (
     NUDGE_OFFSETS,
@@ -70,10 +70,8 @@ from bot.errors import (
 )
 from bot.messages import Audience, Message
 from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore
-from bot.shared_statement import SharedStatement
 
 log = logging.getLogger("parley.scheduler")
-T = TypeVar("T")
 
 
 class Dispatcher:
@@ -105,7 +103,7 @@ class Dispatcher:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._unsent: set[int] = set()  # claimed, not yet handed to a gateway
-        self._in_flight = 0  # claimed, not yet finished with
+        self._claimed: set[int] = set()  # claimed, not yet finished with
         self._queues: defaultdict[str, deque[_Job]] = defaultdict(deque)
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._posting = asyncio.Semaphore(self.policy.max_posting)
@@ -136,7 +134,7 @@ class Dispatcher:
                 try:
                     if await self._claim() == self.policy.batch_size:
                         continue  # more may be due: claim again while earlier ones send
-                    if self._in_flight >= self.policy.max_in_flight:
+                    if len(self._claimed) >= self.policy.max_in_flight:
                         delay = self.policy.poll_seconds  # a finishing send wakes us
                     else:
                         delay = await self._seconds_until_next()
@@ -184,25 +182,7 @@ class Dispatcher:
     async def _sleep_unless(self, seconds: float, event: asyncio.Event) -> None:
         """Sleep on the clock, or until ``event`` is set."""
         with contextlib.suppress(TimeoutError):
-            await self._within(seconds, event.wait())
-
-    async def _within(self, seconds: float, work: Awaitable[T]) -> T:
-        """What ``work`` gives, or ``TimeoutError`` (``work`` cancelled) once ``seconds``
-        have passed on the clock."""
-        task = asyncio.ensure_future(work)
-        timer = asyncio.ensure_future(self.clock.sleep(seconds))
-        try:
-            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            unfinished = [future for future in (task, timer) if not future.done()]
-            for future in unfinished:
-                future.cancel()
-            for future in unfinished:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await future
-        if task.cancelled():
-            raise TimeoutError
-        return task.result()
+            await within(self.clock, seconds, event.wait())
 
     async def run_once(self) -> int:
         """Claim what is due now and wait until it is handled; how many were claimed."""
@@ -222,7 +202,7 @@ class Dispatcher:
 
         Each channel's queue is sent by its own task, paced for its platform, so a
         busy channel never holds up the others and claiming goes on meanwhile."""
-        room = min(self.policy.batch_size, self.policy.max_in_flight - self._in_flight)
+        room = min(self.policy.batch_size, self.policy.max_in_flight - len(self._claimed))
         if room <= 0:
             return 0
         # The lease runs from the claim's transaction, which starts after this instant.
@@ -230,15 +210,18 @@ class Dispatcher:
         claimed = await self.outbox.claim_due_alerts(
             now=asked_at, lease_seconds=self.policy.lease_seconds, limit=room
         )
-        if not claimed:
-            return 0
-        self._in_flight += len(claimed)
-        self._unsent.update(alert.id for alert in claimed)
         lease = _Lease(asked_at, self.clock.now(), self.policy.lease_seconds)
+        # One whose lease ran out while it waited here is claimed again by this process
+        # too: it stays with the job that has it, which renews before posting.
+        new = [alert for alert in claimed if alert.id not in self._claimed]
+        if not new:
+            return len(claimed)
+        self._claimed.update(alert.id for alert in new)
+        self._unsent.update(alert.id for alert in new)
         try:
-            jobs = await self._load_jobs(claimed, lease)
+            jobs = await self._load_jobs(new, lease)
         except BaseException:
-            self._in_flight -= len(claimed)
+            self._claimed.difference_update(alert.id for alert in new)
             raise
         for job in jobs:
             key = f"{job.deadline.workspace_id}/{job.deadline.channel_id}"
@@ -312,7 +295,7 @@ class Dispatcher:
                 await self._sleep_unless(1.0, self._stopped)
 
     def _done_with(self, alerts: Collection[Alert]) -> None:
-        self._in_flight -= len(alerts)
+        self._claimed.difference_update(alert.id for alert in alerts)
         self.wake()  # there is room to claim more
 
     async def _run_channel(self, key: str) -> None:
@@ -336,7 +319,7 @@ class Dispatcher:
             # Jobs still queued (stopping, or a failure) stay unsent: given back at
             # shutdown, or claimed again when their lease runs out.
             for job in self._queues.pop(key, ()):
-                self._in_flight -= len(job.alerts)
+                self._claimed.difference_update(alert.id for alert in job.alerts)
             self.wake()
 
     async def _post_if_still_ours(self, key: str, job: _Job) -> None:
@@ -363,7 +346,7 @@ class Dispatcher:
                 with contextlib.suppress(StorageUnavailable):
                     await self.outbox.release_leases(alert_ids=[a.id for a in job.alerts])
                 return
-            gateway = await self._post(job, within=budget)
+            gateway = await self._post(job, budget=budget)
         if gateway is not None:
             await self._posted(job, gateway)
 
@@ -403,8 +386,8 @@ class Dispatcher:
                 await self._sleep_unless(wait, self._stopped)
 
     # --- one deadline's due alerts ------------------------------------------
-    async def _post(self, job: _Job, *, within: float) -> ChatGateway | None:
-        """Post the job's message, answered within ``within`` seconds or given up;
+    async def _post(self, job: _Job, *, budget: float) -> ChatGateway | None:
+        """Post the job's message, answered within ``budget`` seconds or given up;
         the gateway that took it, or None (a failure, already dealt with)."""
         deadline, alerts = job.deadline, job.alerts
         positions, requests = job.state.positions, job.state.requests
@@ -441,7 +424,7 @@ class Dispatcher:
             self.stats.failed += len(alerts)
             return None
         try:
-            await self._send_within(within, gateway, deadline, message)
+            await self._send_within(budget, gateway, deadline, message)
         except DeliveryError as error:
             await self._failed(deadline, alerts, error, gateway)
             return None
@@ -480,7 +463,7 @@ class Dispatcher:
             workspace_id=deadline.workspace_id, channel_id=deadline.channel_id, message=message
         )
         try:
-            await self._within(seconds, sending)
+            await within(self.clock, seconds, sending)
         except TimeoutError:
             # The platform may have taken it, and with no idempotency key the retry
             # then shows it twice: worth an operator's notice.

@@ -1,14 +1,42 @@
-"""``SharedStatement``: one database statement at a time, shared by every caller waiting for it.
+"""How the alert dispatcher waits: on statements shared by its jobs, and on a clock.
 
-The alert dispatcher renews leases right before each post and records each post
-sent before its job ends. Hundreds of channel jobs do that at the same instant
-in a burst; sharing the statements keeps that to a few writes, not two a post.
+``SharedStatement`` runs one database statement at a time for every caller
+waiting for it. The dispatcher renews leases before posts and records each post
+sent before its job ends; hundreds of channel jobs do that at the same instant
+in a burst, and sharing the statements keeps that to a few writes.
+
+``within`` bounds a wait by a ``Clock``'s time, so a test clock moves it too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Collection
+from typing import TypeVar
+
+from bot.ports import Clock
+
+T = TypeVar("T")
+
+
+async def within(clock: Clock, seconds: float, work: Awaitable[T]) -> T:
+    """What ``work`` gives, or ``TimeoutError`` (``work`` cancelled) once ``seconds``
+    have passed on ``clock``."""
+    task = asyncio.ensure_future(work)
+    timer = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        unfinished = [future for future in (task, timer) if not future.done()]
+        for future in unfinished:
+            future.cancel()
+        for future in unfinished:
+            with contextlib.suppress(asyncio.CancelledError):
+                await future
+    if task.cancelled():
+        raise TimeoutError
+    return task.result()
 
 
 class SharedStatement:

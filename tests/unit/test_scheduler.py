@@ -409,3 +409,43 @@ async def add_due_now(store: MemoryDeadlines, title: str, channel: str, now: dat
     await store.create_deadline(
         draft=draft, event=event, alerts=(PlannedAlert(offset=timedelta(0), due_at=now),)
     )
+
+
+@dataclass
+class SlowGateway(RecordingGateway):
+    """A platform that takes ``seconds`` (on the clock) to answer each post."""
+
+    seconds: float = 9.0
+
+    async def send(self, *, workspace_id: str, channel_id: str, message: Message) -> str | None:
+        await self.clock.sleep(self.seconds)
+        return await super().send(workspace_id=workspace_id, channel_id=channel_id, message=message)
+
+
+async def test_an_alert_claimed_again_while_it_waits_is_posted_once(clock: ManualClock) -> None:
+    """One post at a time, 9 s each, six channels: the sixth channel's alert waits past
+    its lease (40 s), and the same replica claims it again then. Posted at 45 s on a
+    renewed lease, it must not be posted again on the fresh claim at 54 s."""
+    store = MemoryDeadlines()
+    platform = SlowGateway(clock)
+    dispatcher = Dispatcher(
+        outbox=MemoryOutbox(store),
+        deadlines=store,
+        gateways={"shell": platform},
+        clock=clock,
+        policy=DispatchPolicy(lease_seconds=40.0, send_timeout=10.0, max_posting=1),
+        pacing={"shell": 0.0},
+    )
+    start = clock.now()
+    for n in range(1, 7):
+        await add_due_now(store, f"Item {n}", f"C{n}", start)
+    running = asyncio.create_task(dispatcher.run())
+    while clock.now() < start + timedelta(minutes=3):
+        for _ in range(50):  # whatever can run without the clock moving, runs
+            await asyncio.sleep(0)
+        clock.advance(timedelta(seconds=1))
+    dispatcher.stop()
+    await running
+    posted = Counter(REACHED.findall(" ".join(platform.channel_texts())))
+    assert posted == {f"D{n}": 1 for n in range(1, 7)}
+    assert MemoryOutbox(store).statuses() == [AlertStatus.SENT] * 6

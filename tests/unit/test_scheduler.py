@@ -356,9 +356,10 @@ async def two_replicas(
 
 
 async def test_two_replicas_post_once_when_one_is_slow_to_record_its_posts() -> None:
-    # A's claim is in at 20 s, its first post at 40 s (after renewing), recorded at
-    # 60 s. The lease A claimed with runs out at 60 s: before A's second post in the
-    # channel is recorded, were it posted on that claim alone, B takes the alert over.
+    # A's writes take 20 s. The old scheduler posted D2 at 45 s on A's claim (lease
+    # to 60 s) and recorded it at 65 s; B, looking at 61 s, took D2 over and posted it
+    # again. A post must now be recorded within its lease, with twice the time A's
+    # last write took: A gives its claims back, and B posts them.
     posted, statuses = await two_replicas(
         slow_writes=20.0, b_looks_from=30.0, pacing=25.0, channels=["negotiation"] * 2
     )

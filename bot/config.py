@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     # How long a replica may hold claimed alerts before another may take them.
     alert_lease_seconds: float = 120.0
+    # How long an alert's post may wait for the platform's answer; at most half the lease.
+    alert_send_timeout_seconds: float = 30.0
     # How many `parley serve` replicas share this database (compose, k8s set it);
     # only used to refuse SQLite, which serves one process.
     parley_replicas: int = 1
@@ -159,11 +161,27 @@ def check_deployment(settings: Settings) -> None:
             f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL "
             f"(got {settings.log_level!r})"
         )
-    if not math.isfinite(settings.alert_lease_seconds) or settings.alert_lease_seconds <= 0:
-        raise ConfigurationError(
-            f"ALERT_LEASE_SECONDS must be more than 0 (got {settings.alert_lease_seconds})"
-        )
+    check_alert_lease(settings.alert_lease_seconds, settings.alert_send_timeout_seconds)
     check_sqlite_directory(url)
+
+
+def check_alert_lease(lease: float, send_timeout: float) -> None:
+    """A post must be over while its lease holds, with time left to record it sent."""
+    if not 0 < lease < math.inf:
+        raise ConfigurationError(
+            f"ALERT_LEASE_SECONDS must be more than 0, a finite number of seconds (got {lease})"
+        )
+    if not 0 < send_timeout < math.inf:
+        raise ConfigurationError(
+            "ALERT_SEND_TIMEOUT_SECONDS must be more than 0, a finite number of seconds "
+            f"(got {send_timeout})"
+        )
+    if lease < 2 * send_timeout:
+        raise ConfigurationError(
+            f"ALERT_LEASE_SECONDS ({lease:g} s) must be at least twice "
+            f"ALERT_SEND_TIMEOUT_SECONDS ({send_timeout:g} s), so each post ends while its "
+            "lease holds: raise the lease, or lower the send timeout"
+        )
 
 
 def check_sqlite_directory(url: str) -> None:

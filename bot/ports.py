@@ -223,14 +223,17 @@ class AlertOutbox(Protocol):
         ...
 
     async def mark_alerts_sent(self, *, alert_ids: Sequence[int], sent_at: datetime) -> None:
-        """Mark claimed alerts sent (and their leases ended), in one statement."""
+        """Mark alerts sent (and their leases ended), in one statement, whoever holds
+        them now: the caller posted them, so a replica that took one over after its
+        lease ran out finds it sent when it renews, and does not post it again."""
         ...
 
     async def renew_leases(
         self, *, alert_ids: Sequence[int], lease_seconds: float, now: datetime
     ) -> list[int]:
-        """Extend this process's leases on claimed, unsent alerts; the ids still held
-        (an alert whose lease ran out may have been taken by another replica)."""
+        """Extend this process's leases on claimed, unsent alerts, also those whose
+        lease ran out but that nobody took since, and return the ids still held, in
+        one statement (the dispatcher posts only those)."""
         ...
 
     async def mark_alert_failed(self, *, alert_id: int, error: str) -> None: ...

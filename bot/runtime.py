@@ -16,11 +16,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from bot.config import Settings
+from bot.dispatch_policy import DispatchPolicy
 from bot.feeds import Feeds
 from bot.notices import NoticePolicy, NoticeSender
 from bot.observe import CommandLog, CommandObservers
 from bot.ports import ChatGateway, Clock, Repository
-from bot.scheduler import Dispatcher, DispatchPolicy
+from bot.scheduler import Dispatcher
 from bot.service import Parley
 
 
@@ -70,7 +71,10 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
 async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
     """Run the alert dispatcher, and beside it the notice sender (``bot.notices``,
     woken by the same wake-ups), in the background for the duration of the block."""
-    policy = DispatchPolicy(lease_seconds=runtime.settings.alert_lease_seconds)
+    policy = DispatchPolicy(
+        lease_seconds=runtime.settings.alert_lease_seconds,
+        send_timeout=runtime.settings.alert_send_timeout_seconds,
+    )
     dispatcher = Dispatcher(
         outbox=runtime.repository,
         deadlines=runtime.repository,

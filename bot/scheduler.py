@@ -14,12 +14,17 @@ service in the same transaction as the change). The ``Dispatcher``:
 3. queues them per channel: each channel's queue is sent by its own task,
    paced for its platform, so a busy channel never holds up the others, and
    claiming goes on while earlier alerts are being sent (up to
-   ``max_in_flight``). A job that waited in its queue for half the lease
-   renews it first, and skips any alert another replica took meanwhile;
-4. sends, then marks the job's alerts sent in one statement. Rate limits
-   honour ``retry_after``; transient failures back off exponentially with
-   jitter for a bounded number of attempts; permanent failures mark the alert failed and tell the
-   deadline's owner once.
+   ``max_in_flight``);
+4. posts each job so that the post ends ``send_timeout`` (at most half the
+   lease) before the lease does, and records its alerts sent before the job
+   ends, in the time left. A lease claimed too long ago for that is renewed
+   right before the post, in one statement that returns the alerts still held
+   (one whose lease ran out may be another replica's by now): only those are
+   posted. So no replica can claim a posted alert before it is recorded (chat
+   platforms have no idempotency key to refuse a second post). Concurrent jobs
+   share these statements. Rate limits honour ``retry_after``; transient
+   failures back off exponentially with jitter, a bounded number of times;
+   permanent failures mark the alert failed and tell the deadline's owner once.
 
 ``stop()`` ends the loop gracefully (SIGTERM): the send in progress finishes,
 alerts claimed but not yet handed to a platform are given back at once
@@ -40,11 +45,13 @@ import contextlib
 import logging
 import random
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot import views
+from bot.concurrency import SharedStatement, within
+from bot.dispatch_policy import DEFAULT_PACING, DispatchPolicy, DispatchStats
 from bot.domain import (
     NUDGE_OFFSETS,
     Alert,
@@ -65,40 +72,6 @@ from bot.messages import Audience, Message
 from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore
 
 log = logging.getLogger("parley.scheduler")
-
-# Seconds between two posts to one conversation, by platform.
-DEFAULT_PACING: Mapping[str, float] = {"slack": 1.0, "teams": 1 / 7, "shell": 0.0}
-
-
-@dataclass
-class DispatchStats:
-    """Counters for metrics and tests."""
-
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    collapsed: int = 0
-    # The latest lateness samples (seconds), and how many there have been in all.
-    lateness: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
-    lateness_count: int = 0
-
-
-@dataclass(frozen=True)
-class DispatchPolicy:
-    # How long a claim holds; a job that waits in its channel's queue for half
-    # of it renews the lease before it is sent.
-    lease_seconds: float = 120.0
-    batch_size: int = 250
-    # Claimed alerts not yet sent, at most (their channel queues included).
-    max_in_flight: int = 2000
-    poll_seconds: float = 30.0
-    max_attempts: int = 8
-    backoff_base: float = 2.0
-    backoff_cap: float = 300.0
-    # An alert more than this late when claimed is part of a catch-up.
-    catch_up_after: timedelta = timedelta(minutes=10)
-    # After stop(): how long the send in progress may take before it is cancelled.
-    drain_seconds: float = 10.0
 
 
 async def _no_event_url(deadline: Deadline) -> str | None:
@@ -134,11 +107,12 @@ class Dispatcher:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._unsent: set[int] = set()  # claimed, not yet handed to a gateway
-        self._in_flight = 0  # claimed, not yet finished with
+        self._claimed: set[int] = set()  # claimed, not yet finished with
         self._queues: defaultdict[str, deque[_Job]] = defaultdict(deque)
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._to_mark: list[int] = []  # sent, not yet recorded as sent
-        self._marker: asyncio.Task[None] | None = None
+        self._posting = asyncio.Semaphore(self.policy.max_posting)
+        self._renew = SharedStatement(self._renew_leases)
+        self._record_sent = SharedStatement(self._write_sent)
 
     # --- loop ------------------------------------------------------------
     def wake(self) -> None:
@@ -164,7 +138,7 @@ class Dispatcher:
                 try:
                     if await self._claim() == self.policy.batch_size:
                         continue  # more may be due: claim again while earlier ones send
-                    if self._in_flight >= self.policy.max_in_flight:
+                    if len(self._claimed) >= self.policy.max_in_flight:
                         delay = self.policy.poll_seconds  # a finishing send wakes us
                     else:
                         delay = await self._seconds_until_next()
@@ -194,7 +168,7 @@ class Dispatcher:
             await self._release_unsent()
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5.0):
-                    await self._write_marks()
+                    await self._record_sent.finished()
 
     async def _seconds_until_next(self) -> float:
         next_due = await self.outbox.next_alert_due()
@@ -211,22 +185,13 @@ class Dispatcher:
 
     async def _sleep_unless(self, seconds: float, event: asyncio.Event) -> None:
         """Sleep on the clock, or until ``event`` is set."""
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waker = asyncio.ensure_future(event.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, waker):
-                task.cancel()
-            for task in (sleeper, waker):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        with contextlib.suppress(TimeoutError):
+            await within(self.clock, seconds, event.wait())
 
     async def run_once(self) -> int:
         """Claim what is due now and wait until it is handled; how many were claimed."""
         claimed = await self._claim()
         await self._finish_sends(None)
-        await self._marks_written()
         return claimed
 
     async def _finish_sends(self, within: float | None) -> None:
@@ -241,21 +206,26 @@ class Dispatcher:
 
         Each channel's queue is sent by its own task, paced for its platform, so a
         busy channel never holds up the others and claiming goes on meanwhile."""
-        room = min(self.policy.batch_size, self.policy.max_in_flight - self._in_flight)
+        room = min(self.policy.batch_size, self.policy.max_in_flight - len(self._claimed))
         if room <= 0:
             return 0
+        # The lease runs from the claim's transaction, which starts after this instant.
+        asked_at = self.clock.now()
         claimed = await self.outbox.claim_due_alerts(
-            now=self.clock.now(), lease_seconds=self.policy.lease_seconds, limit=room
+            now=asked_at, lease_seconds=self.policy.lease_seconds, limit=room
         )
-        if not claimed:
-            return 0
-        claimed_at = self.clock.now()
-        self._in_flight += len(claimed)
-        self._unsent.update(alert.id for alert in claimed)
+        lease = _Lease(asked_at, self.clock.now(), self.policy.lease_seconds)
+        # One whose lease ran out while it waited here is claimed again by this process
+        # too: it stays with the job that has it, which renews before posting.
+        new = [alert for alert in claimed if alert.id not in self._claimed]
+        if not new:
+            return len(claimed)
+        self._claimed.update(alert.id for alert in new)
+        self._unsent.update(alert.id for alert in new)
         try:
-            jobs = await self._load_jobs(claimed, claimed_at)
+            jobs = await self._load_jobs(new, lease)
         except BaseException:
-            self._in_flight -= len(claimed)
+            self._claimed.difference_update(alert.id for alert in new)
             raise
         for job in jobs:
             key = f"{job.deadline.workspace_id}/{job.deadline.channel_id}"
@@ -279,7 +249,7 @@ class Dispatcher:
             return
         log.info("gave back %d claimed alerts", len(unsent))
 
-    async def _load_jobs(self, claimed: list[Alert], claimed_at: datetime) -> list[_Job]:
+    async def _load_jobs(self, claimed: list[Alert], lease: _Lease) -> list[_Job]:
         """The claimed alerts grouped by deadline, with what each alert shows,
         read in three queries per workspace."""
         by_deadline: dict[int, list[Alert]] = defaultdict(list)
@@ -302,42 +272,34 @@ class Dispatcher:
             ):
                 # Closed after the claim: its alerts are no longer wanted.
                 self._done_with(alerts)
+                self._unsent.difference_update(alert.id for alert in alerts)
                 for alert in alerts:
                     await self.outbox.mark_alert_failed(alert_id=alert.id, error="deadline closed")
                 continue
             alerts.sort(key=lambda a: a.due_at)
-            jobs.append(_Job(state=state, alerts=alerts, claimed_at=claimed_at))
+            jobs.append(_Job(state=state, alerts=alerts, lease=lease))
         jobs.sort(key=lambda job: job.alerts[0].due_at)
         return jobs
 
-    def _mark_sent(self, alerts: Iterable[Alert]) -> None:
-        """Record alerts as sent. The writes of many sends are gathered into one
-        statement, so a burst does not queue a transaction per post ahead of the
-        next claim; a process that dies before the write leaves these alerts to
-        be sent again when their leases run out (only they can be posted twice)."""
-        self._to_mark.extend(alert.id for alert in alerts)
-        if self._marker is None or self._marker.done():
-            self._marker = asyncio.create_task(self._write_marks(), name="parley-mark-sent")
+    async def _renew_leases(self, alert_ids: list[int]) -> list[int]:
+        return await self.outbox.renew_leases(
+            alert_ids=alert_ids, lease_seconds=self.policy.lease_seconds, now=self.clock.now()
+        )
 
-    async def _write_marks(self) -> None:
-        while self._to_mark:
-            ids, self._to_mark = self._to_mark, []
+    async def _write_sent(self, alert_ids: list[int]) -> list[int]:
+        """Record posted alerts sent; tried again while the database is away, because
+        an alert posted but not recorded is posted again once its lease runs out."""
+        while True:
             try:
-                await self.outbox.mark_alerts_sent(alert_ids=ids, sent_at=self.clock.now())
+                await self.outbox.mark_alerts_sent(alert_ids=alert_ids, sent_at=self.clock.now())
+                return alert_ids
             except StorageUnavailable:
-                self._to_mark[:0] = ids
-                await self._sleep_unless(1.0, self._stopped)
                 if self._stopping:
-                    return
+                    raise
+                await self._sleep_unless(1.0, self._stopped)
 
-    async def _marks_written(self) -> None:
-        if self._marker is not None:
-            await self._marker
-
-    def _done_with(self, alerts: Iterable[Alert]) -> None:
-        ids = {alert.id for alert in alerts}
-        self._unsent.difference_update(ids)
-        self._in_flight -= len(ids)
+    def _done_with(self, alerts: Collection[Alert]) -> None:
+        self._claimed.difference_update(alert.id for alert in alerts)
         self.wake()  # there is room to claim more
 
     async def _run_channel(self, key: str) -> None:
@@ -349,12 +311,8 @@ class Dispatcher:
                 if self._stopping:
                     return
                 queue.popleft()
-                alerts = await self._still_ours(job)
-                # From here the platform may have it: a cancelled send keeps its lease.
-                self._unsent.difference_update(alert.id for alert in alerts)
                 try:
-                    if alerts:
-                        await self._deliver(replace(job, alerts=alerts))
+                    await self._post_if_still_ours(key, job)
                 finally:
                     self._done_with(job.alerts)
         except Exception:
@@ -365,24 +323,63 @@ class Dispatcher:
             # Jobs still queued (stopping, or a failure) stay unsent: given back at
             # shutdown, or claimed again when their lease runs out.
             for job in self._queues.pop(key, ()):
-                self._in_flight -= len(job.alerts)
+                self._claimed.difference_update(alert.id for alert in job.alerts)
             self.wake()
 
-    async def _still_ours(self, job: _Job) -> list[Alert]:
-        """The job's alerts this process still holds. A job that waited in its
-        channel's queue for half the lease renews the lease first: an alert
-        whose lease ran out may already be another replica's."""
-        waited = (self.clock.now() - job.claimed_at).total_seconds()
-        if waited < self.policy.lease_seconds / 2:
-            return job.alerts
-        kept = set(
-            await self.outbox.renew_leases(
-                alert_ids=[alert.id for alert in job.alerts],
-                lease_seconds=self.policy.lease_seconds,
-                now=self.clock.now(),
-            )
-        )
-        return [alert for alert in job.alerts if alert.id in kept]
+    async def _post_if_still_ours(self, key: str, job: _Job) -> None:
+        """Post the job's alerts this process still holds, then record them sent.
+
+        A lease without time for a whole post and its record is renewed right
+        before the post; at most ``max_posting`` jobs are between that point and
+        the platform's answer at once. Recording waits for no turn."""
+        async with self._posting:
+            self._last_post[key] = self.clock.now()
+            full = self._post_budget(job.lease) >= self.policy.send_timeout
+            renewed = job if full else await self._renewed(job)
+            # From here each is posted, given back or not ours: none to give back at shutdown.
+            self._unsent.difference_update(alert.id for alert in job.alerts)
+            if renewed is None:
+                return
+            job, budget = renewed, self._post_budget(renewed.lease)
+            if budget <= 0:
+                log.warning(
+                    "renewing took %.1f s, too long to record a post in time; %d alerts given back",
+                    job.lease.write_seconds,
+                    len(job.alerts),
+                )
+                with contextlib.suppress(StorageUnavailable):
+                    await self.outbox.release_leases(alert_ids=[a.id for a in job.alerts])
+                return
+            gateway = await self._post(job, budget=budget)
+        if gateway is not None:
+            await self._posted(job, gateway)
+
+    def _post_budget(self, lease: _Lease) -> float:
+        """How long a post on ``lease`` may take (up to ``send_timeout``): it must end
+        ``send_timeout`` before the lease, to record it, and that must be at least twice
+        what the write that set the lease took. Zero or less: no time for a post."""
+        keep = self.policy.send_timeout
+        if 2 * lease.write_seconds > keep:
+            return 0.0
+        left = (lease.ends_at - self.clock.now()).total_seconds()
+        return min(keep, left - keep)
+
+    async def _renewed(self, job: _Job) -> _Job | None:
+        """The job with only the alerts this process still holds (one whose lease ran
+        out may be another replica's by now), their leases renewed; None if none is."""
+        asked_at = self.clock.now()
+        ids = [alert.id for alert in job.alerts]
+        try:
+            held = await self._renew(ids)
+        except StorageUnavailable:
+            # Not known to be ours: not posted. Its lease runs out and it is claimed again.
+            log.warning("could not renew the leases of %d alerts; not posted now", len(ids))
+            held = set()
+        alerts = [alert for alert in job.alerts if alert.id in held]
+        if not alerts:
+            return None
+        lease = _Lease(asked_at, self.clock.now(), self.policy.lease_seconds)
+        return replace(job, alerts=alerts, lease=lease)
 
     async def _pace(self, key: str, platform: str) -> None:
         interval = self.pacing.get(platform, 1.0)
@@ -391,15 +388,15 @@ class Dispatcher:
             wait = (last + timedelta(seconds=interval) - self.clock.now()).total_seconds()
             if wait > 0:
                 await self._sleep_unless(wait, self._stopped)
-        self._last_post[key] = self.clock.now()
 
     # --- one deadline's due alerts ------------------------------------------
-    async def _deliver(self, job: _Job) -> None:
+    async def _post(self, job: _Job, *, budget: float) -> ChatGateway | None:
+        """Post the job's message, answered within ``budget`` seconds or given up;
+        the gateway that took it, or None (a failure, already dealt with)."""
         deadline, alerts = job.deadline, job.alerts
         positions, requests = job.state.positions, job.state.requests
         now = self.clock.now()
         late = [a for a in alerts if now - a.due_at > self.policy.catch_up_after]
-        workspace = deadline.workspace_id
         if len(alerts) > 1 and late:
             message = views.catch_up_alert(
                 deadline,
@@ -434,16 +431,27 @@ class Dispatcher:
                     alert_id=alert.id, error=f"no gateway for {deadline.platform}"
                 )
             self.stats.failed += len(alerts)
-            return
+            return None
         try:
-            await gateway.send(
-                workspace_id=workspace, channel_id=deadline.channel_id, message=message
-            )
+            await self._send_within(budget, gateway, deadline, message)
         except DeliveryError as error:
             await self._failed(deadline, alerts, error, gateway)
-            return
+            return None
+        return gateway
+
+    async def _posted(self, job: _Job, gateway: ChatGateway) -> None:
+        """Record a posted job's alerts sent, then what follows the post: the deadline
+        missed, and nudges for those who have not answered."""
+        deadline, alerts, requests = job.deadline, job.alerts, job.state.requests
         sent_at = self.clock.now()
-        self._mark_sent(alerts)
+        try:
+            await self._record_sent([alert.id for alert in alerts])
+        except StorageUnavailable:
+            log.warning(
+                "could not record %d posted alerts as sent; they are posted again "
+                "when their lease runs out",
+                len(alerts),
+            )
         for alert in alerts:
             self.stats.lateness.append((sent_at - alert.due_at).total_seconds())
             self.stats.lateness_count += 1
@@ -460,6 +468,27 @@ class Dispatcher:
         """The alert at the deadline turns an open deadline missed (and says so)."""
         at_deadline = any(a.offset == timedelta(0) for a in alerts)
         return at_deadline and deadline.status is DeadlineStatus.OPEN
+
+    async def _send_within(
+        self, seconds: float, gateway: ChatGateway, deadline: Deadline, message: Message
+    ) -> None:
+        """Post to the deadline's channel; an answer that takes longer than ``seconds``
+        is given up (a transient failure, retried), as its lease may run out after it."""
+        sending = gateway.send(
+            workspace_id=deadline.workspace_id, channel_id=deadline.channel_id, message=message
+        )
+        try:
+            await within(self.clock, seconds, sending)
+        except TimeoutError:
+            # The platform may have taken it, and with no idempotency key the retry
+            # then shows it twice: worth an operator's notice.
+            log.warning(
+                "no answer from %s within %g s for deadline %s; its alert is tried again",
+                deadline.platform,
+                self.policy.send_timeout,
+                deadline.id,
+            )
+            raise TransientDelivery(f"no answer within {self.policy.send_timeout:g} s") from None
 
     async def _mark_missed(self, deadline: Deadline, now: datetime) -> None:
         event = Event(deadline_id=deadline.id, kind=EventKind.MISSED, at=now, actor_id="parley")
@@ -533,12 +562,31 @@ class Dispatcher:
 
 
 @dataclass(frozen=True)
+class _Lease:
+    """A lease as this process knows it, set by a write (claim or renewal) whose
+    transaction began after ``asked_at``: no other replica can claim before ``ends_at``."""
+
+    asked_at: datetime
+    answered_at: datetime
+    seconds: float
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.asked_at + timedelta(seconds=self.seconds)
+
+    @property
+    def write_seconds(self) -> float:
+        """How long the write took: about what recording a post takes then."""
+        return (self.answered_at - self.asked_at).total_seconds()
+
+
+@dataclass(frozen=True)
 class _Job:
     """One deadline's claimed alerts, sent together as one message."""
 
     state: DeadlineState
     alerts: list[Alert]
-    claimed_at: datetime
+    lease: _Lease
 
     @property
     def deadline(self) -> Deadline:

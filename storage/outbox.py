@@ -7,7 +7,11 @@ deadline changes (``storage.deadlines``).
 A claim sets a lease and the claimer's name (host, process and a random part,
 one per store). PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` and runs the
 lease on the database clock, shared by every replica; on SQLite ``BEGIN
-IMMEDIATE`` already makes the claim the only writer.
+IMMEDIATE`` already makes the claim the only writer. The dispatcher renews
+right before each post (``renew_leases``: an ``UPDATE ... RETURNING`` of the
+rows still pending under this claimer, serialized with a concurrent claim by
+the row lock) and posts only what comes back; ``mark_alerts_sent`` then
+applies whoever holds the row, so a replica that took it over finds it sent.
 """
 
 from __future__ import annotations

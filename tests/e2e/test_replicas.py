@@ -59,14 +59,21 @@ async def seed(url: str, *, count: int, channels: int, due_in: float) -> None:
 
 
 def start_replica(
-    url: str, slack: FakeSlackApi, tmp_path: Path, name: str
+    url: str,
+    slack: FakeSlackApi,
+    tmp_path: Path,
+    name: str,
+    *,
+    lease_seconds: float = 5.0,
+    send_timeout: float = 2.5,
 ) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "DATABASE_URL": url,
         "SLACK_SIGNING_SECRET": "e2e-signing-secret",
         "SLACK_BOT_TOKEN": "xoxb-e2e",
         "SLACK_API_URL": slack.api_url,
-        "ALERT_LEASE_SECONDS": "5",
+        "ALERT_LEASE_SECONDS": str(lease_seconds),
+        "ALERT_SEND_TIMEOUT_SECONDS": str(send_timeout),
         "LOG_LEVEL": "WARNING",
     }
     # The replica writes to its own copy of the file; ours is closed once it started.

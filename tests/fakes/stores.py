@@ -36,7 +36,15 @@ from bot.domain import (
     negotiation_key,
 )
 from bot.errors import InvalidInput, NotFound
-from bot.ports import AlertOutbox, NegotiationStore, NoticeOutbox
+from bot.ports import AlertOutbox, Clock, NegotiationStore, NoticeOutbox
+
+
+@dataclass(frozen=True)
+class SlowWrites:
+    """How long each write of one ``MemoryOutbox`` takes, on ``clock``."""
+
+    clock: Clock
+    seconds: float
 
 
 @dataclass
@@ -45,9 +53,10 @@ class OutboxRow:
 
     alert: Alert
     not_before: datetime
-    lease_until: datetime | None = None  # set while claimed (the one claimer: this process)
+    lease_until: datetime | None = None  # set while claimed
     last_error: str | None = None
     sent_at: datetime | None = None
+    claimed_by: str | None = None
 
 
 @dataclass
@@ -58,6 +67,7 @@ class NoticeOutboxRow:
     not_before: datetime
     status: AlertStatus = AlertStatus.PENDING
     lease_until: datetime | None = None
+    claimed_by: str | None = None
     last_error: str | None = None
     sent_at: datetime | None = None
 
@@ -358,14 +368,30 @@ class MemoryDeadlines:
 
 
 class MemoryOutbox:
-    """The AlertOutbox port over ``MemoryDeadlines.outbox``: one process, one claimer.
+    """The AlertOutbox port over ``MemoryDeadlines.outbox``. Each instance is one
+    claimer, as each SQL store is: two over the same ``MemoryDeadlines`` are two
+    replicas sharing one database.
+
+    ``slow_writes`` plays a replica whose writes wait (on its clock) before they
+    apply, as on a host under CPU load; leases still count from the ``now`` the
+    caller passed, as PostgreSQL's count from the start of their transaction.
 
     Ids of alerts that are gone (a deadline change replaced its pending alerts
     while they were out) are passed over, as the SQL statements pass them over.
     """
 
-    def __init__(self, deadlines: MemoryDeadlines) -> None:
+    _claimers = itertools.count(1)
+
+    def __init__(
+        self, deadlines: MemoryDeadlines, *, slow_writes: SlowWrites | None = None
+    ) -> None:
         self.rows = deadlines.outbox
+        self._claimer = f"memory-{next(self._claimers)}"
+        self._slow_writes = slow_writes
+
+    async def _write(self) -> None:
+        if self._slow_writes is not None:
+            await self._slow_writes.clock.sleep(self._slow_writes.seconds)
 
     def statuses(self) -> list[AlertStatus]:
         """Every alert's status, in the order the alerts were planned."""
@@ -390,6 +416,7 @@ class MemoryOutbox:
     async def claim_due_alerts(
         self, *, now: datetime, lease_seconds: float, limit: int
     ) -> list[Alert]:
+        await self._write()
         free = [
             row
             for row in self._pending()
@@ -397,36 +424,43 @@ class MemoryOutbox:
         ]
         claimed = sorted(free, key=lambda row: (row.not_before, row.alert.id))[:limit]
         for row in claimed:
-            row.lease_until = now + timedelta(seconds=lease_seconds)
+            row.lease_until, row.claimed_by = now + timedelta(seconds=lease_seconds), self._claimer
         return sorted((row.alert for row in claimed), key=lambda a: (a.due_at, a.id))
 
     async def mark_alerts_sent(self, *, alert_ids: Sequence[int], sent_at: datetime) -> None:
+        await self._write()
         for row in filter(None, map(self.rows.get, alert_ids)):
             row.alert = replace(row.alert, status=AlertStatus.SENT)
-            row.sent_at, row.lease_until = sent_at, None
+            row.sent_at, row.lease_until, row.claimed_by = sent_at, None, None
 
     async def renew_leases(
         self, *, alert_ids: Sequence[int], lease_seconds: float, now: datetime
     ) -> list[int]:
-        held = [row for row in self._pending(alert_ids) if row.lease_until is not None]
+        await self._write()
+        held = [row for row in self._pending(alert_ids) if row.claimed_by == self._claimer]
         for row in held:
             row.lease_until = now + timedelta(seconds=lease_seconds)
         return sorted(row.alert.id for row in held)
 
     async def mark_alert_failed(self, *, alert_id: int, error: str) -> None:
+        await self._write()
         for row in filter(None, [self.rows.get(alert_id)]):
             attempts = row.alert.attempts + 1
             row.alert = replace(row.alert, status=AlertStatus.FAILED, attempts=attempts)
-            row.last_error, row.lease_until = error, None
+            row.last_error, row.lease_until, row.claimed_by = error, None, None
 
     async def release_alert(self, *, alert_id: int, retry_at: datetime, error: str) -> None:
+        await self._write()
         for row in self._pending([alert_id]):
             row.alert = replace(row.alert, attempts=row.alert.attempts + 1)
-            row.not_before, row.last_error, row.lease_until = retry_at, error, None
+            row.not_before, row.last_error = retry_at, error
+            row.lease_until, row.claimed_by = None, None
 
     async def release_leases(self, *, alert_ids: Sequence[int]) -> None:
+        await self._write()
         for row in self._pending(alert_ids):
-            row.lease_until = None
+            if row.claimed_by == self._claimer:
+                row.lease_until, row.claimed_by = None, None
 
     async def count_due_alerts(self, *, now: datetime) -> int:
         return sum(1 for row in self._pending() if row.not_before <= now)

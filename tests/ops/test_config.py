@@ -25,6 +25,7 @@ NAMES = (
     "LOG_LEVEL",
     "LOG_FORMAT",
     "ALERT_LEASE_SECONDS",
+    "ALERT_SEND_TIMEOUT_SECONDS",
     "PARLEY_REPLICAS",
 )
 PG = "postgresql+asyncpg://parley:pw-9f3@db.example.com:5432/parley"
@@ -54,6 +55,9 @@ CASES = [
     ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
     ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be text or json"),
     ({"ALERT_LEASE_SECONDS": "0"}, "ALERT_LEASE_SECONDS must be more than 0"),
+    ({"ALERT_LEASE_SECONDS": "nan"}, "ALERT_LEASE_SECONDS must be more than 0"),
+    ({"ALERT_SEND_TIMEOUT_SECONDS": "inf"}, "ALERT_SEND_TIMEOUT_SECONDS must be more than 0"),
+    ({"ALERT_LEASE_SECONDS": "40"}, "ALERT_LEASE_SECONDS (40 s) must be at least twice"),
 ]
 
 

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.shell.render import render_message
 from bot.clock import ManualClock
+from bot.dispatch_policy import DispatchPolicy
+from bot.domain import AlertStatus, Event, EventKind, NewDeadline, PlannedAlert
 from bot.errors import DeliveryError, PermanentDelivery, RateLimited, TransientDelivery
 from bot.messages import Audience, Message
-from bot.scheduler import Dispatcher, DispatchPolicy
+from bot.scheduler import Dispatcher
 from tests.conftest import Chat
+from tests.fakes.stores import MemoryDeadlines, MemoryOutbox, SlowWrites
 
 FRIDAY_5PM_ET = datetime.fromisoformat("2026-11-27T22:00:00+00:00")
 # Where a real clock stands when an alert goes out: a few milliseconds after its instant.
 LATE = timedelta(milliseconds=3)
+REACHED = re.compile(r"Deadline reached(?::| —) (D\d+)")
 
 
 @dataclass
@@ -284,8 +292,9 @@ async def test_a_busy_channel_does_not_hold_up_the_others(
         gateways={"shell": gateway},
         clock=clock,
         pacing={"shell": 1.0},
-        # Short leases: the last jobs of the busy channel wait past half of one and renew it.
-        policy=DispatchPolicy(lease_seconds=3.0),
+        # Short leases: the last jobs of the busy channel wait past the lease they were
+        # claimed with, and renew it right before their post.
+        policy=DispatchPolicy(lease_seconds=3.0, send_timeout=1.5),
     )
     for n in range(5):
         await chat.say(f"/deadline add Busy {n} due Friday 17:00 America/New_York remind 4h")
@@ -367,3 +376,148 @@ async def test_the_alert_at_the_deadline_says_it_is_now_missed(
     shown = await chat.say("/deadline show D1")
     assert "Status: missed" in shown
     assert "passed without being marked done (missed)" in shown
+
+
+async def two_replicas(
+    *,
+    slow_writes: float,
+    b_looks_from: float,
+    pacing: float,
+    channels: list[str],
+    lease_seconds: float = 60.0,
+) -> tuple[Counter[str], list[AlertStatus]]:
+    """Replica A, whose writes take ``slow_writes`` seconds each (its host is under CPU
+    load), claims a deadline due now in each of ``channels``; replica B, whose writes
+    are quick, looks for claimable alerts once a second from ``b_looks_from`` seconds
+    on, for five minutes. How often each deadline was posted; the alerts' statuses."""
+    clock = ManualClock(FRIDAY_5PM_ET)
+    store = MemoryDeadlines()
+    platform = RecordingGateway(clock)
+
+    def replica(outbox: MemoryOutbox) -> Dispatcher:
+        return Dispatcher(
+            outbox=outbox,
+            deadlines=store,
+            gateways={"shell": platform},
+            clock=clock,
+            policy=DispatchPolicy(lease_seconds=lease_seconds, send_timeout=30.0),
+            pacing={"shell": pacing},
+        )
+
+    a = replica(MemoryOutbox(store, slow_writes=SlowWrites(clock, slow_writes)))
+    b = replica(MemoryOutbox(store))
+    start = clock.now()
+    for n, channel in enumerate(channels, start=1):
+        await add_due_now(store, f"Item {n}", channel, start)
+    runs = [asyncio.create_task(a.run_once())]
+    looks_from, until = start + timedelta(seconds=b_looks_from), start + timedelta(minutes=5)
+    looked_at = None
+    while clock.now() < until or not all(run.done() for run in runs):
+        await asyncio.sleep(0)
+        b_idle = len(runs) == 1 or runs[-1].done()
+        if looks_from <= clock.now() < until and clock.now() != looked_at and b_idle:
+            runs.append(asyncio.create_task(b.run_once()))
+            looked_at = clock.now()
+        elif clock.sleepers or all(run.done() for run in runs):
+            clock.advance(timedelta(seconds=1))
+    for run in runs:
+        await run
+    posted = Counter(REACHED.findall(" ".join(platform.channel_texts())))
+    return posted, MemoryOutbox(store).statuses()
+
+
+async def test_two_replicas_post_once_when_one_is_slow_to_record_its_posts() -> None:
+    # A's writes take 20 s. The old scheduler posted D2 at 45 s on A's claim (lease
+    # to 60 s) and recorded it at 65 s; B, looking at 61 s, took D2 over and posted it
+    # again. A post must now be recorded within its lease, with twice the time A's
+    # last write took: A gives its claims back, and B posts them.
+    posted, statuses = await two_replicas(
+        slow_writes=20.0, b_looks_from=30.0, pacing=25.0, channels=["negotiation"] * 2
+    )
+    assert posted == {"D1": 1, "D2": 1}
+    assert statuses == [AlertStatus.SENT, AlertStatus.SENT]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    slow_writes=st.integers(0, 45),
+    b_looks_from=st.integers(0, 120),
+    pacing=st.sampled_from([0.0, 1.0, 25.0]),
+    channels=st.lists(st.sampled_from(["negotiation", "side"]), min_size=1, max_size=4),
+    # Above twice the send timeout, a job that starts soon after its claim posts
+    # without renewing: no replica can claim it before the lease ends.
+    lease_seconds=st.sampled_from([60.0, 80.0, 120.0]),
+)
+def test_two_replicas_post_each_alert_once_whatever_the_timing(
+    slow_writes: int, b_looks_from: int, pacing: float, channels: list[str], lease_seconds: float
+) -> None:
+    posted, statuses = asyncio.run(
+        two_replicas(
+            slow_writes=slow_writes,
+            b_looks_from=b_looks_from,
+            pacing=pacing,
+            channels=channels,
+            lease_seconds=lease_seconds,
+        )
+    )
+    assert posted == {f"D{n}": 1 for n in range(1, len(channels) + 1)}
+    assert statuses == [AlertStatus.SENT] * len(channels)
+
+
+async def add_due_now(store: MemoryDeadlines, title: str, channel: str, now: datetime) -> None:
+    """A deadline due ``now`` in ``channel``, with only its own alert."""
+    draft = NewDeadline(
+        workspace_id="shell:test",
+        channel_id=channel,
+        platform="shell",
+        title=title,
+        due_at=now,
+        tz="America/New_York",
+        owner_id="alex",
+        reminder_offsets=(),
+        created_at=now,
+    )
+    event = Event(deadline_id=0, kind=EventKind.CREATED, at=now, actor_id="alex")
+    await store.create_deadline(
+        draft=draft, event=event, alerts=(PlannedAlert(offset=timedelta(0), due_at=now),)
+    )
+
+
+@dataclass
+class SlowGateway(RecordingGateway):
+    """A platform that takes ``seconds`` (on the clock) to answer each post."""
+
+    seconds: float = 9.0
+
+    async def send(self, *, workspace_id: str, channel_id: str, message: Message) -> str | None:
+        await self.clock.sleep(self.seconds)
+        return await super().send(workspace_id=workspace_id, channel_id=channel_id, message=message)
+
+
+async def test_an_alert_claimed_again_while_it_waits_is_posted_once(clock: ManualClock) -> None:
+    """One post at a time, 9 s each, six channels: the sixth channel's alert waits past
+    its lease (40 s), and the same replica claims it again then. Posted at 45 s on a
+    renewed lease, it must not be posted again on the fresh claim at 54 s."""
+    store = MemoryDeadlines()
+    platform = SlowGateway(clock)
+    dispatcher = Dispatcher(
+        outbox=MemoryOutbox(store),
+        deadlines=store,
+        gateways={"shell": platform},
+        clock=clock,
+        policy=DispatchPolicy(lease_seconds=40.0, send_timeout=10.0, max_posting=1),
+        pacing={"shell": 0.0},
+    )
+    start = clock.now()
+    for n in range(1, 7):
+        await add_due_now(store, f"Item {n}", f"C{n}", start)
+    running = asyncio.create_task(dispatcher.run())
+    while clock.now() < start + timedelta(minutes=3):
+        for _ in range(50):  # whatever can run without the clock moving, runs
+            await asyncio.sleep(0)
+        clock.advance(timedelta(seconds=1))
+    dispatcher.stop()
+    await running
+    posted = Counter(REACHED.findall(" ".join(platform.channel_texts())))
+    assert posted == {f"D{n}": 1 for n in range(1, 7)}
+    assert MemoryOutbox(store).statuses() == [AlertStatus.SENT] * 6

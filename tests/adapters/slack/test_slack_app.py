@@ -14,7 +14,7 @@ import pytest
 from blockkit import check_message, check_view, texts
 from slack_world import SlackWorld
 
-from adapters.slack.app import WORKING
+from adapters.slack.commands import WORKING
 from adapters.slack.gateway import SlackGateway
 from adapters.slack.tasks import TaskSet
 from bot import views

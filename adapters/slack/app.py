@@ -40,7 +40,6 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -187,7 +186,7 @@ class SlackApp:
             log.info("refused a Slack request without a valid signature from %s", request.remote)
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            payload = parse_body(text, request.content_type)
+            payload = parse.request_payload(text, request.content_type)
         except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             return web.Response(status=400, text="the payload is not valid JSON")
         problem = parse.payload_problem(payload)

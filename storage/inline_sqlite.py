@@ -13,12 +13,18 @@ holds SQLite's write lock, nothing is run (the inline connection never waits:
 ``busy_timeout=0``) and the caller falls back to waiting off the loop.
 
 Statement code is written once against ``AsyncConnection``: ``_InlineConnection``
-offers the two methods it uses, on the synchronous connection.
+offers the two methods it uses, on the synchronous connection. Transaction
+control (BEGIN, savepoints) goes straight to the sqlite3 connection: through
+SQLAlchemy, each cost more than the statement it framed.
+
+``data_version`` is SQLite's own change counter: it moves whenever another
+connection (another process, or aiosqlite's threads) commits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -70,12 +76,13 @@ class InlineSqlite:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._connection: Connection | None = None
+        self._driver: sqlite3.Connection | None = None
         self._queued: list[_Queued] = []
 
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
-            self._connection = None
+            self._connection = self._driver = None
         self._engine.dispose()
 
     @contextmanager
@@ -86,6 +93,14 @@ class InlineSqlite:
             yield cast(AsyncConnection, _InlineConnection(connection))
         finally:
             connection.rollback()  # a no-op after a single statement
+
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version`` on the inline connection: it changes when
+        another connection commits (this one's own commits leave it as it is)."""
+        self._connect()
+        assert self._driver is not None
+        row = self._driver.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
 
     async def write(
         self, work: Callable[[AsyncConnection], Awaitable[_T]]
@@ -105,6 +120,9 @@ class InlineSqlite:
         if self._connection is None:
             # Transactions on it are begun by hand (BEGIN / BEGIN IMMEDIATE).
             self._connection = self._engine.connect().execution_options(sqlite_begin="NONE")
+            driver = self._connection.connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            self._driver = driver
         return self._connection
 
     def _commit_queued(self) -> None:
@@ -124,6 +142,8 @@ class InlineSqlite:
     def _commit_batch(self, batch: list[_Queued]) -> list[_Outcome]:
         """Run the queued units of work in one transaction; what each one gave or raised."""
         conn = self._connect()
+        driver = self._driver
+        assert driver is not None
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except exc.OperationalError as error:
@@ -135,17 +155,17 @@ class InlineSqlite:
         outcomes: list[_Outcome] = []
         for n, (work, future) in enumerate(batch):
             if shared:
-                conn.exec_driver_sql(f"SAVEPOINT w{n}")
+                driver.execute(f"SAVEPOINT w{n}")
             try:
                 value = _run_now(work(cast(AsyncConnection, _InlineConnection(conn))))
             except Exception as error:
                 if shared:
-                    conn.exec_driver_sql(f"ROLLBACK TO w{n}")
-                    conn.exec_driver_sql(f"RELEASE w{n}")
+                    driver.execute(f"ROLLBACK TO w{n}")
+                    driver.execute(f"RELEASE w{n}")
                 outcomes.append((future, error, None))
             else:
                 if shared:
-                    conn.exec_driver_sql(f"RELEASE w{n}")
+                    driver.execute(f"RELEASE w{n}")
                 outcomes.append((future, None, (True, value)))
         try:
             if shared or outcomes[0][1] is None:

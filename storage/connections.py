@@ -74,7 +74,7 @@ class Connections:
 
     async def close(self) -> None:
         if self._inline is not None:
-            self._inline.close()
+            await self._inline.close()
         await self.engine.dispose()
 
     @asynccontextmanager

@@ -19,12 +19,23 @@ SQLAlchemy, each cost more than the statement it framed.
 
 ``data_version`` is SQLite's own change counter: it moves whenever another
 connection (another process, or aiosqlite's threads) commits.
+
+Checkpoints (copying the write-ahead log back into the database file, with an
+fsync) would run inside whichever commit found the log past 1,000 pages, on the
+event loop: with adds arriving all the time that was a commit in seven, and a
+wait on the disk for every request behind it. The inline connection does not
+checkpoint: at most every ``CHECKPOINT_SECONDS`` after a commit, a passive
+checkpoint runs on a connection of its own in a worker thread (it waits for no
+reader or writer, and SQLite leaves the lock while it copies).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -35,6 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.errors import retryable
 
 _T = TypeVar("_T")
+
+CHECKPOINT_SECONDS = 0.5
 
 # A unit of work waiting for the shared inline transaction, and what became of it.
 _Queued = tuple[Callable[[AsyncConnection], Awaitable[Any]], "asyncio.Future[tuple[bool, Any]]"]
@@ -78,8 +91,23 @@ class InlineSqlite:
         self._connection: Connection | None = None
         self._driver: sqlite3.Connection | None = None
         self._queued: list[_Queued] = []
+        # Checkpoints: one task at a time, on a connection of their own used in worker
+        # threads under the lock (closing waits for a checkpoint in progress).
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
+        self._checkpointed_at = 0.0  # time.monotonic() of the last checkpoint
+        self._log_grew = False  # committed since the last checkpoint began
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        if self._checkpointing is not None:
+            self._checkpointing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointing
+        with self._checkpoint_lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
         if self._connection is not None:
             self._connection.close()
             self._connection = self._driver = None
@@ -122,8 +150,40 @@ class InlineSqlite:
             self._connection = self._engine.connect().execution_options(sqlite_begin="NONE")
             driver = self._connection.connection.driver_connection
             assert isinstance(driver, sqlite3.Connection)
+            driver.execute("PRAGMA wal_autocheckpoint=0")  # see the module docstring
             self._driver = driver
         return self._connection
+
+    def _checkpoint_soon(self) -> None:
+        """After a commit: a checkpoint off the loop, ``CHECKPOINT_SECONDS`` after the last."""
+        self._log_grew = True
+        if self._checkpointing is None:
+            self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoints())
+
+    async def _checkpoints(self) -> None:
+        try:
+            while self._log_grew:
+                wait = self._checkpointed_at + CHECKPOINT_SECONDS - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._log_grew = False
+                try:
+                    await asyncio.to_thread(self._checkpoint_in_thread)
+                except sqlite3.Error:
+                    self._log_grew = True  # tried again later; the log only grows meanwhile
+                self._checkpointed_at = time.monotonic()
+        finally:
+            self._checkpointing = None
+
+    def _checkpoint_in_thread(self) -> None:
+        with self._checkpoint_lock:
+            if self._checkpointer is None:
+                path = self._engine.url.database
+                assert path is not None
+                self._checkpointer = sqlite3.connect(
+                    path, isolation_level=None, check_same_thread=False
+                )
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def _commit_queued(self) -> None:
         batch, self._queued = self._queued, []
@@ -131,6 +191,7 @@ class InlineSqlite:
             outcomes = self._commit_batch(batch)
         except Exception as failure:  # the database itself failed: every writer hears of it
             outcomes = [(future, failure, None) for _, future in batch]
+        self._checkpoint_soon()
         for future, error, value in outcomes:
             if future.done():  # the caller went away; what it wrote stays written
                 continue

@@ -112,3 +112,26 @@ async def test_a_kept_list_is_read_again_after_any_write_here_or_elsewhere(
     listed = await repo.list_deadlines(workspace_id="A", channel_id="C1")
     listed.clear()  # a caller's copy: what is kept stays whole
     assert len(await repo.list_deadlines(workspace_id="A", channel_id="C1")) == 2
+
+
+async def test_the_log_reaches_the_database_file_without_a_commit_waiting_for_it(
+    sqlite_repo: tuple[SqlRepository, Path],
+) -> None:
+    """Checkpoints run off the loop, soon after commits (not once the log is 1,000
+    pages long): the database file itself, read without the log, has the rows."""
+    repo, path = sqlite_repo
+    for n in range(3):
+        await add(repo, title=f"Deadline {n}")
+
+    def in_the_file() -> int:
+        file_only = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            return int(file_only.execute("SELECT count(*) FROM deadline").fetchone()[0])
+        finally:
+            file_only.close()
+
+    for _ in range(200):  # up to 10 s
+        if in_the_file() == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert in_the_file() == 3

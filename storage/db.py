@@ -45,6 +45,11 @@ CONNECT_TIMEOUT = 1.5
 COMMAND_TIMEOUT = 10.0
 POOL_TIMEOUT = 5.0
 IDLE_PING_SECONDS = 5.0
+# Connections kept open (the most SQLAlchemy's default allowed at once: 5 + 10
+# overflow). With overflow, connections past the fifth were closed whenever the
+# pool had five idle ones and opened again moments later, a TLS attempt and a
+# login each: under 50 concurrent commands, a new connection every few requests.
+POOL_SIZE = 15
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -84,7 +89,13 @@ def make_engine(database_url: str, *, idle_ping_seconds: float = IDLE_PING_SECON
         if key in url.query:
             connect_args[key] = float(cast(str, url.query[key]))
             url = url.difference_update_query([key])
-    engine = create_async_engine(url, pool_timeout=POOL_TIMEOUT, connect_args=connect_args)
+    engine = create_async_engine(
+        url,
+        pool_size=POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args=connect_args,
+    )
     _ping_idle_connections(engine.sync_engine, idle_ping_seconds)
     return engine
 

@@ -15,7 +15,8 @@ holds SQLite's write lock, nothing is run (the inline connection never waits:
 Statement code is written once against ``AsyncConnection``: ``_InlineConnection``
 offers the two methods it uses, on the synchronous connection. Transaction
 control (BEGIN, savepoints) goes straight to the sqlite3 connection: through
-SQLAlchemy, each cost more than the statement it framed.
+SQLAlchemy, each cost more than the statement it framed; so do the writes'
+INSERT, UPDATE and DELETE statements, once compiled (``storage.direct_dml``).
 
 ``data_version`` is SQLite's own change counter: it moves whenever another
 connection (another process, or aiosqlite's threads) commits.
@@ -43,6 +44,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, Engine, exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.direct_dml import DirectDml
 from storage.errors import retryable
 
 _T = TypeVar("_T")
@@ -73,10 +75,13 @@ class _InlineConnection:
     unit of work runs to its end without another task stepping in.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, dml: DirectDml | None = None) -> None:
         self._connection = connection
+        self._dml = dml  # writes: INSERT, UPDATE and DELETE straight on the driver
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if self._dml is not None:
+            return self._dml.execute(self._connection, statement, parameters)
         return self._connection.execute(statement, parameters)
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
@@ -91,6 +96,7 @@ class InlineSqlite:
         self._connection: Connection | None = None
         self._driver: sqlite3.Connection | None = None
         self._queued: list[_Queued] = []
+        self._dml = DirectDml()
         # Checkpoints: one task at a time, on a connection of their own used in worker
         # threads under the lock (closing waits for a checkpoint in progress).
         self._checkpointing: asyncio.Task[None] | None = None
@@ -218,7 +224,7 @@ class InlineSqlite:
             if shared:
                 driver.execute(f"SAVEPOINT w{n}")
             try:
-                value = _run_now(work(cast(AsyncConnection, _InlineConnection(conn))))
+                value = _run_now(work(cast(AsyncConnection, _InlineConnection(conn, self._dml))))
             except Exception as error:
                 if shared:
                     driver.execute(f"ROLLBACK TO w{n}")

@@ -2,16 +2,22 @@
 
 ``build_runtime`` wires the core to a repository and a clock: the service,
 its calendar feeds, its command observers, and the wake-up that tells a
-sleeping dispatcher a deadline changed. It knows no storage engine and no
-platform: the composition root (``bot.main``) opens the repository, registers
-the gateways the adapters return, and runs ``running_dispatcher`` for as long
-as alerts should go out.
+sleeping dispatcher a deadline changed. Wake-ups are coalesced: the first
+change after a quiet ``WAKE_INTERVAL`` wakes the dispatchers at once, and the
+changes that follow within it share one wake-up at its end. Each wake-up costs
+a claim and a look at the schedule (two transactions): adds arriving one after
+another each woke the dispatcher, at about a tenth of the add's CPU time.
+
+It knows no storage engine and no platform: the composition root (``bot.main``)
+opens the repository, registers the gateways the adapters return, and runs
+``running_dispatcher`` for as long as alerts should go out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +29,10 @@ from bot.observe import CommandLog, CommandObservers
 from bot.ports import ChatGateway, Clock, Repository
 from bot.scheduler import Dispatcher
 from bot.service import Parley
+
+# Seconds between two wake-ups of the dispatchers: an alert planned by a change is
+# looked at no later than this after it (real time, whatever the clock says).
+WAKE_INTERVAL = 0.1
 
 
 @dataclass
@@ -38,9 +48,23 @@ class Runtime:
     wakeups: list[Callable[[], None]] = field(default_factory=list)
     gateways: dict[str, ChatGateway] = field(default_factory=dict)  # by platform
     dispatchers: list[Dispatcher] = field(default_factory=list)  # the running ones
+    _woken_at: float = -math.inf  # the event loop's time of the last wake-up
+    _wake_later: asyncio.TimerHandle | None = None
 
     def changed(self) -> None:
-        """A deadline changed: wake whoever waits on the alert schedule."""
+        """A deadline changed: wake whoever waits on the alert schedule (coalesced)."""
+        if self._wake_later is not None:
+            return  # a wake-up is already planned, after this change
+        loop = asyncio.get_running_loop()
+        due = self._woken_at + WAKE_INTERVAL
+        if loop.time() >= due:
+            self._wake()
+        else:
+            self._wake_later = loop.call_at(due, self._wake)
+
+    def _wake(self) -> None:
+        self._wake_later = None
+        self._woken_at = asyncio.get_running_loop().time()
         for wake in list(self.wakeups):
             wake()
 

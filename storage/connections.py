@@ -10,6 +10,14 @@
 - ``write(work)`` runs ``work`` in one write transaction (``BEGIN IMMEDIATE`` on
   SQLite, see ``storage.db.writer``), retried a few times when SQLite reports
   the database locked or PostgreSQL a deadlock.
+- ``read_cached(key, load)`` is a read model for a hot read (``/deadline
+  list``): what ``load()`` gave for ``key`` is kept and given again while
+  nothing was written since, and loaded again after any write. On a SQLite
+  file "nothing written" is exact and costs one ``PRAGMA data_version``: a
+  write of this process counts itself, one of another process or connection
+  moves SQLite's counter. Elsewhere (PostgreSQL, SQLite in memory) every read
+  loads: a replica cannot know without asking the database that another one
+  wrote.
 
 ``SqlStore`` is the base of every store: it holds the shared ``Connections``.
 """
@@ -18,9 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager, nullcontext
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +41,8 @@ from storage.errors import retryable
 from storage.inline_sqlite import InlineSqlite
 
 _T = TypeVar("_T")
+
+CACHED_READS = 1024  # keys kept by ``read_cached``, least recently used dropped first
 
 
 class Connections:
@@ -58,10 +69,12 @@ class Connections:
         # keeps a burst of commands from turning into second-long waits.
         self._write_turn = asyncio.Lock() if sqlite_file else None
         self._inline = InlineSqlite(inline_sqlite_engine(engine)) if sqlite_file else None
+        self._writes = 0  # write transactions of this process, finished or failed
+        self._cached: OrderedDict[Hashable, tuple[tuple[int, int], Any]] = OrderedDict()
 
     async def close(self) -> None:
         if self._inline is not None:
-            self._inline.close()
+            await self._inline.close()
         await self.engine.dispose()
 
     @asynccontextmanager
@@ -77,8 +90,32 @@ class Connections:
                 await conn.begin()
             yield conn
 
+    async def read_cached(self, key: Hashable, load: Callable[[], Awaitable[_T]]) -> _T:
+        """``load()``, or what it gave for ``key`` if nothing was written since (see the
+        module docstring). The value is shared: give callers copies of what they may change."""
+        if self._inline is None:
+            return await load()
+        version = (self._writes, self._inline.data_version())
+        kept = self._cached.get(key)
+        if kept is not None and kept[0] == version:
+            self._cached.move_to_end(key)
+            return cast(_T, kept[1])
+        value = await load()
+        self._cached[key] = (version, value)
+        self._cached.move_to_end(key)
+        if len(self._cached) > CACHED_READS:
+            self._cached.popitem(last=False)
+        return value
+
     async def write(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
         """Run ``work`` in one write transaction, retrying lock timeouts and deadlocks."""
+        try:
+            return await self._write(work)
+        finally:
+            # Counted whatever happened: a write that failed may still have committed.
+            self._writes += 1
+
+    async def _write(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
         if self._inline is not None:
             done, result = await self._inline.write(work)
             if done:

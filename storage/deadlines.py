@@ -303,9 +303,14 @@ class SqlDeadlineStore(SqlStore):
         if statuses is not None:
             params["statuses"] = sorted(status.value for status in statuses)
         stmt = _LIST[channel_id is not None, statuses is not None]
-        async with self._db.read() as conn:
-            rows = (await conn.execute(stmt, params)).all()
-        return [deadline_from_row(row) for row in rows]
+
+        async def load() -> tuple[Deadline, ...]:
+            async with self._db.read() as conn:
+                rows = (await conn.execute(stmt, params)).all()
+            return tuple(deadline_from_row(row) for row in rows)
+
+        key = ("list_deadlines", workspace_id, channel_id, statuses, limit)
+        return list(await self._db.read_cached(key, load))
 
     @guarded
     async def update_deadline(

@@ -12,16 +12,16 @@ How a request flows:
   (forged, missing or older than 5 minutes: 401, and nothing is logged but one
   line), then the payload's shape (not what Slack sends: 400), then replay
   (seen within 5 minutes: 200 and nothing runs, see ``adapters.replay``).
-  Only then does bolt see the request: it verifies the signature again and
+- A ``/deadline`` or ``/position`` command then runs without bolt's dispatch
+  (``commands``): authorized as bolt would, the core has ``ACK_BUDGET``
+  seconds for the ack to carry its reply.
+- Everything else goes to bolt: it verifies the signature again and
   authorizes (``SLACK_BOT_TOKEN``, or the installation store in OAuth mode,
   both cached in memory). Bolt logs through the ``slack_bolt`` logger, of which
-  only warnings and errors are written (``bot.logs``).
-- The app runs with ``process_before_response=True``: the HTTP response leaves
-  when the listener returns, so a listener never blocks past its own budget.
-  A slash command runs the core for up to ``ACK_BUDGET`` seconds; when it is
-  done in time the first reply for the conversation is the ack body
-  (``ephemeral`` or ``in_channel``), otherwise the ack says "Working on it…"
-  and the reply follows through the response URL.
+  only warnings and errors are written (``bot.logs``). The app runs with
+  ``process_before_response=True``: the HTTP response leaves when the listener
+  returns, so a listener never blocks past its own budget; a form submission
+  has ``ACK_BUDGET`` too.
 - Everything after the ack (DMs, further replies, modals, App Home) runs in
   background tasks (``tasks``) drained on shutdown, and goes out through the
   audience router in ``delivery``.
@@ -40,22 +40,22 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.replay import ReplayGuard
 from adapters.slack import parse
-from adapters.slack.delivery import Origin, SlackDelivery, ack_body, retry_handlers
+from adapters.slack.commands import SingleWorkspace, SlashCommands, failure_text, is_command
+from adapters.slack.delivery import Origin, SlackDelivery, retry_handlers
 from adapters.slack.gateway import SlackGateway
 from adapters.slack.home import AppHome, DeadlineReads
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, SlackOAuth
-from adapters.slack.render import JSON, form_errors
+from adapters.slack.render import form_errors
 from adapters.slack.tasks import TaskSet
-from adapters.slack.timezones import TimeZones, needs_timezone
+from adapters.slack.timezones import TimeZones
 from bot import views
 from bot.config import Settings
-from bot.errors import ConfigurationError, FormError, StorageUnavailable, UserError, chat_text
+from bot.errors import ConfigurationError, FormError, StorageUnavailable
 from bot.messages import Message
 from bot.ports import Clock, Installations
 from bot.service import Parley
@@ -65,18 +65,9 @@ log = logging.getLogger("parley.slack")
 # Bolt's own logger: it logs whole request bodies below WARNING (see ``bot.logs``).
 BOLT_LOG = logging.getLogger("slack_bolt")
 
-ACK_BUDGET = 2.0  # seconds the core may take before the ack says "Working on it…"
 DRAIN_SECONDS = 10.0
-WORKING = "Working on it…"
 EVENTS_PATH = "/slack/events"
 ID_MAX = 2**31 - 1  # deadline ids fit every database's integer column
-
-
-def failure_text(error: BaseException, doing: str) -> str:
-    """What the user is told about ``error``; one that is not theirs is logged."""
-    if not isinstance(error, UserError | StorageUnavailable):
-        log.error("%s failed", doing, exc_info=error)
-    return chat_text(error)
 
 
 class SlackApp:
@@ -114,7 +105,6 @@ class SlackApp:
             timeout=10,
         )
         self.session: aiohttp.ClientSession | None = None
-        self.ack_budget = ACK_BUDGET
         self.oauth = (
             SlackOAuth(settings, client=self.client, installations=installations, clock=clock)
             if settings.slack_oauth
@@ -134,20 +124,38 @@ class SlackApp:
             )
         self._register()
         self.delivery = SlackDelivery(client=self.client, clock=clock)
+        self.commands = SlashCommands(
+            service=service,
+            clock=clock,
+            client=self.client,
+            authorize=(
+                self.oauth.command_token
+                if self.oauth is not None
+                else SingleWorkspace(self.client, self.single_workspace_token)
+            ),
+            delivery=self.delivery,
+            timezones=self.timezones,
+            tasks=self.tasks,
+        )
         self.home = AppHome(deadlines=deadlines, clock=clock)
         self.gateway = SlackGateway(delivery=self.delivery, tokens=self.bot_token)
 
     def _register(self) -> None:
         bolt = self.bolt
-        bolt.command("/deadline")(self.on_command)
-        bolt.command("/position")(self.on_command)
-        bolt.command("/party")(self.on_command)
-        bolt.command("/offer")(self.on_command)
         bolt.action(re.compile(".*"))(self.on_action)
         bolt.view_submission(views.FORM_POSITION)(self.on_submission)
         bolt.event("app_home_opened")(self.on_home_opened)
         bolt.event("app_uninstalled")(self.on_app_uninstalled)
         bolt.event("tokens_revoked")(self.on_tokens_revoked)
+
+    @property
+    def ack_budget(self) -> float:
+        """Seconds the core may take on a command or a form before the ack goes without it."""
+        return self.commands.ack_budget
+
+    @ack_budget.setter
+    def ack_budget(self, seconds: float) -> None:
+        self.commands.ack_budget = seconds
 
     async def bot_token(self, team_id: str) -> str | None:
         """The bot token for a workspace (the gateway's token source)."""
@@ -179,7 +187,7 @@ class SlackApp:
             log.info("refused a Slack request without a valid signature from %s", request.remote)
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            payload = parse_body(text, request.content_type)
+            payload = parse.request_payload(text, request.content_type)
         except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
             return web.Response(status=400, text="the payload is not valid JSON")
         problem = parse.payload_problem(payload)
@@ -193,6 +201,8 @@ class SlackApp:
         if not first:
             log.info("a Slack request was sent again; it was already handled")
             return web.Response(status=200)
+        if is_command(payload):
+            return await self.commands.answer(payload)
         try:
             bolt_request = AsyncBoltRequest(
                 body=text, query=request.query_string, headers=dict(request.headers)
@@ -218,62 +228,6 @@ class SlackApp:
         assert flow is not None
         response = await flow.handle_callback(await to_bolt_request(request))
         return await to_aiohttp_response(response)
-
-    # --- slash commands --------------------------------------------------------------
-    async def on_command(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        command = body["command"].lstrip("/").lower()
-        tz = "UTC"
-        if needs_timezone(command, parse.command_text(body.get("text", ""))):
-            tz = await self.timezones.get(client, team_id=body["team_id"], user_id=body["user_id"])
-        slash = parse.slash_command(body, tz=tz)
-        origin = Origin(
-            team_id=body["team_id"],
-            user_id=slash.ctx.user_id,
-            channel_id=slash.ctx.channel_id,
-            announce_channel=slash.ctx.channel_id,
-            response_url=slash.response_url,
-            trigger_id=slash.trigger_id,
-        )
-        work = self.tasks.spawn(
-            self.service.handle(ctx=slash.ctx, command=slash.command, text=slash.text),
-            name=f"slack-command-{slash.command}",
-        )
-        done, _ = await asyncio.wait({work}, timeout=self.ack_budget)
-        if not done:
-            await ack({"response_type": "ephemeral", "text": WORKING})
-            self.tasks.spawn(self._deliver_later(client, work, origin), name="slack-late-reply")
-            return
-        error = work.exception()
-        if error is not None:
-            # The command's name only: what was typed after it may be a red line.
-            text = failure_text(error, f"/{slash.command}")
-            await ack({"response_type": "ephemeral", "text": text})
-            return
-        now = self.clock.now()
-        body_for_ack: JSON | None = None
-        rest: list[Message] = []
-        for message in work.result():
-            candidate = ack_body(message, origin=origin, now=now) if body_for_ack is None else None
-            if candidate is not None:
-                body_for_ack = candidate
-            else:
-                rest.append(message)
-        if body_for_ack is None:
-            await ack()
-        else:
-            await ack(body_for_ack)
-        if rest:
-            self.tasks.spawn(self.delivery.deliver(client, rest, origin), name="slack-replies")
-
-    async def _deliver_later(
-        self, client: AsyncWebClient, work: Awaitable[list[Message]], origin: Origin
-    ) -> None:
-        try:
-            messages = await work
-        except Exception as error:
-            text = failure_text(error, "a slow command")
-            messages = [views.error_message(text, user_id=origin.user_id)]
-        await self.delivery.deliver(client, messages, origin)
 
     # --- buttons -----------------------------------------------------------------------
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

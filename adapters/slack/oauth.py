@@ -14,6 +14,7 @@ in Parley's own tables, created by its migrations.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_internals import build_async_context
 from slack_sdk.oauth.installation_store.async_cacheable_installation_store import (
     AsyncCacheableInstallationStore,
 )
@@ -77,6 +79,19 @@ class SlackOAuth:
             cache_enabled=True,
             client=client,
         )
+        self.client = client
+
+    async def command_token(self, payload: Mapping[str, Any]) -> str | None:
+        """The bot token of the workspace a slash command came from (None: not installed),
+        found as bolt's authorization middleware finds it."""
+        context = build_async_context(AsyncBoltContext(client=self.client), dict(payload))
+        result = await self.authorize(
+            context=context,
+            enterprise_id=context.enterprise_id,
+            team_id=context.team_id,
+            user_id=context.user_id,
+        )
+        return None if result is None else result.bot_token or result.user_token
 
     def bolt_app(self, *, signing_secret: str, client: AsyncWebClient) -> AsyncApp:
         """A bolt app that authorizes each request from the stored installations."""

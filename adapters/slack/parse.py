@@ -17,6 +17,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
+
+from slack_bolt.request.internals import parse_body
 
 from adapters.slack.render import base_action_id
 from bot.domain import Context
@@ -53,6 +56,21 @@ def team_id_of(workspace: str) -> str:
     if not workspace.startswith(PREFIX):
         raise ValueError(f"not a Slack workspace id: {workspace!r}")
     return workspace[len(PREFIX) :]
+
+
+def request_payload(body: str, content_type: str | None) -> Any:
+    """A request body as bolt reads it (``parse_body``): JSON, a ``payload=`` form field
+    holding JSON, or a form. A plain form (every slash command) is read here in one
+    pass, as ``dict(parse_qsl(body, keep_blank_values=True))`` reads it: bolt's way
+    took a tenth of the CPU time of ``/deadline help``."""
+    if content_type == "application/json" or body.startswith("{") or "payload" in body:
+        return parse_body(body, content_type)
+    fields: dict[str, str] = {}
+    for pair in body.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            fields[unquote(name.replace("+", " "))] = unquote(value.replace("+", " "))
+    return fields
 
 
 def command_text(text: str) -> str:

@@ -68,6 +68,8 @@ _ACTION_SUFFIX = "#"
 def mrkdwn(text: str) -> str:
     """Escape ``&``, ``<``, ``>`` as Slack asks, keeping ``<@U…>`` and ``<#C…>`` mentions."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "<" not in text:
+        return escaped  # both patterns below start with an escaped "<"
     escaped = _MOMENT.sub(lambda m: f"<!date^{m[1]}^{_DATE_FORMAT}|{m[2]}>", escaped)
     return _MENTION.sub(r"<\1\2>", escaped)
 

@@ -4,7 +4,7 @@ Run on demand (not collected by pytest), on an otherwise idle machine::
 
     python tests/bench/bench_slack.py [--rounds 3] [--duration 8] [--warmup 2]
         [--connections 50] [--log-level INFO] [--no-postgres] [--many 100000]
-        [--profile DIR]
+        [--profile DIR] [--targets help,list,iso,natural,pg-list,pg-iso]
 
 Everything stays on 127.0.0.1, and every server is a process of its own: a
 plain aiohttp handler and a bare slack-bolt ``AsyncApp`` that only acks
@@ -124,6 +124,15 @@ ADD_NATURAL = Target(
 PG_LIST = Target("PostgreSQL /deadline list", "postgres", "list", LIST.expect, 0.45)
 PG_ADD = Target("PostgreSQL /deadline add (ISO)", "postgres", "iso", "in_channel", 0.3)
 ROUND = (BOLT, PLAIN, HELP, LIST, ADD_ISO, ADD_NATURAL, PG_LIST, PG_ADD, BOLT)
+# ``--targets`` names: a quick run measures only these (bare Bolt and the ceiling always).
+TARGET_KEYS = {
+    "help": HELP,
+    "list": LIST,
+    "iso": ADD_ISO,
+    "natural": ADD_NATURAL,
+    "pg-list": PG_LIST,
+    "pg-iso": PG_ADD,
+}
 PROFILED = (ADD_NATURAL, ADD_ISO, LIST, HELP, BOLT, PG_LIST, PG_ADD)
 
 # Natural-language due times as people type them; the fields vary per request.
@@ -386,10 +395,8 @@ async def main(args: argparse.Namespace) -> int:
         sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         await start("sqlite", "parley-sqlite", parley_argv(free_port()), env_for(sqlite_url))
         await seed(servers["sqlite"])
-        targets: tuple[Target, ...] = ROUND
-        if args.no_postgres:
-            targets = tuple(t for t in ROUND if t.server != "postgres")
-        else:
+        targets = chosen_targets(args)
+        if any(t.server == "postgres" for t in targets):
             pg_url = await stack.enter_async_context(fresh_postgres(args.pg_url))
             await start("postgres", "parley-postgres", parley_argv(free_port()), env_for(pg_url))
             await seed(servers["postgres"])
@@ -408,7 +415,7 @@ async def main(args: argparse.Namespace) -> int:
             if name in servers:
                 memory[f"{servers[name].name}, end of rounds"] = servers[name].memory_mib()
         if args.profile:
-            await profile(bench, Path(args.profile))
+            await profile(bench, Path(args.profile), targets)
         if args.many:
             many = await serve_many(bench, env_for(f"sqlite+aiosqlite:///{tmp}/many.db"))
             startup[many.name] = many.startup
@@ -418,6 +425,18 @@ async def main(args: argparse.Namespace) -> int:
         print(f"\nSlack Web API calls the servers made: {dict(calls.most_common())}")
         adds = sum(r.data["requests"] for m in rounds for r in m if r.target.kind in ADDS)
     return report(args, rounds, startup, memory, late, adds, (load_before, os.getloadavg()))
+
+
+def chosen_targets(args: argparse.Namespace) -> tuple[Target, ...]:
+    """The round's targets: ``--targets`` (with bare Bolt and the ceiling), less PostgreSQL
+    under ``--no-postgres``."""
+    targets: tuple[Target, ...] = ROUND
+    if args.targets:
+        wanted = {TARGET_KEYS[key.strip()] for key in args.targets.split(",")}
+        targets = tuple(t for t in ROUND if t in wanted or t in (BOLT, PLAIN))
+    if args.no_postgres:
+        targets = tuple(t for t in targets if t.server != "postgres")
+    return targets
 
 
 @dataclass
@@ -457,11 +476,11 @@ def read_stacks(path: Path) -> str | None:
     return path.read_text() if path.exists() else None
 
 
-async def profile(bench: Bench, folder: Path) -> None:
+async def profile(bench: Bench, folder: Path, targets: tuple[Target, ...]) -> None:
     """py-spy each profiled path's server for ``--duration`` seconds under its load."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     for target in PROFILED:
-        if target.server not in bench.servers:
+        if target not in targets or target.server not in bench.servers:
             continue
         pid = bench.servers[target.server].process.pid
         out = stacks_file(folder, target)
@@ -583,6 +602,12 @@ if __name__ == "__main__":
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--profile", metavar="DIR", help="py-spy the slowest paths into DIR")
+    parser.add_argument(
+        "--targets",
+        metavar="KEYS",
+        help=f"only these, comma-separated ({', '.join(TARGET_KEYS)}); bare Bolt and the "
+        "ceiling always run",
+    )
     parser.add_argument(
         "--many", type=int, default=100_000, help="deadlines for the memory check (0: skip)"
     )

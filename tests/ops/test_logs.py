@@ -15,16 +15,21 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.logs import (
+    _PATTERNS,
     EXCEPTION_MAX,
     MESSAGE_MAX,
     REDACTED,
     Redactor,
     configured_secrets,
     make_handler,
+    may_match,
 )
 from bot.main import build_app, open_runtime
 from tests.fakes.slack_api import FakeSlackApi
@@ -181,6 +186,37 @@ async def test_json_lines_carry_request_id_workspace_command_and_outcome(
 def test_redaction_patterns(line: str, kept: str) -> None:
     redacted = Redactor().redact(line)
     assert redacted.replace(REDACTED, "") == kept
+
+
+# Pieces of what the patterns look for, spelt in several cases, and letters that a
+# case-insensitive pattern also reads as ASCII ones (ſ as s, K as k, ı and İ as i).
+_PIECES = [
+    "Authorization", "proxy-authorization", "Bearer ", "BASIC ", "baſic ", "xoxb-1-a",
+    "xoxp-", "xapp-1-A", "xoxe.1-a", "eyJhbGciO", ".eyJzdWIi", ".c2ln", "v0=", "0a" * 8,
+    "hooks.slack.com/", "HOOKS.SLACK.COM%2F", "response_url", "RESPONSE_URL", "https://",
+    "u:p@h", "/calendar/", "/calendar/event/", "~3f", ".ics", "token", "Client_Secret",
+    "code", "STATE", "pasſword", "signature", "sig", "api_key", "toKen", "=", ":", "/",
+    "@", "'", '"', " ", "&", "?", "x", "1", "K", "ı", "İ", "é", "\n", "[10/Oct/2025:13:55:36]",
+]  # fmt: skip
+
+
+def redacted_by_every_pattern(line: str) -> str:
+    for pattern, replacement, _ in _PATTERNS:
+        line = pattern.sub(replacement, line)
+    return line
+
+
+@examples(derandomize=True, max_examples=1500, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=3)), max_size=14).map("".join))
+def test_the_quick_check_skips_only_lines_that_no_pattern_changes(line: str) -> None:
+    assert Redactor().redact(line) == redacted_by_every_pattern(line)
+
+
+def test_ordinary_lines_skip_the_patterns() -> None:
+    access = '127.0.0.1 [28/Nov/2026:06:54:42 +0000] "POST /slack/events HTTP/1.1" 200 1893 "-"'
+    assert not may_match(access)
+    assert not may_match("/deadline list: ok in 1.2 ms")
+    assert may_match("GET /slack/oauth_redirect?code=1")
 
 
 def test_configured_secrets_include_the_database_password() -> None:

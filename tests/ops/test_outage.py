@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import load_settings
 from bot.errors import DATABASE_DOWN
 from bot.main import build_app, open_runtime
 from bot.runtime import running_dispatcher
+from storage.db import make_engine
 from tests.fakes.slack_api import Call, FakeSlackApi
 from tests.ops.opskit import Samples, samples, slack_settings, slash, value
 from tests.ops.tcp_proxy import TcpProxy
@@ -124,3 +126,19 @@ async def test_a_silent_database_still_gets_an_answer_in_time(
     await proxy.restore()
     _, ack = await timed_slash(http, "/deadline list", slack_api)
     assert ack["text"] != DATABASE_DOWN
+
+
+async def test_a_pooled_connection_that_died_while_idle_is_replaced(
+    pg_url: str, proxy: TcpProxy
+) -> None:
+    through_proxy = make_url(pg_url).set(port=proxy.port).render_as_string(hide_password=False)
+    engine = make_engine(through_proxy, idle_ping_seconds=0.0)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        await proxy.cut()  # the pooled connection dies while idle
+        await proxy.restore()
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT 2"))).scalar() == 2
+    finally:
+        await engine.dispose()

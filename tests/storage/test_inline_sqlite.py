@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from bot.domain import EventKind, Position, Stance
 from bot.errors import NotFound
 from storage.db import make_engine, run_migrations
 from storage.repository import SqlRepository
-from tests.storage.test_repository import NOW, add, event
+from tests.storage.test_repository import LATER, NOW, add, event
 
 
 @pytest.fixture
@@ -89,3 +90,48 @@ async def test_a_write_waits_for_another_process_without_blocking_the_loop(
     other_process.close()
     created = await asyncio.wait_for(write, 10)
     assert [d.title for d in await repo.list_deadlines(workspace_id="A")] == [created.title]
+
+
+async def test_a_kept_list_is_read_again_after_any_write_here_or_elsewhere(
+    sqlite_repo: tuple[SqlRepository, Path],
+) -> None:
+    repo, path = sqlite_repo
+    first = await add(repo, title="First")
+    assert [d.title for d in await repo.list_deadlines(workspace_id="A", channel_id="C1")] == [
+        "First"
+    ]
+    await add(repo, title="Second", due=LATER + timedelta(days=1))
+    titles = [d.title for d in await repo.list_deadlines(workspace_id="A", channel_id="C1")]
+    assert titles == ["First", "Second"]
+    # Another process (or any other connection) writes: SQLite's data_version moves.
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("UPDATE deadline SET title = 'Renamed' WHERE id = ?", (first.id,))
+    other_process.close()
+    titles = [d.title for d in await repo.list_deadlines(workspace_id="A", channel_id="C1")]
+    assert titles == ["Renamed", "Second"]
+    listed = await repo.list_deadlines(workspace_id="A", channel_id="C1")
+    listed.clear()  # a caller's copy: what is kept stays whole
+    assert len(await repo.list_deadlines(workspace_id="A", channel_id="C1")) == 2
+
+
+async def test_the_log_reaches_the_database_file_without_a_commit_waiting_for_it(
+    sqlite_repo: tuple[SqlRepository, Path],
+) -> None:
+    """Checkpoints run off the loop, soon after commits (not once the log is 1,000
+    pages long): the database file itself, read without the log, has the rows."""
+    repo, path = sqlite_repo
+    for n in range(3):
+        await add(repo, title=f"Deadline {n}")
+
+    def in_the_file() -> int:
+        file_only = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            return int(file_only.execute("SELECT count(*) FROM deadline").fetchone()[0])
+        finally:
+            file_only.close()
+
+    for _ in range(200):  # up to 10 s
+        if in_the_file() == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert in_the_file() == 3

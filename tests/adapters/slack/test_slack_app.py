@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from adapters.slack.app import WORKING
+from adapters.slack.commands import WORKING
 from adapters.slack.gateway import SlackGateway
 from adapters.slack.tasks import TaskSet
 from bot import views

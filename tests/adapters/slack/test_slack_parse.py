@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote_plus
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from slack_bolt.request.internals import parse_body
 
 from adapters.slack import parse
 from bot import views
@@ -110,3 +114,27 @@ def test_workspace_ids_are_prefixed() -> None:
     assert parse.team_id_of("slack:T1") == "T1"
     with pytest.raises(ValueError):
         parse.team_id_of("teams:abc")
+
+
+# Pieces of form bodies: separators, escapes (good and broken), pluses, UTF-8 and what
+# sends a body down bolt's JSON or ``payload=`` paths.
+_FORM_PIECES = st.one_of(
+    st.sampled_from(["&", "=", "+", "%", "%2", "%20", "%26", "%3D", "%E2%80%A6", "%ZZ", "%C3",
+                     "text", "command", "team_id", "payload", "{", ";", "é", " "]),
+    st.text(max_size=4),
+    st.text(max_size=6).map(quote_plus),
+)  # fmt: skip
+
+
+@settings(derandomize=True, max_examples=1500, deadline=None)
+@given(st.lists(_FORM_PIECES, max_size=16).map("".join))
+def test_a_form_body_reads_as_bolt_reads_it(body: str) -> None:
+    expected: Any
+    if body.startswith("{") or "payload" in body:
+        try:
+            expected = parse_body(body, "application/x-www-form-urlencoded")
+        except ValueError:
+            return  # bolt's own path, which the handler answers 400
+    else:
+        expected = dict(parse_qsl(body, keep_blank_values=True))
+    assert parse.request_payload(body, "application/x-www-form-urlencoded") == expected

@@ -184,7 +184,8 @@ class AlertJobs:
             return
         self._told_owner.add(deadline.id)
         text = (
-            f"Parley could not post the alert for {deadline.ref} {deadline.title} in its channel "
+            f"Parley could not post the alert for {deadline.ref} {deadline.title} in "
+            f"{views.channel(deadline.channel_id)} "
             f"({error}). Invite Parley back to the channel, or move the deadline to another one."
         )
         for owner in deadline.owners:  # co-owners too: any of them can move the deadline

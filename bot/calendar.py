@@ -102,32 +102,45 @@ def dtstart(deadline: Deadline) -> datetime:
     return local
 
 
-def _plain(text: str) -> str:
-    """Chat mentions as calendar text: ``<@U1>`` -> ``@U1``."""
-    return MENTION.sub(r"@\1", text)
+# The names an event shows (``bot.names``): sorted (id, name) pairs, part of its cache key.
+Names = tuple[tuple[str, str], ...]
 
 
-def describe(item: DeadlineState) -> str:
+def shown_ids(item: DeadlineState) -> set[str]:
+    """The people an event of ``item`` names (their names are looked up for it)."""
+    ids = {item.deadline.owner_id, *(r.user_id for r in item.requests)}
+    for position in item.positions[:POSITIONS_SHOWN]:
+        ids.update(m[1] for m in MENTION.finditer(position.label))
+    return ids
+
+
+def _plain(text: str, names: dict[str, str]) -> str:
+    """Chat mentions as calendar text: ``<@U1>`` -> ``@Alex`` (``@U1`` with no name known)."""
+    return MENTION.sub(lambda m: "@" + (m[2] or names.get(m[1], m[1])), text)
+
+
+def describe(item: DeadlineState, names: Names = ()) -> str:
     """DESCRIPTION: status, due time, position summary and how to answer."""
     deadline = item.deadline
+    known = dict(names)
     lines = [
         f"{deadline.ref} {deadline.title} — {STATUS_WORDS[deadline.status]}",
         f"Due: {format_local(deadline.due_at, deadline.tz if zone_of(deadline.tz) else 'UTC')}"
         + (f" ({deadline.tz})" if deadline.tz else ""),
-        f"Owner: @{deadline.owner_id}",
-        "Positions: " + _plain(position_tally(item.positions, item.requests)),
+        f"Owner: @{known.get(deadline.owner_id, deadline.owner_id)}",
+        "Positions: " + _plain(position_tally(item.positions, item.requests), known),
     ]
     for position in item.positions[:POSITIONS_SHOWN]:
         terms = " ".join(position.terms.split())
         if len(terms) > TERMS_SHOWN:
             terms = terms[: TERMS_SHOWN - 1] + "…"
-        line = f"• {_plain(position.label)}: {position.stance.value}"
+        line = f"• {_plain(position.label, known)}: {position.stance.value}"
         lines.append(f"{line} — {terms}" if terms else line)
     if len(item.positions) > POSITIONS_SHOWN:
         lines.append(f"… and {len(item.positions) - POSITIONS_SHOWN} more")
     pending = waiting_for(item.requests)
     if pending:
-        lines.append("Waiting for: " + ", ".join(f"@{u}" for u in pending))
+        lines.append("Waiting for: " + ", ".join(f"@{known.get(u, u)}" for u in pending))
     if deadline.status is DeadlineStatus.OPEN:
         lines += [
             "",
@@ -143,7 +156,7 @@ def _summary(deadline: Deadline) -> str:
     return f"{deadline.ref} {deadline.title}{suffix}"
 
 
-def render_event(item: DeadlineState, *, url: str | None = None) -> bytes:
+def render_event(item: DeadlineState, *, url: str | None = None, names: Names = ()) -> bytes:
     """One VEVENT, serialized (``BEGIN:VEVENT`` ... ``END:VEVENT`` with CRLF)."""
     deadline = item.deadline
     modified = item.modified_at.astimezone(UTC)
@@ -159,7 +172,7 @@ def render_event(item: DeadlineState, *, url: str | None = None) -> bytes:
     event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
     cancelled = deadline.status is DeadlineStatus.CANCELLED
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("description", describe(item))
+    event.add("description", describe(item, names))
     if url:
         event.add("url", url)
     if deadline.status is DeadlineStatus.OPEN:
@@ -424,31 +437,31 @@ class EventCache:
     """Serialized VEVENTs by uid, least recently used dropped first.
 
     An entry is reused only when the item (deadline with its sequence, positions,
-    requests) and the URL compare equal to those it was rendered from; any
+    requests), the URL and the names shown compare equal to those it was rendered from; any
     change renders the event again and replaces the entry. Not thread-safe: use
     it from the event loop and render misses elsewhere with ``render_event``.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[tuple[DeadlineState, str | None], bytes]] = (
+        self._entries: OrderedDict[str, tuple[tuple[DeadlineState, str | None, Names], bytes]] = (
             OrderedDict()
         )
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, item: DeadlineState, url: str | None) -> bytes | None:
+    def get(self, item: DeadlineState, url: str | None, names: Names = ()) -> bytes | None:
         uid = item.deadline.uid
         entry = self._entries.get(uid)
-        if entry is None or entry[0] != (item, url):
+        if entry is None or entry[0] != (item, url, names):
             return None
         self._entries.move_to_end(uid)
         return entry[1]
 
-    def put(self, item: DeadlineState, url: str | None, body: bytes) -> None:
+    def put(self, item: DeadlineState, url: str | None, body: bytes, names: Names = ()) -> None:
         uid = item.deadline.uid
-        self._entries[uid] = ((item, url), body)
+        self._entries[uid] = ((item, url, names), body)
         self._entries.move_to_end(uid)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

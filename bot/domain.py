@@ -290,6 +290,7 @@ class ChangeKind(enum.StrEnum):
     MOVED_LATER = "moved later"
     CANCELLED = "cancelled"
     MET = "met"  # marked done: the outcome
+    OFFERED = "offered"  # a new offer version on the table (``Change.detail`` names it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +303,7 @@ class Change:
     previous_due: datetime | None = None
     new_due: datetime | None = None
     reason: str = ""
+    detail: str = ""  # what the change brought: the offer ("O2 Best and final offer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +343,25 @@ class FeedScope:
     workspace_id: str
     kind: FeedKind
     subject: str  # the channel id, or the user id
+
+
+class NameKind(enum.StrEnum):
+    """What a known name belongs to (``bot.names``)."""
+
+    USER = "user"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownName:
+    """A person's display name or a conversation's name, as its platform said it
+    when last asked (``refreshed_at``)."""
+
+    workspace_id: str
+    kind: NameKind
+    subject_id: str
+    name: str
+    refreshed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

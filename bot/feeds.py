@@ -61,11 +61,13 @@ from bot.calendar import (
     CANCELLED_KEPT,
     CalendarDocument,
     EventCache,
+    Names,
     assemble,
     calendar_header,
     document,
     last_modified,
     render_event,
+    shown_ids,
     timezones_for,
 )
 from bot.domain import (
@@ -76,9 +78,10 @@ from bot.domain import (
     FeedKind,
     FeedScope,
     FeedToken,
+    NameKind,
 )
 from bot.errors import InvalidInput
-from bot.ports import Clock, FeedStore
+from bot.ports import Clock, FeedStore, NameStore
 
 log = logging.getLogger("parley.feeds")
 
@@ -118,16 +121,17 @@ def sign_uid(secret: str, uid: str) -> str:
     return mac.hexdigest()[:LINK_SIGNATURE_CHARS]
 
 
-def feed_title(scope: FeedScope) -> tuple[str, str]:
-    """The calendar's name and description."""
+def feed_title(scope: FeedScope, channel_name: str = "") -> tuple[str, str]:
+    """The calendar's name and description: a channel by its name when one is known."""
     if scope.kind is FeedKind.USER:
         return (
             "Parley: my deadlines",
             "Negotiation deadlines you own or were asked a position on, from Parley.",
         )
+    where = f"#{channel_name}" if channel_name else scope.subject
     return (
-        f"Parley: {scope.subject}",
-        f"Negotiation deadlines in channel {scope.subject}, from Parley.",
+        f"Parley: {where}",
+        f"Negotiation deadlines in channel {where}, from Parley.",
     )
 
 
@@ -176,8 +180,10 @@ class Feeds:
         chat_link: Callable[[Deadline], str | None] | None = None,
         events: EventCache | None = None,
         max_feeds: int = 128,
+        names: NameStore | None = None,
     ) -> None:
         self.store = store
+        self.names = names
         self.clock = clock
         self.public_url = public_url.rstrip("/")
         self.chat_link = chat_link
@@ -274,11 +280,14 @@ class Feeds:
         # Each read comes before the next: a write in between only makes the next
         # request check again, never keeps stale content under a newer key.
         marker = await self.store.feed_marker(workspace_id=scope.workspace_id)
+        if self.names is not None:  # a renamed channel or person is a changed feed too
+            marker += "|" + await self.names.names_marker(workspace_id=scope.workspace_id)
         cached = self._feeds.get(scope)
         if cached is not None and cached.fresh(marker, now):
             self._feeds.move_to_end(scope)
             return cached.document
         fingerprint = await self.store.feed_fingerprint(scope=scope, cancelled_since=since)
+        fingerprint += "|" + marker.partition("|")[2]
         build = self._building.get(scope)
         if build is None:
             build = self._building[scope] = _Build(asyncio.Lock())
@@ -289,7 +298,13 @@ class Feeds:
                 cached = self._feeds.get(scope)
                 if cached is None or cached.fingerprint != fingerprint:
                     items = await self.store.list_feed_items(scope=scope, cancelled_since=since)
-                    name, description = feed_title(scope)
+                    channel_name = ""
+                    if scope.kind is FeedKind.CHANNEL:
+                        found = await self._names(
+                            scope.workspace_id, NameKind.CHANNEL, {scope.subject}
+                        )
+                        channel_name = found.get(scope.subject, "")
+                    name, description = feed_title(scope, channel_name)
                     built = await self._assemble(items, name=name, description=description)
                     cached = _Cached(fingerprint, built, _leaves_at(items))
                 cached.marker, cached.checked_at = marker, now
@@ -329,21 +344,41 @@ class Feeds:
         self._feeds.move_to_end(scope)
         return cached.document
 
+    async def _names(self, workspace_id: str, kind: NameKind, ids: set[str]) -> dict[str, str]:
+        if self.names is None or not ids:
+            return {}
+        return await self.names.find_names(
+            workspace_id=workspace_id, kind=kind, subject_ids=sorted(ids)
+        )
+
     async def _assemble(
         self, items: Sequence[DeadlineState], *, name: str, description: str
     ) -> CalendarDocument:
         links = [self.chat_link(item.deadline) if self.chat_link else None for item in items]
+        wanted = [shown_ids(item) for item in items]
+        by_workspace: dict[str, set[str]] = {}
+        for item, ids in zip(items, wanted, strict=True):
+            by_workspace.setdefault(item.deadline.workspace_id, set()).update(ids)
+        known = {
+            workspace: await self._names(workspace, NameKind.USER, ids)
+            for workspace, ids in by_workspace.items()
+        }
+        names: list[Names] = []
+        for item, ids in zip(items, wanted, strict=True):
+            found = known[item.deadline.workspace_id]
+            names.append(tuple(sorted((user, found[user]) for user in ids if user in found)))
         bodies: list[bytes | None] = [
-            self.events.get(item, url) for item, url in zip(items, links, strict=True)
+            self.events.get(item, url, shown)
+            for item, url, shown in zip(items, links, names, strict=True)
         ]
         missing = [index for index, body in enumerate(bodies) if body is None]
-        work = [(items[index], links[index]) for index in missing]
+        work = [(items[index], links[index], names[index]) for index in missing]
         if len(work) >= THREAD_RENDER_AT:
             rendered = await asyncio.to_thread(_render_all, work)
         else:
             rendered = _render_all(work)
-        for index, (item, url), body in zip(missing, work, rendered, strict=True):
-            self.events.put(item, url, body)
+        for index, (item, url, shown), body in zip(missing, work, rendered, strict=True):
+            self.events.put(item, url, body, shown)
             bodies[index] = body
         events = [body for body in bodies if body is not None]
         parts = (calendar_header(name=name, description=description), timezones_for(items), events)
@@ -363,8 +398,8 @@ def _leaves_at(items: Sequence[DeadlineState]) -> datetime | None:
     return min(cancelled, default=None)
 
 
-def _render_all(work: Sequence[tuple[DeadlineState, str | None]]) -> list[bytes]:
-    return [render_event(item, url=url) for item, url in work]
+def _render_all(work: Sequence[tuple[DeadlineState, str | None, Names]]) -> list[bytes]:
+    return [render_event(item, url=url, names=names) for item, url, names in work]
 
 
 def _finish(

@@ -144,6 +144,7 @@ def build_app(runtime: Runtime) -> web.Application:
             deadlines=runtime.repository,
             replay=replay,
             installations=runtime.repository,
+            names=runtime.names,
         )
     if settings.teams_served:
         from adapters.teams.handler import mount as mount_teams
@@ -155,6 +156,7 @@ def build_app(runtime: Runtime) -> web.Application:
             settings=settings,
             conversations=runtime.repository,
             replay=replay,
+            names=runtime.names,
         )
     runtime.gateways.update(gateways)
 

@@ -10,15 +10,19 @@ a pure function (``match`` + ``assert_never``):
 - ``Facts(((label, value), ...))``: label/value pairs (a position matrix row each).
 - ``Countdown(due_at, tz, status)``: a due time shown in each viewer's zone, with
   the time left, or the ``status`` of a closed deadline instead.
-- ``Actions((Button, ...))``: buttons; ``action_id`` + ``value`` come back on click.
+- ``Actions((Button, ...), more=(Button, ...))``: buttons; ``action_id`` + ``value``
+  come back on click. ``more`` sit behind a "More" menu (Slack overflow, at most
+  ``MORE_MAX``; Teams ``Action.ShowCard``), so a card shows one primary action.
   A button may carry the ``command`` it stands for, which a console prints instead.
 - ``Form(...)``: an input form (Slack modal, Teams card form, shell prompt text).
 - ``Divider()``.
 
 People are mentioned in text as ``<@id>``, or ``<@id|name>`` with the name to
 show; ``MENTION`` matches that form (group 1 the id, group 2 the name) for
-every renderer. A conversation is named as ``<#id>`` (``CHANNEL``): Slack shows
-the channel, the shell ``#id``, Teams (which has no such link) "its channel". A
+every renderer. A conversation is named as ``<#id>``, or ``<#id|name>``
+(``CHANNEL``): Slack links the channel, the shell and Teams show ``#name``
+(Teams, which has no such link, "its channel" when no name is known).
+``bot.names`` writes the names in before messages leave the core. A
 ``sensitive`` message carries a secret (a feed URL): it is shown only to its
 user, never in a shared conversation.
 
@@ -40,7 +44,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 MENTION = re.compile(r"<@([^>|]+)(?:\|([^>]*))?>")
-CHANNEL = re.compile(r"<#([^>|]+)>")
+CHANNEL = re.compile(r"<#([^>|]+)(?:\|([^>]*))?>")
 
 
 class Role(enum.StrEnum):
@@ -89,9 +93,13 @@ class Button:
     command: str = ""  # the command the button runs, for consoles that have no buttons
 
 
+MORE_MAX = 5  # a Slack overflow menu holds at most five options
+
+
 @dataclass(frozen=True, slots=True)
 class Actions:
     buttons: tuple[Button, ...]
+    more: tuple[Button, ...] = ()  # behind a "More" menu
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +138,31 @@ class Divider:
     pass
 
 
-Block = Text | Facts | Countdown | Actions | Form | Divider
+FOLD_AT = 300  # characters of a long text shown before "Show all"
+
+
+def folded(text: str, limit: int = FOLD_AT) -> str:
+    """The start of ``text``: whole when it is at most ``limit`` characters, else cut
+    at a word (never inside a ``<…>`` token) with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    label: str  # "Show all terms"
+    full: str  # the whole text, mrkdwn like a Text body
+    button: Button | None = None  # for platforms that cannot unfold in place
+
+
+Block = Text | Facts | Countdown | Actions | Form | Fold | Divider
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """Telling the asked (DESIGN.md): one direct message per person for the changes
 to a deadline made within a minute, sent exactly once.
 
-A change people must hear of (a deadline extended, moved, cancelled or done)
-is written to the notice outbox in the change's own transaction: the use case
+A change people must hear of (a deadline extended, moved, cancelled or done,
+a new offer on it) is written to the notice outbox in the change's own transaction: the use case
 asks ``notice_of`` for a ``PlannedNotice`` and hands it to the store with the
 change. ``audience_for`` says who is told; whoever made the change is not. A
 person's notice is due one minute after its first change, and every change to

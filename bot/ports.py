@@ -12,6 +12,8 @@ Storage is one port per consumer, so each part takes only what it uses:
 - ``NoticeOutbox``: the direct messages that tell people of changes (``bot.notices``);
 - ``FeedStore``: calendar feed tokens and what feeds show (``bot.feeds``);
 - ``ConversationStore``: where a platform lets Parley post later (Teams);
+- ``NameStore``: people's and conversations' names, as their platforms gave them
+  (``bot.names``);
 - ``Installations``: the Slack workspaces Parley is installed in, their bot
   tokens, and the OAuth install flow's one-time states (the Slack adapter);
 - ``Maintenance``: export, import and the readiness ping.
@@ -38,6 +40,8 @@ from bot.domain import (
     Event,
     FeedScope,
     FeedToken,
+    KnownName,
+    NameKind,
     NewDeadline,
     Notice,
     Offer,
@@ -193,9 +197,17 @@ class OfferStore(Protocol):
         """The deadline's offers, oldest (O1) first."""
         ...
 
-    async def record_offer(self, *, workspace_id: str, offer: Offer, event: Event) -> Offer:
+    async def record_offer(
+        self,
+        *,
+        workspace_id: str,
+        offer: Offer,
+        event: Event,
+        notice: PlannedNotice | None = None,
+    ) -> Offer:
         """Store ``offer`` as the deadline's next version (its ``version`` is ignored),
-        append ``event`` with that version in its data, and return the offer stored."""
+        append ``event`` with that version in its data, and return the offer stored. A
+        ``notice`` goes to the notice outbox (see ``NoticeOutbox``) in the same write."""
         ...
 
 
@@ -409,6 +421,25 @@ class ConversationStore(Protocol):
         ...
 
 
+class NameStore(Protocol):
+    """Display names of people and names of conversations, one per (workspace, kind, id),
+    shared by every replica (feeds, the brief and other replicas show them too)."""
+
+    async def save_names(self, *, names: Sequence[KnownName]) -> None:
+        """Store or replace each name (one transaction)."""
+        ...
+
+    async def find_names(
+        self, *, workspace_id: str, kind: NameKind, subject_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """The known names among ``subject_ids``: id -> name."""
+        ...
+
+    async def names_marker(self, *, workspace_id: str) -> str:
+        """A short text that changes whenever a name of the workspace is saved."""
+        ...
+
+
 class Installations(Protocol):
     """The Slack workspaces (and Enterprise Grid orgs) Parley is installed in.
 
@@ -469,6 +500,7 @@ class Repository(
     NoticeOutbox,
     FeedStore,
     ConversationStore,
+    NameStore,
     ReplayStore,
     Installations,
     Maintenance,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.dispatch_policy import DispatchPolicy
 from bot.feeds import Feeds
+from bot.names import NameBook, NamedGateways
 from bot.notices import NoticePolicy, NoticeSender
 from bot.observe import CommandLog, CommandObservers
 from bot.ports import ChatGateway, Clock, Repository
@@ -45,6 +46,7 @@ class Runtime:
     feeds: Feeds
     service: Parley
     observers: CommandObservers  # the service reports every command to these
+    names: NameBook  # what adapters learn of names, and what messages show
     wakeups: list[Callable[[], None]] = field(default_factory=list)
     gateways: dict[str, ChatGateway] = field(default_factory=dict)  # by platform
     dispatchers: list[Dispatcher] = field(default_factory=list)  # the running ones
@@ -76,9 +78,15 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
         runtime.changed()  # bound below, before the service runs anything
 
     observers = CommandObservers(CommandLog())
-    feeds = Feeds(store=repository, clock=clock, public_url=settings.public_url)
+    feeds = Feeds(store=repository, clock=clock, public_url=settings.public_url, names=repository)
+    names = NameBook(store=repository, clock=clock)
     service = Parley(
-        repository=repository, clock=clock, feeds=feeds, on_change=changed, observer=observers
+        repository=repository,
+        clock=clock,
+        feeds=feeds,
+        on_change=changed,
+        observer=observers,
+        names=names,
     )
     runtime = Runtime(
         settings=settings,
@@ -87,6 +95,7 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
         feeds=feeds,
         service=service,
         observers=observers,
+        names=names,
     )
     return runtime
 
@@ -99,10 +108,11 @@ async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
         lease_seconds=runtime.settings.alert_lease_seconds,
         send_timeout=runtime.settings.alert_send_timeout_seconds,
     )
+    gateways = NamedGateways(runtime.gateways, runtime.names)
     dispatcher = Dispatcher(
         outbox=runtime.repository,
         deadlines=runtime.repository,
-        gateways=runtime.gateways,
+        gateways=gateways,
         clock=runtime.clock,
         policy=policy,
         event_url=runtime.service.event_url,
@@ -110,7 +120,7 @@ async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
     notices = NoticeSender(
         outbox=runtime.repository,
         deadlines=runtime.repository,
-        gateways=runtime.gateways,
+        gateways=gateways,
         clock=runtime.clock,
         policy=NoticePolicy(lease_seconds=policy.lease_seconds),
     )

@@ -54,6 +54,7 @@ from bot.grammar_negotiation import (
 )
 from bot.help import HELP_DEADLINE, HELP_OFFER, HELP_PARTY, HELP_POSITION
 from bot.messages import Message
+from bot.names import NameBook
 from bot.observe import (
     CommandObserver,
     CommandObservers,
@@ -90,8 +91,10 @@ class Parley:
         feeds: FeedLinks | None = None,
         on_change: Callable[[], None] | None = None,
         observer: CommandObserver | None = None,
+        names: NameBook | None = None,
     ) -> None:
         self.repository = repository
+        self.names = names
         self.clock = clock
         self.feeds = feeds
         self._on_change = on_change or (lambda: None)
@@ -102,9 +105,15 @@ class Parley:
     async def handle(self, *, ctx: Context, command: str, text: str) -> list[Message]:
         """Run one slash command (``command`` is ``deadline`` or ``position``)."""
         try:
-            return await self._run(ctx, command, text)
+            return await self._named(ctx, await self._run(ctx, command, text))
         except (UserError, StorageUnavailable) as error:
             return [views.error_message(chat_text(error), user_id=ctx.user_id)]
+
+    async def _named(self, ctx: Context, messages: list[Message]) -> list[Message]:
+        """``messages`` with the names known in ``ctx``'s workspace (``bot.names``)."""
+        if self.names is None:
+            return messages
+        return await self.names.fill(ctx.workspace_id, messages)
 
     async def _run(self, ctx: Context, command: str, text: str) -> list[Message]:
         """Parse and execute; a vague time becomes its choices."""
@@ -232,7 +241,7 @@ class Parley:
         """A button of ``views.CORE_ACTIONS`` (a stance, the form, a time choice) was pressed."""
         try:
             with observing_press(self.observer, ctx=ctx, action_id=action_id):
-                return await self._press(ctx, action_id, value)
+                return await self._named(ctx, await self._press(ctx, action_id, value))
         except ValueError:
             return [views.error_message("That button is out of date.", user_id=ctx.user_id)]
         except (UserError, StorageUnavailable) as error:
@@ -254,6 +263,9 @@ class Parley:
                 party=None,
                 terms=None,
             )
+        if action_id == views.ACTION_SHOW_TERMS:
+            deadline = await access.by_id(self.repository, ctx, value)
+            return [await positions.whole_terms(self.repository, self.clock.now(), ctx, deadline)]
         if action_id == views.ACTION_OPEN_FORM:
             deadline = await access.by_id(self.repository, ctx, value)
             return [await positions.form(self.repository, ctx, deadline)]
@@ -263,7 +275,8 @@ class Parley:
         """The position form for a deadline (for a modal or card)."""
         access.check_ids(ctx)
         deadline = await access.by_id(self.repository, ctx, deadline_id)
-        return await positions.form(self.repository, ctx, deadline)
+        [form] = await self._named(ctx, [await positions.form(self.repository, ctx, deadline)])
+        return form
 
     async def submit_form(
         self, *, ctx: Context, form_id: str, value: str, fields: Mapping[str, str]
@@ -277,7 +290,7 @@ class Parley:
             deadline = await access.by_id(self.repository, ctx, value)
         except ValueError:
             raise FormError({"stance": "This form is out of date; open it again."}) from None
-        return await positions.record(
+        recorded = await positions.record(
             store=self.repository,
             now=self.clock.now(),
             ctx=ctx,
@@ -286,6 +299,7 @@ class Parley:
             party=party,
             terms=terms,
         )
+        return await self._named(ctx, recorded)
 
     async def _choose(self, ctx: Context, choice: choices.TimeChoice) -> list[Message]:
         """Run a time choice as if its command were typed again, by its person, where it

@@ -80,6 +80,7 @@ def change_to_json(change: Change) -> dict[str, Any]:
         "from": _instant(change.previous_due),
         "to": _instant(change.new_due),
         "reason": change.reason,
+        **({"detail": change.detail} if change.detail else {}),
     }
 
 
@@ -91,6 +92,7 @@ def change_from_json(data: dict[str, Any]) -> Change:
         previous_due=_moment(data.get("from")),
         new_due=_moment(data.get("to")),
         reason=str(data.get("reason") or ""),
+        detail=str(data.get("detail") or ""),
     )
 
 

@@ -13,10 +13,11 @@ from dataclasses import replace
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain import Event, Offer
+from bot.domain import Event, Offer, PlannedNotice
 from bot.errors import NotFound
 from storage.connections import SqlStore
 from storage.errors import guarded
+from storage.notices import add_notices
 from storage.rows import OF, D, E, event_values
 
 _COLUMNS = (
@@ -56,7 +57,14 @@ class SqlOfferStore(SqlStore):
         ]
 
     @guarded
-    async def record_offer(self, *, workspace_id: str, offer: Offer, event: Event) -> Offer:
+    async def record_offer(
+        self,
+        *,
+        workspace_id: str,
+        offer: Offer,
+        event: Event,
+        notice: PlannedNotice | None = None,
+    ) -> Offer:
         lock = (
             select(D.c.id)
             .where(D.c.workspace_id == workspace_id, D.c.id == offer.deadline_id)
@@ -84,6 +92,14 @@ class SqlOfferStore(SqlStore):
             )
             noted = replace(event, data={**event.data, "version": stored.version})
             await conn.execute(insert(E), event_values(workspace_id, stored.deadline_id, noted))
+            if notice is not None:
+                await add_notices(
+                    conn,
+                    dialect=self._db.dialect,
+                    workspace_id=workspace_id,
+                    deadline_id=stored.deadline_id,
+                    planned=notice,
+                )
             return stored
 
         return await self._db.write(work)

@@ -15,6 +15,7 @@ share:
 ``storage.links``                     ``FeedStore``: the secrets of "Add to calendar" links
 ``storage.replay``                    ``ReplayStore``: requests already handled
 ``storage.conversations``             ``ConversationStore``: where to post later
+``storage.names``                     ``NameStore``: people's and conversations' names
 ``storage.installations``             ``Installations``: Slack bots, installs, OAuth states
 ``storage.maintenance``               ``Maintenance``: export, import, ping
 ``storage.connections``               reads, snapshots, write transactions
@@ -37,6 +38,7 @@ from storage.feeds import SqlFeedStore
 from storage.installations import SqlInstallations
 from storage.links import SqlEventLinkStore
 from storage.maintenance import SqlMaintenance
+from storage.names import SqlNameStore
 from storage.notices import SqlNoticeOutbox
 from storage.offers import SqlOfferStore
 from storage.outbox import SqlAlertOutbox
@@ -56,6 +58,7 @@ class SqlRepository(
     SqlFeedStore,
     SqlEventLinkStore,
     SqlConversationStore,
+    SqlNameStore,
     SqlReplayStore,
     SqlInstallations,
     SqlMaintenance,

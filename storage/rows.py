@@ -45,6 +45,7 @@ from storage.tables import (
     EventRow,
     ExpectationRow,
     FeedTokenRow,
+    KnownNameRow,
     NegotiationCounterRow,
     OfferRow,
     PartyRow,
@@ -68,6 +69,7 @@ OF = _table(OfferRow)
 A = _table(AlertRow)
 FT = _table(FeedTokenRow)
 CR = _table(ConversationReferenceRow)
+KN = _table(KnownNameRow)
 
 
 def offsets_to_text(offsets: Iterable[timedelta]) -> str:

@@ -258,6 +258,20 @@ class ConversationReferenceRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class KnownNameRow(SQLModel, table=True):
+    """A person's display name or a conversation's name, as its platform last gave it
+    (``bot.names``): what feeds, the brief and messages show instead of the id."""
+
+    __tablename__ = "known_name"
+    __table_args__ = (Index("ix_known_name_refreshed", "workspace_id", "refreshed_at"),)
+
+    workspace_id: str = Field(sa_type=String(_ID), primary_key=True)
+    kind: str = Field(sa_type=String(16), primary_key=True)
+    subject_id: str = Field(sa_type=String(_ID), primary_key=True)
+    name: str = Field(sa_type=String(100), nullable=False)
+    refreshed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class FeedTokenRow(SQLModel, table=True):
     """A calendar feed token: the SHA-256 of the secret in the feed URL, never the secret.
 

@@ -5,16 +5,17 @@ An export is every row Parley needs to resume, table by table, in key order::
     {"format": "parley-export", "version": 2, "counters": [...], "feed_tokens": [...],
      "conversation_references": [...], "deadlines": [...], "positions": [...],
      "parties": [...], "expectations": [...], "offers": [...], "position_requests": [...],
-     "events": [...], "alerts": [...]}
+     "events": [...], "alerts": [...], "names": [...]}
 
 Rows are objects keyed by column name; instants are ISO 8601 with offset,
 ``reminder_offsets`` a list of seconds, a deadline's ``owners`` a list of user
 ids, a party's ``reps`` a list of user ids, an expectation's ``parties`` a list of
 party keys, event ``data`` and a conversation ``reference`` objects. ``counters`` hold
 each negotiation's last number (``negotiation_key``, ``workspace_id``,
-``last_number``). Feed tokens are stored as hashes and go as they are, so
-subscribed calendars keep working after a move. An offer's ``url`` is checked as
-``/offer`` checks it. Left out: Slack installations
+``last_number``). ``names`` are the known names of people and conversations
+(``kind`` user or channel; a name holds no ``<``, ``>`` or ``|``). Feed tokens
+are stored as hashes and go as they are, so subscribed calendars keep working
+after a move. An offer's ``url`` is checked as ``/offer`` checks it. Left out: Slack installations
 (their bot tokens are secrets: ``slack_workspaces`` names the workspaces that
 must install Parley again), the secrets of "Add to calendar" links (links
 posted before the move stop working; feeds do not), and replay keys. Version 1
@@ -41,12 +42,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table
 from sqlalchemy.types import Integer, String, Text
 
-from bot.domain import AlertStatus, DeadlineStatus, EventKind, FeedKind, Stance, negotiation_key
+from bot.domain import (
+    AlertStatus,
+    DeadlineStatus,
+    EventKind,
+    FeedKind,
+    NameKind,
+    Stance,
+    negotiation_key,
+)
 from bot.errors import GrammarError, InvalidInput
 from bot.grammar_negotiation import check_url
 from storage.rows import (
     CR,
     FT,
+    KN,
     OF,
     PT,
     A,
@@ -79,6 +89,7 @@ SECTIONS: tuple[tuple[str, Table], ...] = (
     ("position_requests", R),
     ("events", E),
     ("alerts", A),
+    ("names", KN),
 )
 # Tables whose ids come from a sequence (PostgreSQL moves it past imported ids).
 SERIAL_TABLES = (D, E, A, FT)
@@ -89,6 +100,7 @@ _ENUMS: dict[tuple[str, str], frozenset[str]] = {
     ("event", "kind"): frozenset(EventKind),
     ("alert", "status"): frozenset(AlertStatus),
     ("feed_token", "kind"): frozenset(FeedKind),
+    ("known_name", "kind"): frozenset(NameKind),
 }
 # Every integer column fits PostgreSQL's INTEGER; ids and numbers start at 1.
 INT_MAX = 2**31 - 1
@@ -253,6 +265,9 @@ def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict
         except GrammarError as error:
             problems.append(f"{where}.url: {error}")
             return None
+    if table is KN and (not values["name"].strip() or set("<>|") & set(values["name"])):
+        problems.append(f"{where}.name: empty, or holds one of < > |")
+        return None
     if table is FT and not _HEX64.fullmatch(values["token_hash"]):
         problems.append(f"{where}.token_hash: not a SHA-256 in hex")
         return None

@@ -104,12 +104,13 @@ async def sql_store(url: str) -> AsyncIterator[SqlRepository]:
 
 async def snapshot(store: Maintenance) -> dict[str, Any]:
     """Everything a team put into Parley, as an export has it, to compare before and
-    after a command that must change nothing. Conversation references are left out:
-    they are Parley's own bookkeeping of where it last heard from each conversation,
-    refreshed by every activity (Teams), not something a command changes."""
+    after a command that must change nothing. Conversation references and known names
+    are left out: they are Parley's own bookkeeping of where it last heard from each
+    conversation and what people and channels are called, refreshed by every request,
+    not something a command changes."""
     data = await store.export_all()
     return {
         key: value
         for key, value in data.items()
-        if isinstance(value, list) and key != "conversation_references"
+        if isinstance(value, list) and key not in ("conversation_references", "names")
     }

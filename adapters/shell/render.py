@@ -20,6 +20,7 @@ from bot.messages import (
     Countdown,
     Divider,
     Facts,
+    Fold,
     Form,
     Message,
     Role,
@@ -35,7 +36,8 @@ _EMPHASIS = re.compile(r"(?<!\w)[*_]([^*_\n]+)[*_](?!\w)")
 
 def plain(text: str) -> str:
     """Mentions as @name, conversations as #name, and mrkdwn emphasis removed."""
-    text = CHANNEL.sub(r"#\1", MENTION.sub(r"@\1", text))
+    text = MENTION.sub(lambda m: "@" + (m[2] or m[1]), text)
+    text = CHANNEL.sub(lambda m: "#" + (m[2] or m[1]), text)
     return _EMPHASIS.sub(r"\1", text).replace("`", "")
 
 
@@ -61,10 +63,14 @@ def render_block(block: Block, *, now: datetime, tz: str | None = None) -> list[
         case Countdown(due_at=due_at, tz=zone, status=status):
             state = status or time_left(due_at, now)
             return [f"  Due {format_local(due_at, zone)} ({zone}) — {state}"]
-        case Actions(buttons=buttons):
-            links = [f"{b.label}: {b.url}" for b in buttons if b.url]
-            commands = [f"{b.label}: type {b.command}" for b in buttons if b.command]
+        case Actions(buttons=buttons, more=more):
+            every = (*buttons, *more)
+            links = [f"{b.label}: {b.url}" for b in every if b.url]
+            commands = [f"{b.label}: type {b.command}" for b in every if b.command]
             labels = [f"[{b.label}]" for b in buttons if not b.url and not b.command]
+            menu = [f"[{b.label}]" for b in more if not b.url and not b.command]
+            if menu:
+                labels.append("More: " + " ".join(menu))
             lines = [f"  {' '.join(labels)}"] if labels else []
             return lines + [f"  {line}" for line in links + commands]
         case Form(fields=fields):
@@ -72,6 +78,11 @@ def render_block(block: Block, *, now: datetime, tz: str | None = None) -> list[
             return [
                 f"  (a form with {names}: in the shell, type "
                 "/position <ref> <stance> [as <party>] [<terms>])"
+            ]
+        case Fold(label=label, full=full):
+            return [
+                f"  {label}:",
+                *(f"  {line}" for line in plain(local_moments(full, tz)).splitlines()),
             ]
         case Divider():
             return ["  ----"]

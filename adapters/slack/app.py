@@ -49,6 +49,7 @@ from adapters.slack.commands import SingleWorkspace, SlashCommands, failure_text
 from adapters.slack.delivery import Origin, SlackDelivery, retry_handlers
 from adapters.slack.gateway import SlackGateway
 from adapters.slack.home import AppHome, DeadlineReads
+from adapters.slack.names import SlackNames
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, SlackOAuth
 from adapters.slack.render import form_errors
 from adapters.slack.tasks import TaskSet
@@ -57,6 +58,7 @@ from bot import views
 from bot.config import Settings
 from bot.errors import ConfigurationError, FormError, StorageUnavailable
 from bot.messages import Message
+from bot.names import NameBook
 from bot.ports import Clock, Installations
 from bot.service import Parley
 from bot.usecases import access
@@ -82,6 +84,7 @@ class SlackApp:
         deadlines: DeadlineReads,
         replay: ReplayGuard,
         installations: Installations,
+        names: NameBook | None = None,
     ) -> None:
         if not settings.slack_bot_token and not settings.slack_oauth:
             raise ConfigurationError(
@@ -96,6 +99,11 @@ class SlackApp:
         self.single_workspace_token = "" if settings.slack_oauth else settings.slack_bot_token
         self.tasks = TaskSet()
         self.timezones = TimeZones(self.tasks)
+        self.names = (
+            None
+            if names is None
+            else SlackNames(book=names, tasks=self.tasks, clock=clock, timezones=self.timezones)
+        )
         # The aiohttp session is opened at startup (it needs the running loop);
         # bolt reads ``client.session`` on every request, so setting it then is enough.
         self.client = AsyncWebClient(
@@ -136,6 +144,7 @@ class SlackApp:
             delivery=self.delivery,
             timezones=self.timezones,
             tasks=self.tasks,
+            names=self.names,
         )
         self.home = AppHome(deadlines=deadlines, clock=clock)
         self.gateway = SlackGateway(delivery=self.delivery, tokens=self.bot_token)
@@ -240,6 +249,8 @@ class SlackApp:
     async def _press(self, client: AsyncWebClient, press: parse.Press) -> None:
         ctx = press.ctx
         team_id = parse.team_id_of(ctx.workspace_id)
+        if self.names is not None:
+            self.names.seen(client, team_id=team_id, user_ids=[ctx.user_id])
         announce = ctx.channel_id
         if press.in_direct_message:
             # A button in a DM or the App Home: the answer belongs in the deadline's channel.
@@ -357,10 +368,12 @@ def mount(
     deadlines: DeadlineReads,
     replay: ReplayGuard,
     installations: Installations,
+    names: NameBook | None = None,
 ) -> SlackGateway:
     """Add the Slack endpoints to Parley's aiohttp app, start and stop with it, and
     return the gateway that posts alerts to Slack. ``installations`` keeps the
-    workspaces of the OAuth install (unused with a single ``SLACK_BOT_TOKEN``)."""
+    workspaces of the OAuth install (unused with a single ``SLACK_BOT_TOKEN``); ``names``
+    learns the names of the people and channels requests come from."""
     slack = SlackApp(
         service=service,
         clock=clock,
@@ -368,6 +381,7 @@ def mount(
         deadlines=deadlines,
         replay=replay,
         installations=installations,
+        names=names,
     )
     app[SLACK] = slack
     app.router.add_post(EVENTS_PATH, slack.handle_events)

@@ -40,6 +40,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import parse
 from adapters.slack.delivery import Origin, SlackDelivery, ack_body
+from adapters.slack.names import SlackNames
 from adapters.slack.render import JSON
 from adapters.slack.tasks import TaskSet
 from adapters.slack.timezones import TimeZones, needs_timezone
@@ -108,6 +109,7 @@ class SlashCommands:
         delivery: SlackDelivery,
         timezones: TimeZones,
         tasks: TaskSet,
+        names: SlackNames | None = None,
     ) -> None:
         self.service = service
         self.clock = clock
@@ -116,6 +118,7 @@ class SlashCommands:
         self.delivery = delivery
         self.timezones = timezones
         self.tasks = tasks
+        self.names = names
         self.ack_budget = ACK_BUDGET
 
     async def answer(self, payload: Mapping[str, Any]) -> web.Response:
@@ -167,6 +170,13 @@ class SlashCommands:
         if needs_timezone(command, parse.command_text(body.get("text", ""))):
             tz = await self.timezones.get(client, team_id=body["team_id"], user_id=body["user_id"])
         slash = parse.slash_command(body, tz=tz)
+        if self.names is not None:
+            self.names.seen(
+                client,
+                team_id=body["team_id"],
+                user_ids=[slash.ctx.user_id, *sorted(slash.ctx.mentioned or ())],
+                channel_id=slash.ctx.channel_id,
+            )
         origin = Origin(
             team_id=body["team_id"],
             user_id=slash.ctx.user_id,

@@ -37,7 +37,15 @@ SDK_LOG = logging.getLogger("slack_bolt.oauth")
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read")
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "users:read",
+    "channels:read",
+    "groups:read",
+)
 STATE_LIFETIME = timedelta(minutes=10)  # an install must be finished within this
 
 

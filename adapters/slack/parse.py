@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from slack_bolt.request.internals import parse_body
 
-from adapters.slack.render import base_action_id
+from adapters.slack.render import ACTION_MORE, base_action_id, more_choice
 from bot.domain import Context
 
 PLATFORM = "slack"
@@ -147,10 +147,13 @@ def press(body: Mapping[str, Any], *, tz: str = "UTC") -> Press:
         direct=in_direct,
         mentioned=frozenset(),
     )
+    action_id, value = base_action_id(action.get("action_id") or ""), action.get("value") or ""
+    if action_id == ACTION_MORE:  # an option of a "More" menu: it names the action
+        action_id, value = more_choice(str((action.get("selected_option") or {}).get("value", "")))
     return Press(
         ctx=ctx,
-        action_id=base_action_id(action.get("action_id") or ""),
-        value=action.get("value") or "",
+        action_id=action_id,
+        value=value,
         trigger_id=body.get("trigger_id") or "",
         response_url=body.get("response_url") or "",
         in_direct_message=in_direct,
@@ -267,6 +270,8 @@ def _actions(body: Mapping[str, Any]) -> str | None:
             _wrong(action, "action_id", str, "action."),
             _wrong(action, "value", _OPTIONAL_STR, "action."),
             _wrong(action, "block_id", _OPTIONAL_STR, "action."),
+            _wrong(action, "selected_option", _OPTIONAL_DICT, "action.")
+            or _wrong(action.get("selected_option") or {}, "value", _OPTIONAL_STR, "option."),
         )
         if problem:
             return problem

@@ -6,7 +6,9 @@ or App Home view, 3,000 characters in a section or context text, 2,000 in a
 field, 10 fields in a section, 25 elements in an actions block, and
 ``action_id`` values unique within a payload (Slack refuses duplicates, while
 the core gives all four stance buttons the same action id: ``#<n>`` is
-appended and ``parse.base_action_id`` takes it off again).
+appended and ``parse.base_action_id`` takes it off again). An ``Actions``
+block's ``more`` buttons become one overflow menu ("More"), whose chosen option
+carries the button's action id and value (``more_choice``).
 
 Text from the core is Slack mrkdwn already (``*bold*``, ``_italic_``,
 ``<@U123>`` mentions); ``&``, ``<`` and ``>`` are escaped so a title cannot
@@ -25,6 +27,7 @@ from typing import Any, assert_never
 from bot import views
 from bot.domain import Deadline
 from bot.messages import (
+    MORE_MAX,
     Actions,
     Block,
     Button,
@@ -32,6 +35,7 @@ from bot.messages import (
     Divider,
     Facts,
     Field,
+    Fold,
     Form,
     Message,
     Role,
@@ -54,6 +58,8 @@ BUTTON_VALUE_MAX = 2000
 FALLBACK_MAX = 3000
 VIEW_TITLE_MAX = 24
 OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+ACTION_MORE = "parley_more"  # the "More" overflow menu; its option says what was chosen
 PLACEHOLDER_MAX = 150
 METADATA_MAX = 3000
 HOME_OWNED_MAX = 15
@@ -129,6 +135,26 @@ def _button(button: Button, action_id: str) -> JSON:
     return element
 
 
+def _overflow(buttons: Sequence[Button], action_id: str) -> JSON:
+    """A "More" menu: each option's value is ``<action id>|<value>`` (``more_choice``)."""
+    options: list[JSON] = []
+    for button in buttons[:MORE_MAX]:
+        option: JSON = {
+            "text": plain(button.label, OPTION_TEXT_MAX),
+            "value": f"{button.action_id}|{button.value}"[:OPTION_VALUE_MAX],
+        }
+        if button.url:
+            option["url"] = button.url
+        options.append(option)
+    return {"type": "overflow", "action_id": action_id, "options": options}
+
+
+def more_choice(value: str) -> tuple[str, str]:
+    """The core's action id and value of a "More" option (``_overflow``)."""
+    action_id, _, rest = value.partition("|")
+    return action_id, rest
+
+
 def base_action_id(action_id: str) -> str:
     """The core's action id of a rendered button (``parley_stance#3`` -> ``parley_stance``)."""
     return action_id.split(_ACTION_SUFFIX, 1)[0]
@@ -161,11 +187,13 @@ def render_block(block: Block, *, now: datetime, index: int = 0) -> list[JSON]:
             state = status or time_left(due_at, now)
             text = f":alarm_clock: Due {date_token(due_at, tz)} · _{state}_"
             return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-        case Actions(buttons=buttons):
+        case Actions(buttons=buttons, more=more):
             elements = [
                 _button(b, f"{b.action_id}{_ACTION_SUFFIX}{index}.{n}")
                 for n, b in enumerate(buttons)
             ]
+            if more:
+                elements.append(_overflow(more, f"{ACTION_MORE}{_ACTION_SUFFIX}{index}"))
             return [
                 {"type": "actions", "elements": elements[start : start + ACTIONS_MAX]}
                 for start in range(0, len(elements), ACTIONS_MAX)
@@ -174,6 +202,9 @@ def render_block(block: Block, *, now: datetime, index: int = 0) -> list[JSON]:
             # A message cannot hold inputs: offer a button that opens the form as a modal.
             opener = Button(title, views.ACTION_OPEN_FORM, value, Tone.PRIMARY)
             return render_block(Actions((opener,)), now=now, index=index)
+        case Fold(button=button):
+            # A message cannot unfold: the button asks for the whole text.
+            return render_block(Actions((button,)), now=now, index=index) if button else []
         case Divider():
             return [{"type": "divider"}]
         case _:

@@ -5,6 +5,10 @@ keeps the deadline's own zone). ``TimeZones`` asks ``users.info`` and caches
 the answer per (team, user) for ``TZ_TTL``; a command never waits more than
 ``TZ_BUDGET`` for it: a slow lookup goes on in the background (filling the
 cache) while this command reads as UTC, and says so in its reply.
+
+The same ``users.info`` answer carries the person's name: ``on_user`` hears every
+answer (``adapters.slack.names`` keeps the name), and ``remember`` takes a zone
+from a ``users.info`` answer asked for the name, so one call serves both.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
@@ -35,9 +41,16 @@ def needs_timezone(command: str, text: str) -> bool:
 class TimeZones:
     """Each user's IANA zone from users.info, cached per (team, user) for ``TZ_TTL``."""
 
-    def __init__(self, tasks: TaskSet, *, default: str = "UTC") -> None:
+    def __init__(
+        self,
+        tasks: TaskSet,
+        *,
+        default: str = "UTC",
+        on_user: Callable[[str, str, Mapping[str, Any]], None] | None = None,
+    ) -> None:
         self.tasks = tasks
         self.default = default
+        self.on_user = on_user
         self._cache: dict[tuple[str, str], tuple[str, float]] = {}
         self._pending: dict[tuple[str, str], asyncio.Task[str]] = {}
 
@@ -59,7 +72,10 @@ class TimeZones:
         tz, ttl = self.default, TZ_RETRY
         try:
             response = await client.users_info(user=key[1])
-            name = str((response.get("user") or {}).get("tz") or "")
+            user = response.get("user") or {}
+            if self.on_user is not None:
+                self.on_user(key[0], key[1], user)
+            name = str(user.get("tz") or "")
             ZoneInfo(name)
             tz, ttl = name, TZ_TTL
         except (SlackApiError, aiohttp.ClientError, TimeoutError, ValueError) as error:
@@ -71,6 +87,19 @@ class TimeZones:
             self._pending.pop(key, None)
         self._cache[key] = (tz, time.monotonic() + ttl)
         return tz
+
+    def fetching(self, team_id: str, user_id: str) -> bool:
+        """Whether a ``users.info`` call for this user is under way."""
+        return (team_id, user_id) in self._pending
+
+    def remember(self, team_id: str, user_id: str, user: Mapping[str, Any]) -> None:
+        """Keep the zone of a ``users.info`` answer asked for something else."""
+        name = str(user.get("tz") or "")
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return
+        self._cache[(team_id, user_id)] = (name, time.monotonic() + TZ_TTL)
 
     async def settled(self) -> None:
         """Wait for the lookups in flight (each ends with a zone or UTC; none raises)."""

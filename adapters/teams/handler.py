@@ -40,6 +40,7 @@ from adapters.teams import parse, render
 from adapters.teams.connection import RAW_ACTIVITY, TeamsConnection, connector, send_direct
 from adapters.teams.gateway import ReferenceReads, TeamsGateway
 from bot.config import Settings
+from bot.domain import KnownName, NameKind
 from bot.errors import (
     DeliveryError,
     FormError,
@@ -49,6 +50,7 @@ from bot.errors import (
     chat_text,
 )
 from bot.messages import Audience, Message, Role, Text
+from bot.names import NameBook
 from bot.ports import Clock
 from bot.service import Parley
 
@@ -102,12 +104,14 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
         service: Parley,
         clock: Clock,
         conversations: ConversationStore,
+        names: NameBook | None = None,
     ) -> None:
         super().__init__()
         self.connection = connection
         self.service = service
         self.clock = clock
         self.conversations = conversations
+        self.names = names
         self.elsewhere = TeamsGateway(connection=connection, references=conversations)
 
     async def on_turn(self, turn_context: Any) -> None:
@@ -140,7 +144,33 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
                 log.warning("conversation reference not saved: database unavailable")
         sender = raw.get("from") or {}
         self.connection.names.learn(parse.account_user_id(sender), str(sender.get("name") or ""))
+        await self._learn(
+            workspace,
+            users={parse.account_user_id(sender): str(sender.get("name") or "")},
+            channels=parse.conversation_names(raw),
+        )
         await super().on_turn(turn_context)
+
+    async def _learn(
+        self,
+        workspace: str,
+        *,
+        users: Mapping[str, str] | None = None,
+        channels: Mapping[str, str] | None = None,
+    ) -> None:
+        """Keep the names an activity told (``bot.names``: stored, shown by every replica)."""
+        if self.names is None:
+            return
+        now = self.clock.now()
+        await self.names.learn(
+            [
+                *(KnownName(workspace, NameKind.USER, k, v, now) for k, v in (users or {}).items()),
+                *(
+                    KnownName(workspace, NameKind.CHANNEL, k, v, now)
+                    for k, v in (channels or {}).items()
+                ),
+            ]
+        )
 
     # --- installation ------------------------------------------------------------------
     async def on_conversation_update_activity(self, turn_context: Any) -> None:
@@ -244,6 +274,7 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
     async def _resolve_mentions(self, turn_context: Any, raw: Mapping[str, Any]) -> dict[str, str]:
         """AAD object ids of people mentioned without one (asked through the connector)."""
         found: dict[str, str] = {}
+        learned: dict[str, str] = {}
         for member_id in parse.unresolved_mentions(raw):
             try:
                 member = await connector(turn_context).conversations.get_conversation_member(
@@ -256,12 +287,15 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
             if aad:
                 found[member_id] = aad
                 self.connection.names.learn(aad, getattr(member, "name", "") or "")
+                learned[aad] = getattr(member, "name", "") or ""
         for entity in raw.get("entities") or ():
             who = entity.get("mentioned") if isinstance(entity, dict) else None
             if entity.get("type") == "mention" and isinstance(who, dict):
                 key = who.get("aadObjectId") or found.get(str(who.get("id")))
                 if key:
                     self.connection.names.learn(str(key), str(who.get("name") or ""))
+                    learned[str(key)] = str(who.get("name") or "")
+        await self._learn(parse.workspace_id(raw), users=learned)
         return found
 
     # --- delivery ----------------------------------------------------------------------
@@ -356,11 +390,17 @@ def mount(
     settings: Settings,
     conversations: ConversationStore,
     replay: ReplayGuard,
+    names: NameBook | None = None,
 ) -> TeamsGateway:
-    """Serve ``POST /api/messages`` on ``app``; return the gateway that posts alerts."""
+    """Serve ``POST /api/messages`` on ``app``; return the gateway that posts alerts.
+    ``names`` keeps the names of people and conversations activities tell."""
     connection = TeamsConnection(settings=settings, clock=clock, replay=replay)
     handler = ParleyTeamsBot(
-        connection=connection, service=service, clock=clock, conversations=conversations
+        connection=connection,
+        service=service,
+        clock=clock,
+        conversations=conversations,
+        names=names,
     )
 
     async def messages(request: web.Request) -> web.Response:

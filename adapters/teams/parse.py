@@ -84,6 +84,19 @@ def group_id(activity: JSON) -> str:
     return str(team or conversation_id(activity))
 
 
+def conversation_names(activity: JSON) -> dict[str, str]:
+    """The conversation names an activity carries: its channel's (``channelData.channel``,
+    on channel events and some messages) and a named group chat's (``conversation.name``)."""
+    found: dict[str, str] = {}
+    channel = _dict(_dict(activity.get("channelData")).get("channel"))
+    if channel.get("id") and isinstance(channel.get("name"), str):
+        found[base_conversation_id(str(channel["id"]))] = channel["name"]
+    conversation = _dict(activity.get("conversation"))
+    if conversation.get("name") and isinstance(conversation.get("name"), str):
+        found.setdefault(conversation_id(activity), conversation["name"])
+    return found
+
+
 def account_user_id(account: JSON) -> str:
     return str(account.get("aadObjectId") or account.get("id") or "")
 

@@ -19,13 +19,15 @@ notification summary and screen readers (``plain``):
   become the same functions; the plain text keeps them as written.
 - ``Actions`` -> an ``ActionSet`` of ``Action.Submit`` buttons whose data is
   ``{"parley_action": action_id, "value": value}`` (``Action.OpenUrl`` for
-  link buttons).
+  link buttons), two a row; its ``more`` buttons go behind an
+  ``Action.ShowCard`` "More", one a row, so no label is cut on a phone.
 - ``Form`` -> ``Input.ChoiceSet`` / ``Input.Text`` with ``isRequired``,
   ``errorMessage`` and ``maxLength`` (Teams checks them before sending) and an
   ``Action.Submit`` with ``{"parley_form": form_id, "value": value}``; the
   inputs arrive beside those two keys. ``errors`` (field name -> message)
   shows the core's verdict on a submission under each field. The form's own
   ``title`` is for modal headers; a card already has the message's heading.
+- ``Fold`` -> an ``Action.ShowCard`` that unfolds the whole text in place.
 - ``Divider`` -> a separator line above the next element.
 
 Teams refuses messages over about 28 KB; the core caps list lengths but not
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, assert_never
@@ -53,6 +55,7 @@ from bot.messages import (
     Divider,
     Facts,
     Field,
+    Fold,
     Form,
     Message,
     Role,
@@ -76,6 +79,7 @@ NO_NAMES: Mapping[str, str] = MappingProxyType({})
 # Teams refuses a message over about 28 KB: long texts are cut until the card fits.
 CARD_MAX_BYTES = 24_000
 TEXT_LIMITS = (None, 1000, 300, 80)
+ROW_ACTIONS = 2  # buttons in one row (``ActionSet``)
 
 # AAD object ids (GUIDs) and Bot Framework ids (29:…, 8:orgid:…).
 _OPAQUE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|:", re.I)
@@ -95,6 +99,11 @@ def mention_name(user_id: str, names: Mapping[str, str]) -> str:
     return UNKNOWN_NAME if _OPAQUE_ID.search(user_id) else user_id
 
 
+def channel_name(match: re.Match[str]) -> str:
+    """A ``<#id|name>`` conversation as ``#name``; without a name, "its channel"."""
+    return f"#{match[2]}" if match[2] else "its channel"
+
+
 def unlinked(text: str) -> str:
     """``text`` with markdown link syntax broken by an invisible space after the "]".
 
@@ -108,7 +117,7 @@ def plain(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """Mentions as ``@Name``, emphasis and code marks removed: notification text."""
     text = moments_as_written(text)
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
-    text = CHANNEL.sub("its channel", text)
+    text = CHANNEL.sub(channel_name, text)
     text = _BOLD.sub(r"\1", text)
     # Last: names are typed text too, and removed marks may close a "](" gap.
     return unlinked(_CODE.sub(r"\1", text))
@@ -118,7 +127,7 @@ def markdown(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
     """The core's mrkdwn as Adaptive Card markdown (no links but bare URLs)."""
     text = render_moments(text, lambda at, _written: local_time(at))
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
-    text = CHANNEL.sub("its channel", text)
+    text = CHANNEL.sub(channel_name, text)
     text = _BOLD.sub(r"**\1**", text)
     # Last: names are typed text too, and removed marks may close a "](" gap.
     text = unlinked(_CODE.sub(r"\1", text))
@@ -165,6 +174,16 @@ def _action(button: Button) -> JSON:
         # A stance button must not wait for (or carry) a form's inputs.
         "associatedInputs": "none",
         "data": {ACTION_KEY: button.action_id, VALUE_KEY: button.value},
+    }
+
+
+def _more(buttons: Sequence[Button]) -> JSON:
+    """A "More" button that unfolds the others, one a row (full labels on a phone)."""
+    rows = [{"type": "ActionSet", "actions": [_action(b)]} for b in buttons]
+    return {
+        "type": "Action.ShowCard",
+        "title": "More",
+        "card": {"type": "AdaptiveCard", "body": rows},
     }
 
 
@@ -247,12 +266,26 @@ def render_block(
         case Countdown(due_at=due_at, status=status):
             text = countdown_text(due_at, now, status)
             return [{"type": "TextBlock", "text": text, "wrap": True}]
-        case Actions(buttons=buttons):
-            return (
-                [{"type": "ActionSet", "actions": [_action(b) for b in buttons]}] if buttons else []
-            )
+        case Actions(buttons=buttons, more=more):
+            actions = [_action(b) for b in buttons]
+            if more:
+                actions.append(_more(more))
+            # Teams stretches a row's buttons over the card: at most two a row keeps
+            # every label whole at 360 px.
+            return [
+                {"type": "ActionSet", "actions": actions[start : start + ROW_ACTIONS]}
+                for start in range(0, len(actions), ROW_ACTIONS)
+            ]
         case Form():
             return _form(block, errors)
+        case Fold(label=label, full=full):
+            unfolded = _text_block(clip(full, limit), Role.BODY, names)
+            show = {
+                "type": "Action.ShowCard",
+                "title": label,
+                "card": {"type": "AdaptiveCard", "body": [unfolded]},
+            }
+            return [{"type": "ActionSet", "actions": [show]}]
         case Divider():
             return []
         case _:

@@ -7,6 +7,7 @@ reaches it (``bot.usecases.access``). ``from X`` counts only as the last words o
 the line and only when X names a declared party of the deadline's negotiation;
 otherwise those words stay in the title. A link is posted as a link button
 labelled with its host, so the page it leads to is visible before the click.
+The people asked on the deadline are told of each new offer (``bot.notices``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from bot import views
+from bot import notices, views
 from bot.domain import (
     TITLE_MAX,
+    Change,
+    ChangeKind,
     Context,
     Deadline,
     DeadlineStatus,
@@ -101,7 +104,11 @@ async def record(
         actor_id=ctx.user_id,
         data=data,
     )
-    stored = await store.record_offer(workspace_id=ctx.workspace_id, offer=offer, event=event)
+    change = Change(kind=ChangeKind.OFFERED, at=now, actor_id=ctx.user_id, detail=_line(offer))
+    notice = await notices.notice_of(deadline, change, store=store)
+    stored = await store.record_offer(
+        workspace_id=ctx.workspace_id, offer=offer, event=event, notice=notice
+    )
     text = (
         f"{views.mention(ctx.user_id)} put a new offer on the table for {deadline.ref} "
         f"{deadline.title}: {_line(stored)}."
@@ -152,9 +159,12 @@ async def listing(*, store: NegotiationStore, ctx: Context, deadline: Deadline) 
 
 
 def _line(offer: Offer) -> str:
+    """``O2 Best and final offer (example.com) from Anthropic``; without the version
+    before it is stored."""
     link = f" ({host(offer.url)})" if offer.url else ""
     party = f" from {offer.party}" if offer.party else ""
-    return f"{offer.ref} {offer.title}{link}{party}"
+    ref = f"{offer.ref} " if offer.version else ""
+    return f"{ref}{offer.title}{link}{party}"
 
 
 def _link_button(offer: Offer) -> Button:

@@ -42,7 +42,7 @@ from bot.domain import (
 )
 from bot.errors import FormError, InvalidInput
 from bot.grammar import AskPositions
-from bot.messages import Audience, Message
+from bot.messages import FOLD_AT, Audience, Fold, Message, folded
 from bot.ports import DeadlineStore, NegotiationStore
 from bot.sanitize import strip_controls
 from bot.usecases import access
@@ -128,7 +128,7 @@ async def record(
     )
     await store.record_position(workspace_id=ctx.workspace_id, position=position, event=event)
     on_behalf = "" if stakeholder == ctx.user_id else f" (recorded by {views.mention(ctx.user_id)})"
-    detail = f": {position.terms}" if position.terms else ""
+    detail = f": {folded(position.terms)}" if position.terms else ""
     text = f"{label} {stance.value}s {deadline.ref} {deadline.title}{on_behalf}{detail}"
     if stance is Stance.CONDITIONAL:
         text = f"{label} is conditional on {deadline.ref} {deadline.title}{on_behalf}{detail}"
@@ -136,6 +136,9 @@ async def record(
         text = f"{label} is undecided on {deadline.ref} {deadline.title}{on_behalf}{detail}"
     # Announced where the deadline lives, also when the stance came from a DM.
     announce = views.info_message(text, user_id=None, audience=Audience.CHANNEL)
+    if len(position.terms) > FOLD_AT:  # the start above; the whole one click away
+        fold = views.terms_fold(deadline, [(f"{label}: {stance.value}", position.terms)])
+        announce = replace(announce, blocks=(*announce.blocks, fold))
     return [replace(announce, channel_id=deadline.channel_id)]
 
 
@@ -184,6 +187,16 @@ def read_form(fields: Mapping[str, str]) -> tuple[Stance, str | None, str]:
     if errors or stance is None:
         raise FormError(errors)
     return stance, party, terms
+
+
+async def whole_terms(
+    store: NegotiationStore, now: datetime, ctx: Context, deadline: Deadline
+) -> Message:
+    """ "Show all terms": what the matrix folds, in full, to the one who asked. Taken from
+    the matrix itself, so it shows exactly what the matrix would show unfolded."""
+    shown = await matrix(store, now, ctx, deadline)
+    fold = next((block for block in shown.blocks if isinstance(block, Fold)), None)
+    return views.terms_message(deadline, fold=fold, user_id=ctx.user_id)
 
 
 async def matrix(

@@ -26,6 +26,9 @@ from bot.views.base import (
     ACTION_OPEN_FORM as ACTION_OPEN_FORM,
 )
 from bot.views.base import (
+    ACTION_SHOW_TERMS as ACTION_SHOW_TERMS,
+)
+from bot.views.base import (
     ACTION_STANCE as ACTION_STANCE,
 )
 from bot.views.base import (
@@ -86,6 +89,9 @@ from bot.views.base import (
     position_buttons as position_buttons,
 )
 from bot.views.base import (
+    quiet_actions as quiet_actions,
+)
+from bot.views.base import (
     rescheduled_card as rescheduled_card,
 )
 from bot.views.base import (
@@ -123,6 +129,12 @@ from bot.views.positions import (
 )
 from bot.views.positions import (
     silence_text as silence_text,
+)
+from bot.views.positions import (
+    terms_fold as terms_fold,
+)
+from bot.views.positions import (
+    terms_message as terms_message,
 )
 from bot.views.positions import (
     waiting_for as waiting_for,

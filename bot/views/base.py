@@ -5,7 +5,9 @@ them; elsewhere they read as written), and instants inside text as ``moment``
 tokens, which each renderer turns into its platform's form (each viewer's own
 zone). Lists are cut to ``LIST_LIMIT`` entries with an "and N more" line so
 every platform's size limits hold. Closed deadlines show their status, not
-time left.
+time left, and nothing to press. Buttons go where a decision is wanted: the
+stance buttons on what is shown to one person who can still answer, and on
+shared cards (announcements, alerts) one primary action and a "More" menu.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ NO_SILENCE = Silence()
 ACTION_STANCE = "parley_stance"  # value: "<deadline id>|<stance>"
 ACTION_OPEN_FORM = "parley_position_form"  # value: "<deadline id>"
 ACTION_CHOOSE_TIME = "parley_choose_time"  # value: a TimeChoice as JSON (bot.usecases.choices)
+ACTION_SHOW_TERMS = "parley_show_terms"  # value: "<deadline id>"
 FORM_POSITION = "parley_position"  # form value: "<deadline id>"
 # The button actions the core's ``Parley.press`` answers.
-CORE_ACTIONS = frozenset({ACTION_STANCE, ACTION_OPEN_FORM, ACTION_CHOOSE_TIME})
+CORE_ACTIONS = frozenset({ACTION_STANCE, ACTION_OPEN_FORM, ACTION_CHOOSE_TIME, ACTION_SHOW_TERMS})
 CLOSED = frozenset({DeadlineStatus.MET, DeadlineStatus.CANCELLED})
 # A countdown sent later than this after its instant is a catch-up (and at most
 # a tenth of its offset: a 1-minute alert 10 s late is no longer "1 minute").
@@ -92,16 +95,28 @@ def deadline_summary(deadline: Deadline, now: datetime) -> str:
     return f"*{deadline.ref}* {deadline.title}{suffix}"
 
 
-def position_buttons(deadline: Deadline) -> Actions:
-    return Actions(
-        (
-            Button("Support", ACTION_STANCE, f"{deadline.id}|support", Tone.PRIMARY),
-            Button("Oppose", ACTION_STANCE, f"{deadline.id}|oppose", Tone.DANGER),
-            Button("Conditional", ACTION_STANCE, f"{deadline.id}|conditional"),
-            Button("Undecided", ACTION_STANCE, f"{deadline.id}|undecided"),
-            Button("Add terms", ACTION_OPEN_FORM, str(deadline.id)),
-        )
+def _stances(deadline: Deadline) -> tuple[Button, ...]:
+    return (
+        Button("Support", ACTION_STANCE, f"{deadline.id}|support", Tone.PRIMARY),
+        Button("Oppose", ACTION_STANCE, f"{deadline.id}|oppose", Tone.DANGER),
+        Button("Conditional", ACTION_STANCE, f"{deadline.id}|conditional"),
+        Button("Undecided", ACTION_STANCE, f"{deadline.id}|undecided"),
     )
+
+
+def position_buttons(deadline: Deadline) -> Actions:
+    """The stance buttons: where a decision is wanted (the ask DM, a nudge, ``show`` and
+    the position list for an open deadline, App Home)."""
+    return Actions((*_stances(deadline), Button("Add terms", ACTION_OPEN_FORM, str(deadline.id))))
+
+
+def quiet_actions(deadline: Deadline, calendar_url: str | None = None) -> Actions:
+    """What a shared card offers: one primary action, the rest behind "More"."""
+    more = _stances(deadline)
+    if calendar_url:
+        more += (Button("Add to calendar", "parley_ics", "", url=calendar_url),)
+    primary = Button("Give your position", ACTION_OPEN_FORM, str(deadline.id), Tone.PRIMARY)
+    return Actions((primary,), more=more)
 
 
 def deadline_card(
@@ -114,7 +129,8 @@ def deadline_card(
     extra: Sequence[Block] = (),
     calendar_url: str | None = None,
 ) -> Message:
-    """The standard picture of one deadline: headline, due time, time left, buttons."""
+    """The standard picture of one deadline: headline, due time, time left, and while
+    it is open "Give your position" with a "More" menu (nothing on a closed one)."""
     status = shown_status(deadline, now)
     blocks: list[Block] = [
         Text(headline, Role.HEADING),
@@ -123,9 +139,7 @@ def deadline_card(
         *extra,
     ]
     if status is DeadlineStatus.OPEN:
-        blocks.append(position_buttons(deadline))
-    if calendar_url:
-        blocks.append(Actions((Button("Add to calendar", "parley_ics", "", url=calendar_url),)))
+        blocks.append(quiet_actions(deadline, calendar_url))
     fallback = f"{headline}: {deadline.ref} {deadline.title}, due {due_line(deadline, now)}"
     return Message(fallback=fallback, blocks=tuple(blocks), audience=audience, user_id=user_id)
 

@@ -17,7 +17,7 @@ from bot.messages import (
     Text,
     moment,
 )
-from bot.views.base import countdown, due_line, mention
+from bot.views.base import channel, countdown, due_line, mention
 
 NOTICE_LIMIT = 10  # changes listed in one notice; earlier ones are counted
 
@@ -29,6 +29,8 @@ def _change_line(change: Change, tz: str) -> str:
         return f"{who} cancelled it{because}"
     if change.kind is ChangeKind.MET:
         return f"{who} marked it done (met){because}"
+    if change.kind is ChangeKind.OFFERED:
+        return f"{who} put a new offer on the table: {change.detail}"
     action, _, direction = change.kind.value.partition(" ")  # "moved earlier"
     verb = f"{action} it {direction}".rstrip()
     span = ""
@@ -42,7 +44,7 @@ def notice_message(
 ) -> Message:
     """One direct message telling ``user_id`` the changes to ``deadline``, then when it is
     due now (its status, once closed): the time left is today's, not the change's."""
-    heading = f"Update on {deadline.ref} {deadline.title} in <#{deadline.channel_id}>"
+    heading = f"Update on {deadline.ref} {deadline.title} in {channel(deadline.channel_id)}"
     told = [_change_line(change, deadline.tz) for change in changes[-NOTICE_LIMIT:]]
     if len(changes) > NOTICE_LIMIT:
         told.insert(0, f"{len(changes) - NOTICE_LIMIT} earlier changes")

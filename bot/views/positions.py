@@ -16,23 +16,29 @@ from bot.domain import (
 )
 from bot.history import history_lines
 from bot.messages import (
+    FOLD_AT,
     Audience,
     Block,
+    Button,
     Choice,
     Divider,
     Facts,
     Field,
+    Fold,
     Form,
     Message,
     Role,
     Text,
+    folded,
 )
 from bot.negotiation import Silence
 from bot.views.base import (
+    ACTION_SHOW_TERMS,
     FORM_POSITION,
     HISTORY_LIMIT,
     MATRIX_LIMIT,
     NO_SILENCE,
+    channel,
     countdown,
     deadline_summary,
     due_line,
@@ -76,6 +82,8 @@ def deadline_details(
         Divider(),
         Text("*History*\n" + "\n".join(history)),
     ]
+    if status is DeadlineStatus.OPEN:  # shown to one person, who can still answer
+        blocks.append(position_buttons(deadline))
     fallback = "\n".join(
         [
             f"{deadline.ref} {deadline.title}",
@@ -135,17 +143,22 @@ def position_matrix(
         lines.append(on_table)
     if positions:
         rows: list[tuple[str, str]] = []
+        whole: list[tuple[str, str]] = []  # the rows whose terms are folded, in full
         for position in positions[:MATRIX_LIMIT]:
             value = position.stance.value
             if latest is not None and position.offer != latest.version:
                 value += f" (on O{position.offer})" if position.offer else " (before O1)"
             if position.terms:
-                value += f" — {position.terms}"
+                if len(position.terms) > FOLD_AT:
+                    whole.append((f"{position.label}: {value}", position.terms))
+                value += f" — {folded(position.terms)}"
             rows.append((position.label, value))
             lines.append(f"{position.label}: {value}")
         # Facts are shown ten rows to a block (the Block Kit field limit).
         for start in range(0, len(rows), 10):
             blocks.append(Facts(tuple(rows[start : start + 10])))
+        if whole:
+            blocks.append(terms_fold(deadline, whole))
         if len(positions) > MATRIX_LIMIT:
             more = f"… and {len(positions) - MATRIX_LIMIT} more positions"
             blocks.append(Text(more, Role.MUTED))
@@ -153,6 +166,8 @@ def position_matrix(
     else:
         none = (
             "No positions yet. Record one with `/position <ref> <stance> [as <party>] [<terms>]`."
+            if shown_status(deadline, now) is DeadlineStatus.OPEN
+            else "No positions were recorded."
         )
         blocks.append(Text(none, Role.MUTED))
         lines.append(none)
@@ -172,6 +187,29 @@ def position_matrix(
         blocks.append(position_buttons(deadline))
     return Message(
         fallback="\n".join(lines), blocks=tuple(blocks), audience=audience, user_id=user_id
+    )
+
+
+def terms_fold(deadline: Deadline, rows: Sequence[tuple[str, str]]) -> Fold:
+    """The whole of the long terms cut in a matrix or an announcement: ``(whose and which
+    stance, terms)``, the terms on a line of their own (a Slack section holds 3,000)."""
+    full = "\n\n".join(f"*{label}*\n{text}" for label, text in rows)
+    button = Button("Show all terms", ACTION_SHOW_TERMS, str(deadline.id))
+    return Fold("Show all terms", full, button)
+
+
+def terms_message(deadline: Deadline, *, fold: Fold | None, user_id: str) -> Message:
+    """The whole terms of a deadline's positions, to one person ("Show all terms")."""
+    heading = f"Terms on {deadline.ref} {deadline.title}"
+    if fold is None:
+        text = "No terms are cut short here; `/position list` shows them all."
+        return Message(fallback=f"{heading}: {text}", blocks=(Text(text),), user_id=user_id)
+    parts = fold.full.split("\n\n*")
+    texts = [parts[0], *(f"*{part}" for part in parts[1:])]
+    return Message(
+        fallback=f"{heading}\n{folded(fold.full, 2000)}",
+        blocks=(Text(heading, Role.HEADING), *(Text(text) for text in texts)),
+        user_id=user_id,
     )
 
 
@@ -218,7 +256,10 @@ def position_form(deadline: Deadline, *, user_id: str, current: Position | None 
 def ask_direct_message(
     deadline: Deadline, *, user_id: str, asked_by: str, now: datetime
 ) -> Message:
-    text = f"{mention(asked_by)} asks for your position on {deadline.ref} {deadline.title}"
+    text = (
+        f"{mention(asked_by)} asks for your position on {deadline.ref} {deadline.title} "
+        f"in {channel(deadline.channel_id)}"
+    )
     return Message(
         fallback=f"{text}, due {due_line(deadline, now)}",
         blocks=(
@@ -233,7 +274,10 @@ def ask_direct_message(
 
 
 def nudge_message(deadline: Deadline, *, user_id: str, now: datetime) -> Message:
-    text = f"Reminder: your position on {deadline.ref} {deadline.title} is still missing"
+    text = (
+        f"Reminder: your position on {deadline.ref} {deadline.title} "
+        f"in {channel(deadline.channel_id)} is still missing"
+    )
     return Message(
         fallback=f"{text}; due {due_line(deadline, now)}",
         blocks=(

@@ -1,12 +1,14 @@
 """A local fake of the Slack Web API, reached by the real clients through SLACK_API_URL.
 
 It records every call (``calls``), answers like Slack does for the methods
-Parley uses, and fails on demand: ``fail("chat.postMessage", status=429,
-retry_after=2)`` answers the next call with HTTP 429 and ``Retry-After``,
-``status=500`` with a server error, ``error="channel_not_found"`` with
-``{"ok": false, "error": ...}``; ``chaos(method, choose)`` fails calls at
-random (``choose()`` returns None, 429, a 5xx status or an error code per call);
-``hold(method)`` keeps its calls unanswered until the returned event is set.
+Parley uses (``users.info`` from ``users``, ``conversations.info`` from
+``channels``: ``{"C1": {"name": "negotiations"}}``), and fails on demand:
+``fail("chat.postMessage", status=429, retry_after=2)`` answers the next call
+with HTTP 429 and ``Retry-After``, ``status=500`` with a server error,
+``error="channel_not_found"`` with ``{"ok": false, "error": ...}``;
+``chaos(method, choose)`` fails calls at random (``choose()`` returns None,
+429, a 5xx status or an error code per call); ``hold(method)`` keeps its calls
+unanswered until the returned event is set.
 Each recorded ``Call`` says how it was answered (``status``, ``error``,
 ``accepted``) and when it arrived (``at``, ``time.monotonic()``). It also serves
 response URLs (``response_url("r1")``), recorded as calls to ``response_url``.
@@ -73,6 +75,7 @@ class FakeSlackApi(LocalServer):
     bot_user_id: str = "UBOT"
     bot_id: str = "BBOT"
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     _answers: dict[str, Answer] = field(default_factory=dict)
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
@@ -247,6 +250,14 @@ class FakeSlackApi(LocalServer):
                 user_id = str(params.get("user", ""))
                 user = self.users.get(user_id, {"id": user_id, "name": user_id.lower()})
                 return {"ok": True, "user": {"tz": "UTC", **user}}
+            case "conversations.info":
+                channel_id = str(params.get("channel", ""))
+                if channel_id.startswith("D"):
+                    return {"ok": True, "channel": {"id": channel_id, "is_im": True}}
+                known = self.channels.get(channel_id)
+                if known is None:
+                    return {"ok": False, "error": "channel_not_found"}
+                return {"ok": True, "channel": {"id": channel_id, "is_channel": True, **known}}
             case "chat.postMessage":
                 ts = f"{1_800_000_000 + next(self._ts)}.000100"
                 channel = str(params.get("channel", ""))

@@ -1,7 +1,8 @@
 """In-memory storage ports, so the service and the dispatcher can be tested without a database.
 
 ``MemoryDeadlines`` is a ``DeadlineStore``, ``MemoryOutbox`` the ``AlertOutbox`` and
-``MemoryNotices`` the ``NoticeOutbox`` over the same rows: as in storage, the
+``MemoryNotices`` the ``NoticeOutbox`` over the same rows (``MemoryNames``, the
+``NameStore``, stands alone): as in storage, the
 outboxes are written with the deadline changes and drained by the dispatcher and
 the notice sender. They follow the storage contract (tests/storage) as far as one
 process can tell: numbers per channel, every read scoped to its workspace (lookups
@@ -25,6 +26,8 @@ from bot.domain import (
     DeadlineState,
     DeadlineStatus,
     Event,
+    KnownName,
+    NameKind,
     NewDeadline,
     Notice,
     Offer,
@@ -313,12 +316,21 @@ class MemoryDeadlines:
             return []
         return list(self.offers.get(deadline_id, []))
 
-    async def record_offer(self, *, workspace_id: str, offer: Offer, event: Event) -> Offer:
+    async def record_offer(
+        self,
+        *,
+        workspace_id: str,
+        offer: Offer,
+        event: Event,
+        notice: PlannedNotice | None = None,
+    ) -> Offer:
         self._check_owned(workspace_id, offer.deadline_id)
         versions = self.offers.setdefault(offer.deadline_id, [])
         stored = replace(offer, version=len(versions) + 1)
         versions.append(stored)
         self.events.append(replace(event, data={**event.data, "version": stored.version}))
+        if notice is not None:
+            self._tell(self.deadlines[offer.deadline_id], notice)
         return stored
 
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
@@ -531,3 +543,31 @@ class MemoryNotices:
 _deadline_store: type[NegotiationStore] = MemoryDeadlines
 _alert_outbox: type[AlertOutbox] = MemoryOutbox
 _notice_outbox: type[NoticeOutbox] = MemoryNotices
+
+
+class MemoryNames:
+    """The NameStore port in memory (``tests/storage`` holds it to the SQL store)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, NameKind, str], KnownName] = {}
+        self.saves = 0  # how many save_names calls wrote something
+
+    async def save_names(self, *, names: Sequence[KnownName]) -> None:
+        if names:
+            self.saves += 1
+        for known in names:
+            self.rows[known.workspace_id, known.kind, known.subject_id] = known
+
+    async def find_names(
+        self, *, workspace_id: str, kind: NameKind, subject_ids: Sequence[str]
+    ) -> dict[str, str]:
+        return {
+            subject: known.name
+            for subject in subject_ids
+            if (known := self.rows.get((workspace_id, kind, subject))) is not None
+        }
+
+    async def names_marker(self, *, workspace_id: str) -> str:
+        mine = [known for key, known in self.rows.items() if key[0] == workspace_id]
+        newest = max((known.refreshed_at for known in mine), default=None)
+        return f"{newest.isoformat() if newest is not None else '-'}/{len(mine)}"

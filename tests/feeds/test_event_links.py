@@ -21,7 +21,7 @@ def calendar_path(chat: Chat) -> str:
         button.url
         for message in chat.replies
         for block in message.blocks
-        for button in getattr(block, "buttons", ())
+        for button in (*getattr(block, "buttons", ()), *getattr(block, "more", ()))
         if button.label == "Add to calendar" and button.url
     ]
     return link_in(url)

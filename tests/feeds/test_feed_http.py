@@ -273,7 +273,7 @@ async def test_add_to_calendar_link_serves_one_event(chat: Chat, http: Client) -
         button
         for message in chat.replies
         for block in message.blocks
-        for button in getattr(block, "buttons", ())
+        for button in (*getattr(block, "buttons", ()), *getattr(block, "more", ()))
         if button.label == "Add to calendar"
     ]
     assert len(buttons) == 1 and buttons[0].url

@@ -24,6 +24,8 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
+    KnownName,
+    NameKind,
     Offer,
     Party,
     PlannedAlert,
@@ -604,6 +606,7 @@ async def test_export_then_import_into_a_fresh_database(
         position=replace(position(d1, stakeholder="U9"), offer=2),
         event=event(EventKind.POSITION_RECORDED, d1.id, "U9"),
     )
+    await repo.save_names(names=[KnownName("A", NameKind.CHANNEL, "C1", "negotiations", NOW)])
 
     dump = await repo.export_all()
     assert dump["format"] == "parley-export" and dump["version"] == 2
@@ -619,6 +622,7 @@ async def test_export_then_import_into_a_fresh_database(
         "position_requests": 2,
         "events": 11,
         "alerts": 13,
+        "names": 1,
     }
 
     restored = await open_repo(other_database)

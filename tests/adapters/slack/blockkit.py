@@ -60,6 +60,13 @@ def check_view(view: dict[str, Any]) -> None:
         assert len(view.get("private_metadata", "")) <= 3000
 
 
+def _control(element: dict[str, Any]) -> str:
+    """``[Label]`` for a button, ``[More: A | B]`` for an overflow menu."""
+    if element["type"] == "overflow":
+        return "[More: " + " | ".join(o["text"]["text"] for o in element["options"]) + "]"
+    return f"[{element['text']['text']}]"
+
+
 def texts(blocks: list[dict[str, Any]]) -> str:
     """All the visible text of section and context blocks, one line per block."""
     lines: list[str] = []
@@ -71,5 +78,5 @@ def texts(blocks: list[dict[str, Any]]) -> str:
         elif block["type"] == "context":
             lines.extend(e.get("text", "") for e in block["elements"])
         elif block["type"] == "actions":
-            lines.append(" ".join(f"[{e['text']['text']}]" for e in block["elements"]))
+            lines.append(" ".join(_control(e) for e in block["elements"]))
     return "\n".join(lines)

@@ -89,6 +89,26 @@ async def test_extend_then_move_is_one_direct_message_to_each_asked_but_the_acto
     assert await sender.run_once() == 0
 
 
+async def test_the_asked_hear_of_a_new_offer_but_not_whoever_put_it_down(
+    slack: SlackWorld, clock: ManualClock
+) -> None:
+    await slack.command("/deadline add Signed usage agreement due 2026-11-27T17:00-05:00")
+    await slack.command("/position ask D1 <@U1|alice> <@U2|bob>")
+    clock.set(NOW + timedelta(seconds=10))
+    await slack.command("/offer D1 Best and final offer https://example.com/bafo", user_id="U2")
+    repository = slack.runtime.repository
+    sender = NoticeSender(
+        outbox=repository, deadlines=repository, gateways=slack.runtime.gateways, clock=clock
+    )
+    clock.set(NOW + timedelta(seconds=71))
+    assert await sender.run_once() == 1
+    [dm] = told(slack)
+    assert dm.params["channel"] == "U1"  # U2 put the offer down
+    text = shown(dm.params)
+    assert "Update on D1 Signed usage agreement in <#C1>" in text
+    assert "• <@U2> put a new offer on the table: Best and final offer (example.com)" in text
+
+
 async def test_the_running_dispatcher_tells_the_asked_of_a_cancellation(
     slack: SlackWorld, clock: ManualClock
 ) -> None:

@@ -66,7 +66,10 @@ async def test_a_channel_deadline_counts_down_in_its_channel(teams: TeamsWorld) 
     # Dana has not answered: a nudge in her 1:1 chat.
     assert create.body["members"] == [{"id": DANA}]
     assert (nudge.kind, nudge.conversation_id) == ("send", f"a:{DANA}")
-    assert "your position on D1 Signed usage agreement is still missing" in nudge.card_text
+    assert (
+        "your position on D1 Signed usage agreement in its channel is still missing"
+        in nudge.card_text
+    )
 
     teams.clock.set(DUE - timedelta(hours=4))
     assert await engine.run_once() == 1

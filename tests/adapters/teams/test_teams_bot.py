@@ -39,9 +39,11 @@ async def test_a_channel_command_is_answered_in_its_thread(teams: TeamsWorld) ->
     # Each viewer sees the due time in their own zone.
     assert "{{DATE(2026-11-27T22:00:00Z, SHORT)}} {{TIME(2026-11-27T22:00:00Z)}}" in reply.card_text
     assert "1 day 5 hours left" in reply.card_text
-    buttons = [a for e in card["body"] if e["type"] == "ActionSet" for a in e["actions"]]
+    [give, more] = [a for e in card["body"] if e["type"] == "ActionSet" for a in e["actions"]]
+    assert give["data"] == {"parley_action": "parley_position_form", "value": "1"}
+    unfolded = [a for row in more["card"]["body"] for a in row["actions"]]
     assert {"parley_action": "parley_stance", "value": "1|support"} in [
-        b.get("data") for b in buttons
+        b.get("data") for b in unfolded
     ]
     assert reply.body["summary"].startswith("New deadline set by @Alex Rivera: D1 Signed usage")
     # The deadline belongs to the channel, not to the thread it was typed in.

@@ -175,7 +175,10 @@ def test_roles_and_dividers() -> None:
 
 def test_buttons_carry_the_core_action_and_value() -> None:
     card = render_card(every_message()["card"], now=NOW, names=NAMES)
-    actions = [a for e in card["body"] if e["type"] == "ActionSet" for a in e["actions"]]
+    shown = [a for e in card["body"] if e["type"] == "ActionSet" for a in e["actions"]]
+    assert [a["title"] for a in shown] == ["Give your position", "More"]
+    # Behind "More", one button a row.
+    actions = [a for row in shown[1]["card"]["body"] for a in row["actions"]]
     submits = [a for a in actions if a["type"] == "Action.Submit"]
     assert submits[0] == {
         "type": "Action.Submit",

@@ -4,7 +4,8 @@ to a deadline made within a minute, sent exactly once.
 A change people must hear of (a deadline extended, moved, cancelled or done,
 a new offer on it) is written to the notice outbox in the change's own transaction: the use case
 asks ``notice_of`` for a ``PlannedNotice`` and hands it to the store with the
-change. ``audience_for`` says who is told; whoever made the change is not. A
+change. ``audience_for`` says who is told (the people asked on the deadline and the
+reps of the parties it expects); whoever made the change is not. A
 person's notice is due one minute after its first change, and every change to
 the same deadline before then joins it (the store does that, see
 ``bot.ports.NoticeOutbox``), so an extension followed by a correction is one
@@ -42,14 +43,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot import views
-from bot.domain import Change, Deadline, Notice, PlannedNotice
+from bot.domain import Change, Deadline, Notice, PlannedNotice, negotiation_key
 from bot.errors import (
     DeliveryError,
     RateLimited,
     StorageUnavailable,
     TransientDelivery,
 )
-from bot.ports import ChatGateway, Clock, DeadlineStore, NoticeOutbox
+from bot.negotiation import expected_parties
+from bot.ports import ChatGateway, Clock, DeadlineStore, NegotiationStore, NoticeOutbox
 
 log = logging.getLogger("parley.notices")
 
@@ -57,17 +59,21 @@ log = logging.getLogger("parley.notices")
 GATHER = timedelta(minutes=1)
 
 
-async def audience_for(deadline: Deadline, *, store: DeadlineStore) -> list[str]:
+async def audience_for(deadline: Deadline, *, store: NegotiationStore) -> list[str]:
     """Who hears of changes to ``deadline``: everyone asked for a position on it,
-    answered or not. (Party representatives join them here once parties have reps.)"""
-    requests = await store.list_position_requests(
-        workspace_id=deadline.workspace_id, deadline_id=deadline.id
+    answered or not, then the reps of the parties it expects (``/deadline expect``)."""
+    ws = deadline.workspace_id
+    requests = await store.list_position_requests(workspace_id=ws, deadline_id=deadline.id)
+    parties = await store.list_parties(
+        workspace_id=ws, negotiation=negotiation_key(ws, deadline.channel_id)
     )
-    return [request.user_id for request in requests]
+    expected = await store.get_expected(workspace_id=ws, deadline_id=deadline.id)
+    reps = [rep for party in expected_parties(deadline, parties, expected) for rep in party.reps]
+    return [*(request.user_id for request in requests), *reps]
 
 
 async def notice_of(
-    deadline: Deadline, change: Change, *, store: DeadlineStore
+    deadline: Deadline, change: Change, *, store: NegotiationStore
 ) -> PlannedNotice | None:
     """The notice telling ``deadline``'s audience of ``change``, leaving out whoever made
     it; None when nobody is left to tell."""

@@ -31,7 +31,7 @@ from bot.domain import (
 from bot.errors import InvalidInput
 from bot.grammar import SetOwners, SetReminders
 from bot.messages import Audience, Message
-from bot.ports import DeadlineStore
+from bot.ports import DeadlineStore, NegotiationStore
 from bot.usecases import access
 
 OWNERS_MAX = 20
@@ -44,7 +44,7 @@ def _announce(text: str, deadline: Deadline) -> Message:
 
 async def close(
     *,
-    store: DeadlineStore,
+    store: NegotiationStore,
     now: datetime,
     ctx: Context,
     deadline: Deadline,

@@ -34,7 +34,7 @@ from bot.domain import (
 from bot.errors import InvalidInput
 from bot.grammar import AddDeadline, ExtendDeadline, MoveDeadline
 from bot.messages import Message, Role, Text, format_local
-from bot.ports import DeadlineStore
+from bot.ports import DeadlineStore, NegotiationStore
 from bot.timeplace import describe
 from bot.when import parse_when
 
@@ -129,7 +129,7 @@ class Rescheduled:
 
 async def reschedule(
     *,
-    repository: DeadlineStore,
+    repository: NegotiationStore,
     now: datetime,
     ctx: Context,
     deadline: Deadline,

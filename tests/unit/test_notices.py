@@ -294,3 +294,30 @@ async def test_through_the_shell_the_asked_are_told_once_while_it_runs(
             "  Due Sun 29 Nov 2026 12:00 EST (America/New_York) — 3 days left",
         ]
     assert "[alert to @alex]" not in shown
+
+
+async def test_the_reps_of_the_expected_parties_hear_of_the_outcome_too(
+    chat: Chat, sender: NoticeSender, inbox: Inbox, clock: ManualClock
+) -> None:
+    await chat.say("/party add Anthropic @dana")
+    await chat.say('/party add "Department of Defense" @pete @alex')
+    await asked(chat, "legal")
+    said = await chat.say("/deadline done D1")
+    assert "marked done" in said, said
+    assert await at(sender, clock, NOW + MINUTE + LATE) == 3
+    assert sorted(str(dm.to) for dm in inbox.received) == ["dana", "legal", "pete"]  # not alex
+    for dm in inbox.received:
+        assert "• @alex marked it done (met)" in dm.text
+
+
+async def test_a_new_offer_is_told_to_the_asked(
+    chat: Chat, sender: NoticeSender, inbox: Inbox, clock: ManualClock
+) -> None:
+    await asked(chat, "legal")
+    await chat.say("/offer D1 Best and final offer https://example.com/bafo from nobody")
+    assert await at(sender, clock, NOW + MINUTE + LATE) == 1
+    [dm] = inbox.received
+    assert (
+        "• @alex put a new offer on the table: Best and final offer from nobody (example.com)"
+        in dm.text
+    )

@@ -204,11 +204,10 @@ def terms_message(deadline: Deadline, *, fold: Fold | None, user_id: str) -> Mes
     if fold is None:
         text = "No terms are cut short here; `/position list` shows them all."
         return Message(fallback=f"{heading}: {text}", blocks=(Text(text),), user_id=user_id)
-    parts = fold.full.split("\n\n*")
-    texts = [parts[0], *(f"*{part}" for part in parts[1:])]
+    # One text: renderers split it at lines to their limits (the terms have lines of their own).
     return Message(
         fallback=f"{heading}\n{folded(fold.full, 2000)}",
-        blocks=(Text(heading, Role.HEADING), *(Text(text) for text in texts)),
+        blocks=(Text(heading, Role.HEADING), Text(fold.full)),
         user_id=user_id,
     )
 

@@ -11,7 +11,7 @@ from adapters.slack.render import render_message
 from adapters.teams.render import CARD_MAX_BYTES, render_card
 from bot import views
 from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus, Position, Stance
-from bot.messages import FOLD_AT
+from bot.messages import FOLD_AT, Fold
 from tests.adapters.slack.blockkit import check_message, texts
 from tests.adapters.slack.slack_world import SlackWorld
 
@@ -25,8 +25,8 @@ def terms(party: str) -> str:
     return (words * 60)[:2990] + " THE END"
 
 
-def matrix(status: DeadlineStatus = DeadlineStatus.OPEN) -> Any:
-    deadline = Deadline(
+def matrix_deadline(status: DeadlineStatus = DeadlineStatus.OPEN) -> Deadline:
+    return Deadline(
         id=1,
         workspace_id="slack:T1",
         number=1,
@@ -41,6 +41,10 @@ def matrix(status: DeadlineStatus = DeadlineStatus.OPEN) -> Any:
         created_at=NOW,
         updated_at=NOW,
     )
+
+
+def matrix(status: DeadlineStatus = DeadlineStatus.OPEN) -> Any:
+    deadline = matrix_deadline(status)
     positions = [
         Position(
             deadline_id=1,
@@ -86,6 +90,13 @@ def test_the_same_fold_on_both_platforms() -> None:
     unfolded = show["card"]["body"][0]["text"]
     assert unfolded.count("THE END") == 6  # the whole text, one click away, no round trip
     assert len(str(card).encode()) <= CARD_MAX_BYTES * 1.1
+
+    # What Slack's "Show all terms" answers: every word, within Block Kit's limits.
+    [fold] = [block for block in message.blocks if isinstance(block, Fold)]
+    deadline = matrix_deadline()
+    whole = render_message(views.terms_message(deadline, fold=fold, user_id="U1"), now=NOW)
+    check_message(whole)
+    assert texts(whole["blocks"]).count("THE END") == 6
 
 
 async def test_show_all_terms_in_slack_answers_with_the_whole_text(slack: SlackWorld) -> None:

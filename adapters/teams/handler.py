@@ -25,6 +25,7 @@ and replies go through one adapter.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 from botbuilder.core import ActivityHandler, InvokeResponse
+from botbuilder.core.teams import TeamsInfo
 
 from adapters.replay import ReplayGuard
 from adapters.teams import parse, render
@@ -57,6 +59,7 @@ from bot.service import Parley
 log = logging.getLogger("parley.teams")
 
 MESSAGES_PATH = "/api/messages"
+CHANNELS_TIMEOUT = 5.0  # seconds the connector may take to list a team's channels
 
 WELCOME = Message(
     fallback="Parley is here: negotiation deadlines and positions. Type @Parley deadline help.",
@@ -150,6 +153,40 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
             channels=parse.conversation_names(raw),
         )
         await super().on_turn(turn_context)
+        await self._channel_names(turn_context, raw, workspace)
+
+    async def _channel_names(
+        self, turn_context: Any, raw: Mapping[str, Any], workspace: str
+    ) -> None:
+        """The names of the team's channels, asked of the connector at most once per
+        ``bot.names.REFRESH`` for the channel an activity came from, once the activity
+        is answered (activities carry a channel's name only when it is made or renamed)."""
+        team = parse.channel_team(raw)
+        channel = parse.conversation_id(raw)
+        if self.names is None or team is None:
+            return
+        if not self.names.due(workspace, NameKind.CHANNEL, channel):
+            return
+        try:
+            client = await TeamsInfo.get_teams_connector_client(turn_context)
+            client.config.retry_policy.retries = 0
+            # The Teams operations exist only as a blocking client: run it in a thread.
+            listed = await asyncio.wait_for(
+                asyncio.to_thread(lambda: client.teams.get_teams_channels(team).conversations),
+                CHANNELS_TIMEOUT,
+            )
+        except Exception as error:  # any failure: names are decoration, asked again later
+            log.info("could not list the team's channels: %s", type(error).__name__)
+            self.names.failed(workspace, NameKind.CHANNEL, channel)
+            return
+        found = {
+            parse.base_conversation_id(str(item.id)): str(item.name or "General")
+            for item in listed or ()
+            if getattr(item, "id", None)
+        }
+        for channel_id in found:
+            self.names.due(workspace, NameKind.CHANNEL, channel_id)  # known: not asked again
+        await self._learn(workspace, channels=found)
 
     async def _learn(
         self,

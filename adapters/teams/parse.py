@@ -97,6 +97,14 @@ def conversation_names(activity: JSON) -> dict[str, str]:
     return found
 
 
+def channel_team(activity: JSON) -> str | None:
+    """The team a channel conversation belongs to (whose channels the connector lists)."""
+    if _dict(activity.get("conversation")).get("conversationType") != "channel":
+        return None
+    team = _dict(_dict(activity.get("channelData")).get("team")).get("id")
+    return str(team) if team else None
+
+
 def account_user_id(account: JSON) -> str:
     return str(account.get("aadObjectId") or account.get("id") or "")
 

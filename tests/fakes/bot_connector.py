@@ -11,11 +11,13 @@ Connector REST API (v3) does for what Parley uses:
 - ``POST /v3/conversations`` (create a 1:1 conversation) ->
   ``{"id": "a:<user>", "activityId": …}``;
 - ``GET /v3/conversations/{id}/members/{memberId}`` -> the member, with the
-  ``aadObjectId`` set by ``add_member``.
+  ``aadObjectId`` set by ``add_member``;
+- ``GET /v3/teams/{teamId}/conversations`` (channels) -> ``{"conversations":
+  [{"id", "name"}]}`` from ``channels``.
 
 ``fail(kind, status=403, code="ConversationBlockedByUser")`` answers the
 next ``times`` requests of a kind (``send``, ``reply``, ``update``,
-``create``, ``member``) with that status, a Bot Framework error body and,
+``create``, ``member``, ``channels``) with that status, a Bot Framework error body and,
 for 429, a ``Retry-After`` header. Tests wait on what arrives::
 
     async with FakeBotConnector() as connector:
@@ -100,6 +102,7 @@ class FakeBotConnector(LocalServer):
 
     calls: list[Call] = field(default_factory=list)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels: dict[str, str | None] = field(default_factory=dict)  # id -> name (None: General)
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -109,6 +112,7 @@ class FakeBotConnector(LocalServer):
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._reply)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
+        app.router.add_get("/v3/teams/{team}/conversations", self._channels)
 
     @property
     def service_url(self) -> str:
@@ -203,6 +207,13 @@ class FakeBotConnector(LocalServer):
         return web.json_response(
             {"id": f"a:{members[0].get('id', 'someone')}", "activityId": self._new_id()}, status=201
         )
+
+    async def _channels(self, request: web.Request) -> web.Response:
+        failed = await self._record(request, "channels")
+        if failed:
+            return failed
+        listed = [{"id": key, "name": name} for key, name in self.channels.items()]
+        return web.json_response({"conversations": listed})
 
     async def _member(self, request: web.Request) -> web.Response:
         failed = await self._record(request, "member")

@@ -14,6 +14,7 @@ from tests.adapters.teams.teams_world import (
     CHANNEL,
     DANA,
     DANA_TEAMS_ID,
+    TEAM,
     WORKSPACE,
     TeamsWorld,
     mention,
@@ -112,3 +113,29 @@ async def test_the_asked_hear_of_an_extension_and_of_a_new_offer(teams: TeamsWor
     )
     assert "extended" not in offered.card_text  # the extension was told already
     assert await told.run_once() == 0
+
+
+async def test_channel_names_come_from_the_teams_channel_list(teams: TeamsWorld) -> None:
+    teams.connector.channels = {CHANNEL: "Negotiation", TEAM: None}
+    await teams.say(ADD)  # a message names no channel: the connector's list does
+    await teams.say("deadline list")  # asked once per channel, not again
+    assert len(teams.connector.calls_to("channels")) == 1
+    assert await teams.runtime.repository.find_names(
+        workspace_id=WORKSPACE, kind=NameKind.CHANNEL, subject_ids=[CHANNEL, TEAM]
+    ) == {CHANNEL: "Negotiation", TEAM: "General"}
+    direct = await ask_dana(teams)
+    assert "in #Negotiation" in direct.card_text
+
+
+async def test_a_failed_channel_list_leaves_the_channel_unnamed(teams: TeamsWorld) -> None:
+    teams.connector.fail("channels", status=500)
+    posted = await teams.say(ADD)
+    assert posted.status == 200 and posted.messages  # answered all the same
+    assert (
+        await teams.runtime.repository.find_names(
+            workspace_id=WORKSPACE, kind=NameKind.CHANNEL, subject_ids=[CHANNEL]
+        )
+        == {}
+    )
+    direct = await ask_dana(teams)
+    assert "in its channel" in direct.card_text

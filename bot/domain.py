@@ -332,15 +332,28 @@ class Notice:
 class FeedKind(enum.StrEnum):
     CHANNEL = "channel"
     USER = "user"
+    BRIEF = "brief"  # the brief page (``bot.brief``), not a calendar feed
 
 
 @dataclass(frozen=True, slots=True)
 class FeedScope:
-    """What a calendar feed shows: one channel, or one user's deadlines, in one workspace."""
+    """What a calendar feed shows: one channel, or one user's deadlines, in one workspace;
+    or what a brief page shows: a channel's negotiation, or one of its deadlines."""
 
     workspace_id: str
     kind: FeedKind
     subject: str  # the channel id, or the user id
+    deadline_id: int | None = None  # a brief of this one deadline of the channel
+
+
+@dataclass(frozen=True, slots=True)
+class SentAlert:
+    """An alert that went out: ``offset`` before the due time (zero: the alert at it)."""
+
+    deadline_id: int
+    offset: timedelta
+    due_at: datetime
+    sent_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

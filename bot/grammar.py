@@ -22,6 +22,7 @@ Forms (see ``bot.help``)::
     deadline remind <ref> <offsets>
     deadline owners <ref> [add|remove] [<@user> ...]     no one named: the owners are listed
     deadline feed [mine|revoke]
+    deadline brief [<ref>|revoke]                         "revoke" alone revokes; quote a title
     position <ref> <stance> [as <party>] [<terms>|terms none]   no terms: the current ones stay
     position <ref>
     position list <ref>
@@ -148,6 +149,15 @@ class FeedRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class BriefRequest:
+    """A private brief page URL: the channel's negotiation, or the deadline ``ref`` names;
+    ``revoke`` revokes the channel's brief URLs first."""
+
+    ref: Ref | None = None
+    revoke: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     topic: Literal["deadline", "position"]
 
@@ -194,7 +204,14 @@ DeadlineCommand: TypeAlias = (
     | ListOffers
 )
 Command: TypeAlias = (
-    AddDeadline | ListDeadlines | FeedRequest | Help | PartyCommand | OfferHelp | DeadlineCommand
+    AddDeadline
+    | ListDeadlines
+    | FeedRequest
+    | BriefRequest
+    | Help
+    | PartyCommand
+    | OfferHelp
+    | DeadlineCommand
 )
 
 # --- entry points -----------------------------------------------------------
@@ -327,6 +344,12 @@ def _parse_deadline(text: str) -> Command:
             f'I understood "feed" but not {quote(rest)} after it: use mine, revoke or mine revoke.',
             hint=hint,
         )
+    if sub == "brief":
+        if not rest:
+            return BriefRequest()
+        if rest.lower() == "revoke":
+            return BriefRequest(revoke=True)
+        return BriefRequest(ref=whole_ref(rest, said=said, hint=hint))
     if sub in ("extend", "move"):
         ref, when, reason = _parse_reschedule(rest, said=said, hint=hint)
         if sub == "move":

@@ -31,6 +31,7 @@ DEADLINE_FORMS: dict[str, tuple[str, str]] = {
     "remind": ("/deadline remind <ref> <offsets>", "/deadline remind D1 7d,2d,1d,4h,1h,15m"),
     "owners": ("/deadline owners <ref> [remove] <@user> ...", "/deadline owners D1 @sam"),
     "feed": ("/deadline feed [mine|revoke|mine revoke]", "/deadline feed mine"),
+    "brief": ("/deadline brief [<ref>|revoke]", "/deadline brief D1"),
     "expect": ("/deadline expect <ref> <party> ...|none", '/deadline expect D1 Anthropic "DoD"'),
     "help": ("/deadline help", "/deadline help"),
 }
@@ -107,6 +108,9 @@ HELP_DEADLINE = "\n".join(
         "(default 7d,1d,4h,1h,15m; at most 8 weeks). The deadline itself is always announced.",
         "done marks a deadline as met; feed gives a private calendar (iCal) link for this "
         "channel, mine for all of yours; revoke makes the links given so far stop working.",
+        "brief gives a private web page (timeline, positions, offers) for this channel's "
+        "negotiation, or for one deadline; brief revoke makes every brief link of this channel "
+        "stop working and gives a new one.",
         "Owners: whoever adds a deadline owns it, and may name co-owners with owners "
         "(remove takes them off again; the last owner stays). Only owners extend, move, "
         "cancel, mark done, change reminders or owners.",

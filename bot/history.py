@@ -8,6 +8,7 @@ says "terms cleared". Long terms are cut (the matrix shows them whole).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -44,12 +45,35 @@ def history_lines(events: Sequence[Event], tz: str) -> list[str]:
     terms_before: dict[str, str] = {}
     lines = []
     for event in events:
-        text = _event_text(event, terms_before)
+        text = event_text(event, terms_before)
         lines.append(f"{moment(event.at, tz)} — {text}")
     return lines
 
 
-def _event_text(event: Event, terms_before: dict[str, str]) -> str:
+def terms_diff(before: str, after: str) -> str:
+    """How a position's terms changed, word by word: what was taken out, what was put in."""
+    if before == after:
+        return ""
+    if not before:
+        return f"terms: {after}"
+    if not after:
+        return f"terms cleared (were: {before})"
+    old, new = before.split(), after.split()
+    removed: list[str] = []
+    added: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag in ("replace", "delete"):
+            removed.append(" ".join(old[i1:i2]))
+        if tag in ("replace", "insert"):
+            added.append(" ".join(new[j1:j2]))
+    parts = [f"removed “{'” “'.join(removed)}”"] if removed else []
+    parts += [f"added “{'” “'.join(added)}”"] if added else []
+    return "terms " + "; ".join(parts) if parts else "terms re-spaced"
+
+
+def event_text(event: Event, terms_before: dict[str, str]) -> str:
+    """One event as text (mentions and moments in the message model's markup);
+    ``terms_before`` holds each stakeholder's terms so far, and is updated."""
     who = _mention(event.actor_id)
     data = event.data
     reason = f" because {data['reason']}" if data.get("reason") else ""

@@ -12,7 +12,8 @@ composition root calls it once). Every record that reaches it passes these filte
   them, at every level and for every logger (aiohttp's access log, bolt,
   SQLAlchemy included): Slack tokens (``xoxb-...``, ``xapp-...``), Bearer and
   Basic credentials and whole ``Authorization`` values, JWTs, passwords in
-  URLs, feed tokens and event links in ``/calendar/...`` paths, Slack
+  URLs, feed tokens and event links in ``/calendar/...`` paths, brief tokens in
+  ``/brief/...`` paths, Slack
   response URLs (``hooks.slack.com/...`` and any ``response_url`` value: each
   lets its holder post into a channel for 30 minutes), secret-looking query
   parameters, Slack request signatures, and the configured secret values
@@ -153,12 +154,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
         r"\g<1>" + REDACTED + "@",
         ("://",),
     ),
-    # Calendar feed tokens (the token is the secret); adapters.feeds already
-    # writes "~<hash prefix>" labels instead, which stay.
+    # Calendar feed and brief tokens (the token is the secret); adapters.feeds
+    # already writes "~<hash prefix>" labels instead, which stay.
     (
         re.compile(r"(/calendar/(?:event/)?)(?!~)[^/\s?#\"'<>]+?(?=\.ics|[/\s?#\"'<>]|$)"),
         r"\g<1>" + REDACTED,
         ("/calendar/",),
+    ),
+    (
+        re.compile(r"(/brief/)(?!~)[^/\s?#\"'<>]+"),
+        r"\g<1>" + REDACTED,
+        ("/brief/",),
     ),
     # Secret-looking query or form parameters.
     (

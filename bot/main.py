@@ -115,9 +115,10 @@ async def _opened(
 
 
 def build_app(runtime: Runtime) -> web.Application:
-    """Parley's HTTP application on ``runtime``: health, metrics, calendar feeds and each
+    """Parley's HTTP application on ``runtime``: health, metrics, calendar feeds, briefs and each
     configured platform, whose gateway the alert dispatcher uses while the app runs."""
     from adapters import metrics
+    from adapters.brief.http import mount as mount_brief
     from adapters.feeds import mount as mount_feeds
     from adapters.replay import ReplayGuard
     from adapters.web import create_app
@@ -132,6 +133,7 @@ def build_app(runtime: Runtime) -> web.Application:
     )
     runtime.observers.add(watch)
     mount_feeds(app, runtime.feeds)
+    mount_brief(app, feeds=runtime.feeds, store=runtime.repository, clock=runtime.clock)
     gateways: dict[str, ChatGateway] = {}
     if settings.slack_enabled:
         from adapters.slack.app import mount as mount_slack

@@ -33,6 +33,7 @@ from bot.errors import StorageUnavailable, UserError
 from bot.grammar import (
     AddDeadline,
     AskPositions,
+    BriefRequest,
     CancelDeadline,
     Command,
     CompleteDeadline,
@@ -73,6 +74,7 @@ _NAMES: dict[type[Command], str] = {
     SetReminders: "deadline remind",
     SetOwners: "deadline owners",
     FeedRequest: "deadline feed",
+    BriefRequest: "deadline brief",
     RecordPosition: "position record",
     OpenPositionForm: "position form",
     ListPositions: "position list",

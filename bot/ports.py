@@ -10,7 +10,8 @@ Storage is one port per consumer, so each part takes only what it uses:
 - ``AlertOutbox``: the alert outbox (the dispatcher, which also reads and marks
   deadlines through a ``DeadlineStore``);
 - ``NoticeOutbox``: the direct messages that tell people of changes (``bot.notices``);
-- ``FeedStore``: calendar feed tokens and what feeds show (``bot.feeds``);
+- ``FeedStore``: calendar feed and brief tokens, what feeds show (``bot.feeds``),
+  and the alerts a brief lists (``bot.brief``);
 - ``ConversationStore``: where a platform lets Parley post later (Teams);
 - ``Installations``: the Slack workspaces Parley is installed in, their bot
   tokens, and the OAuth install flow's one-time states (the Slack adapter);
@@ -46,6 +47,7 @@ from bot.domain import (
     PlannedNotice,
     Position,
     PositionRequest,
+    SentAlert,
     SlackBot,
     SlackInstallation,
 )
@@ -343,6 +345,12 @@ class FeedStore(Protocol):
 
     async def drop_event_link_secret(self, *, workspace_id: str, channel_id: str) -> None:
         """Forget the channel's link secret: every link signed with it stops working."""
+        ...
+
+    async def list_sent_alerts(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> list[SentAlert]:
+        """The alerts sent for these deadlines (a brief's timeline), oldest first."""
         ...
 
 

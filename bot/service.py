@@ -22,11 +22,13 @@ from dataclasses import replace
 from typing import Protocol
 
 from bot import views
+from bot.brief import brief_button
 from bot.domain import Context, Deadline, DeadlineStatus, Stance
 from bot.errors import FormError, InvalidInput, StorageUnavailable, UserError, VagueTime, chat_text
 from bot.grammar import (
     AddDeadline,
     AskPositions,
+    BriefRequest,
     CancelDeadline,
     Command,
     CompleteDeadline,
@@ -53,7 +55,7 @@ from bot.grammar_negotiation import (
     RecordOffer,
 )
 from bot.help import HELP_DEADLINE, HELP_OFFER, HELP_PARTY, HELP_POSITION
-from bot.messages import Message
+from bot.messages import Actions, Message
 from bot.observe import (
     CommandObserver,
     CommandObservers,
@@ -77,6 +79,8 @@ class FeedLinks(Protocol):
     async def feed_url(self, *, ctx: Context, scope: str) -> str: ...
 
     async def event_url(self, *, deadline: Deadline) -> str | None: ...
+
+    async def brief_url(self, *, ctx: Context, deadline: Deadline | None, revoke: bool) -> str: ...
 
 
 class Parley:
@@ -133,6 +137,7 @@ class Parley:
             | AddDeadline
             | ListDeadlines
             | FeedRequest
+            | BriefRequest
             | ChangeParty
             | ListParties
             | PartyHelp
@@ -167,6 +172,9 @@ class Parley:
                 return await self._list(ctx, include_closed)
             case FeedRequest(scope=scope):
                 return await self._feed(ctx, scope)
+            case BriefRequest(ref=ref, revoke=revoke):
+                one = None if ref is None else await self.resolve(ctx, ref)
+                return await self._brief(ctx, one, revoke=revoke)
 
     async def _on_deadline(
         self, ctx: Context, deadline: Deadline, command: DeadlineCommand
@@ -254,6 +262,8 @@ class Parley:
                 party=None,
                 terms=None,
             )
+        if action_id == views.ACTION_BRIEF:
+            return await self._brief(ctx, await access.by_id(self.repository, ctx, value))
         if action_id == views.ACTION_OPEN_FORM:
             deadline = await access.by_id(self.repository, ctx, value)
             return [await positions.form(self.repository, ctx, deadline)]
@@ -348,17 +358,18 @@ class Parley:
         requests = await self.repository.list_position_requests(
             workspace_id=workspace, deadline_id=deadline_id
         )
-        return [
-            views.deadline_details(
-                deadline,
-                now=self.clock.now(),
-                events=events,
-                positions=positions,
-                requests=requests,
-                user_id=ctx.user_id,
-                silence=await parties.silence(self.repository, workspace, deadline),
-            )
-        ]
+        details = views.deadline_details(
+            deadline,
+            now=self.clock.now(),
+            events=events,
+            positions=positions,
+            requests=requests,
+            user_id=ctx.user_id,
+            silence=await parties.silence(self.repository, workspace, deadline),
+        )
+        if self.feeds is None:
+            return [details]
+        return [replace(details, blocks=(*details.blocks, Actions((brief_button(deadline),))))]
 
     async def _reschedule(
         self, ctx: Context, deadline: Deadline, command: ExtendDeadline | MoveDeadline
@@ -387,6 +398,21 @@ class Parley:
             "Subscribe to it in Google Calendar, Outlook or Apple Calendar. "
             "Anyone with this URL can read the feed; `/deadline feed revoke` (or "
             "`/deadline feed mine revoke` for your personal one) replaces it."
+        )
+        return [replace(views.info_message(text, user_id=ctx.user_id), sensitive=True)]
+
+    async def _brief(
+        self, ctx: Context, deadline: Deadline | None, *, revoke: bool = False
+    ) -> list[Message]:
+        if self.feeds is None:
+            raise InvalidInput("Brief pages are not enabled on this Parley server.")
+        url = await self.feeds.brief_url(ctx=ctx, deadline=deadline, revoke=revoke)
+        what = "this channel's negotiation" if deadline is None else deadline.ref
+        revoked = " The brief links given before in this channel no longer work." if revoke else ""
+        text = (
+            f"Your private brief page for {what}:\n{url}\n"
+            "Open it in a browser, print it or forward it to whoever needs the briefing: "
+            "anyone with this URL can read it, until `/deadline brief revoke`." + revoked
         )
         return [replace(views.info_message(text, user_id=ctx.user_id), sensitive=True)]
 

@@ -61,9 +61,10 @@ NO_SILENCE = Silence()
 ACTION_STANCE = "parley_stance"  # value: "<deadline id>|<stance>"
 ACTION_OPEN_FORM = "parley_position_form"  # value: "<deadline id>"
 ACTION_CHOOSE_TIME = "parley_choose_time"  # value: a TimeChoice as JSON (bot.usecases.choices)
+ACTION_BRIEF = "parley_brief"  # value: "<deadline id>"; mints a new brief URL
 FORM_POSITION = "parley_position"  # form value: "<deadline id>"
 # The button actions the core's ``Parley.press`` answers.
-CORE_ACTIONS = frozenset({ACTION_STANCE, ACTION_OPEN_FORM, ACTION_CHOOSE_TIME})
+CORE_ACTIONS = frozenset({ACTION_STANCE, ACTION_OPEN_FORM, ACTION_CHOOSE_TIME, ACTION_BRIEF})
 CLOSED = frozenset({DeadlineStatus.MET, DeadlineStatus.CANCELLED})
 # A countdown sent later than this after its instant is a catch-up (and at most
 # a tenth of its offset: a 1-minute alert 10 s late is no longer "1 minute").

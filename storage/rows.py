@@ -244,14 +244,15 @@ FEED_TOKEN_COLUMNS = (
     FT.c.subject,
     FT.c.created_at,
     FT.c.created_by,
+    FT.c.deadline_id,
 )
 
 
 def feed_token_from_row(row: Sequence[Any]) -> FeedToken:
-    token_hash, ws, kind, subject, created_at, created_by = row
+    token_hash, ws, kind, subject, created_at, created_by, deadline_id = row
     return FeedToken(
         token_hash=token_hash,
-        scope=FeedScope(ws, FeedKind(kind), subject),
+        scope=FeedScope(ws, FeedKind(kind), subject, deadline_id),
         created_at=created_at,
         created_by=created_by,
     )

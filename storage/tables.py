@@ -261,8 +261,10 @@ class ConversationReferenceRow(SQLModel, table=True):
 class FeedTokenRow(SQLModel, table=True):
     """A calendar feed token: the SHA-256 of the secret in the feed URL, never the secret.
 
-    ``kind`` is ``channel`` (``subject`` a channel id) or ``user`` (``subject`` a
-    user id). A revoked token keeps its row, with ``revoked_at`` set.
+    ``kind`` is ``channel`` (``subject`` a channel id), ``user`` (``subject`` a
+    user id) or ``brief`` (the brief page of channel ``subject``; of its deadline
+    ``deadline_id`` alone when that is set). A revoked token keeps its row, with
+    ``revoked_at`` set.
     """
 
     __tablename__ = "feed_token"
@@ -279,6 +281,7 @@ class FeedTokenRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     created_by: str = Field(sa_type=String(_ID), nullable=False)
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    deadline_id: int | None = Field(default=None, nullable=True)
 
 
 class SlackBotRow(SQLModel, table=True):

@@ -199,6 +199,13 @@ def _check_keys(rows: dict[str, list[dict[str, Any]]], problems: list[str]) -> N
             if count > 1:
                 problems.append(f"{section}: {count} rows share the key {_shown(key)}")
     deadlines = {(row["workspace_id"], row["id"]) for row in rows["deadlines"]}
+    for index, row in enumerate(rows["feed_tokens"]):
+        one = row.get("deadline_id")
+        if one is not None and (row["workspace_id"], one) not in deadlines:
+            problems.append(
+                f"feed_tokens[{index}]: deadline {one} of {row['workspace_id']} "
+                "is not in the export"
+            )
     for section in ("expectations", "offers", "positions", "position_requests", "events", "alerts"):
         for index, row in enumerate(rows[section]):
             if (row["workspace_id"], row["deadline_id"]) not in deadlines:

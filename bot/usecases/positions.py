@@ -20,7 +20,7 @@ terms field holds. Every recording keeps its terms in the history event, so
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot import views
@@ -33,6 +33,7 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
+    Offer,
     Party,
     Position,
     PositionRequest,
@@ -43,6 +44,7 @@ from bot.domain import (
 from bot.errors import FormError, InvalidInput
 from bot.grammar import AskPositions
 from bot.messages import Audience, Message
+from bot.negotiation import Silence
 from bot.ports import DeadlineStore, NegotiationStore
 from bot.sanitize import strip_controls
 from bot.usecases import access
@@ -186,20 +188,38 @@ def read_form(fields: Mapping[str, str]) -> tuple[Stance, str | None, str]:
     return stance, party, terms
 
 
+@dataclass(frozen=True, slots=True)
+class MatrixState:
+    """What the channel can see of a deadline's positions: the matrix, the brief page
+    and anything else that shows positions read them through ``matrix_state``."""
+
+    positions: list[Position]
+    requests: list[PositionRequest]
+    silence: Silence
+    offers: list[Offer]
+
+
+async def matrix_state(store: NegotiationStore, ws: str, deadline: Deadline) -> MatrixState:
+    return MatrixState(
+        positions=await store.list_positions(workspace_id=ws, deadline_id=deadline.id),
+        requests=await store.list_position_requests(workspace_id=ws, deadline_id=deadline.id),
+        silence=await silence_of(store, ws, deadline),
+        offers=await store.list_offers(workspace_id=ws, deadline_id=deadline.id),
+    )
+
+
 async def matrix(
     store: NegotiationStore, now: datetime, ctx: Context, deadline: Deadline
 ) -> Message:
-    ws = ctx.workspace_id
-    positions = await store.list_positions(workspace_id=ws, deadline_id=deadline.id)
-    requests = await store.list_position_requests(workspace_id=ws, deadline_id=deadline.id)
+    state = await matrix_state(store, ctx.workspace_id, deadline)
     return views.position_matrix(
         deadline,
         now=now,
-        positions=positions,
-        requests=requests,
+        positions=state.positions,
+        requests=state.requests,
         user_id=ctx.user_id,
-        silence=await silence_of(store, ws, deadline),
-        offers=await store.list_offers(workspace_id=ws, deadline_id=deadline.id),
+        silence=state.silence,
+        offers=state.offers,
     )
 
 

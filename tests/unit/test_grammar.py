@@ -331,11 +331,11 @@ def test_default_offsets_round_trip_through_format_offset() -> None:
 def test_help_lists_every_form_with_an_example() -> None:
     forms = (
         "add", "list", "show", "extend", "move", "done", "cancel", "remind", "owners", "feed",
-        "expect", "help",
+        "brief", "expect", "help",
     )  # fmt: skip
     for form in forms:
         assert f"/deadline {form}" in HELP_DEADLINE
-    assert HELP_DEADLINE.count("e.g. /deadline") == 11  # all but "help" itself
+    assert HELP_DEADLINE.count("e.g. /deadline") == 12  # all but "help" itself
     for form in ("<ref> <stance>", "list <ref>", "ask <ref>", "help"):
         assert f"/position {form}" in HELP_POSITION
     for alias in STANCE_ALIASES:

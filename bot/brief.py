@@ -20,6 +20,7 @@ in the viewer's zone too. ``Brief.as_json`` is the same data for ``?format=json`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,9 +33,11 @@ from bot.domain import (
     EventKind,
     FeedScope,
     Offer,
+    Party,
     Position,
     SentAlert,
     format_offset,
+    negotiation_key,
     party_key,
 )
 from bot.history import event_text, terms_diff
@@ -204,7 +207,21 @@ def _cell_json(cell: BriefCell) -> dict[str, Any]:
 def plain(text: str) -> str:
     """Message-model markup as plain text: people as @id, channels as #id, times as
     written in the deadline's zone."""
-    return CHANNEL.sub(r"#\1", MENTION.sub(r"@\1", moments_as_written(text)))
+    if "<" not in text:
+        return text
+    if "<!at^" in text:
+        text = moments_as_written(text)
+    if "<#" in text:
+        text = CHANNEL.sub(_channel, text)
+    return MENTION.sub(_person, text)
+
+
+def _person(match: re.Match[str]) -> str:
+    return "@" + match[1]
+
+
+def _channel(match: re.Match[str]) -> str:
+    return "#" + match[1]
 
 
 async def build_brief(*, store: BriefStore, scope: FeedScope, now: datetime) -> Brief | None:
@@ -227,9 +244,13 @@ async def build_brief(*, store: BriefStore, scope: FeedScope, now: datetime) -> 
         await store.list_events(workspace_id=ws, deadline_id=deadline.id) for deadline in deadlines
     ]
     alerts = await store.list_sent_alerts(workspace_id=ws, deadline_ids=[d.id for d in deadlines])
+    parties = await store.list_parties(
+        workspace_id=ws, negotiation=negotiation_key(ws, scope.subject)
+    )
     return assemble_brief(
         title=title,
         now=now,
+        parties=parties,
         deadlines=deadlines,
         states=states,
         histories=histories,
@@ -245,8 +266,10 @@ def assemble_brief(
     states: Sequence[MatrixState],
     histories: Sequence[Sequence[Event]],
     alerts: Sequence[SentAlert],
+    parties: Sequence[Party] = (),
 ) -> Brief:
-    """The brief of ``deadlines`` from what was read of them (a pure function)."""
+    """The brief of ``deadlines`` from what was read of them (a pure function);
+    ``parties``, the negotiation's in declaration order, order the matrix."""
     timeline: list[BriefEntry] = []
     for deadline, events in zip(deadlines, histories, strict=True):
         timeline.extend(_entries(deadline, events))
@@ -259,7 +282,7 @@ def assemble_brief(
         deadlines=tuple(
             _column(deadline, state, now) for deadline, state in zip(deadlines, states, strict=True)
         ),
-        rows=_rows(states),
+        rows=_rows(states, [party.stakeholder for party in parties]),
         offers=tuple(
             _offer(deadline, offer)
             for deadline, state in zip(deadlines, states, strict=True)
@@ -294,9 +317,9 @@ def _cell(position: Position, latest: Offer | None) -> BriefCell:
     return BriefCell(stance=position.stance.value, terms=position.terms, offer=offer, stale=stale)
 
 
-def _rows(states: Sequence[MatrixState]) -> tuple[BriefRow, ...]:
-    """Parties, then people, each in the order they first appear: each deadline's
-    positions, then its silent parties and people."""
+def _rows(states: Sequence[MatrixState], declared: Sequence[str]) -> tuple[BriefRow, ...]:
+    """The declared parties in ``declared`` order, then other parties, then people, each
+    in the order they first appear: each deadline's positions, then its silent."""
     labels: dict[str, str] = {}
     cells: dict[str, dict[int, BriefCell]] = {}
     for column, state in enumerate(states):
@@ -310,7 +333,10 @@ def _rows(states: Sequence[MatrixState]) -> tuple[BriefRow, ...]:
         for key, label, cell in found:
             labels.setdefault(key, label)
             cells.setdefault(key, {}).setdefault(column, cell)
-    keys = sorted(labels, key=lambda key: not key.startswith("party:"))  # parties first
+    order = {key: index for index, key in enumerate(declared)}
+    keys = sorted(
+        labels, key=lambda key: (not key.startswith("party:"), order.get(key, len(order)))
+    )
     return tuple(
         BriefRow(labels[key], tuple(cells[key].get(column) for column in range(len(states))))
         for key in keys

@@ -8,7 +8,6 @@ says "terms cleared". Long terms are cut (the matrix shows them whole).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -51,7 +50,8 @@ def history_lines(events: Sequence[Event], tz: str) -> list[str]:
 
 
 def terms_diff(before: str, after: str) -> str:
-    """How a position's terms changed, word by word: what was taken out, what was put in."""
+    """How a position's terms changed: the words taken out and put in between what the
+    two texts share at their start and at their end (cheap enough for any history)."""
     if before == after:
         return ""
     if not before:
@@ -59,15 +59,16 @@ def terms_diff(before: str, after: str) -> str:
     if not after:
         return f"terms cleared (were: {before})"
     old, new = before.split(), after.split()
-    removed: list[str] = []
-    added: list[str] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
-        if tag in ("replace", "delete"):
-            removed.append(" ".join(old[i1:i2]))
-        if tag in ("replace", "insert"):
-            added.append(" ".join(new[j1:j2]))
-    parts = [f"removed “{'” “'.join(removed)}”"] if removed else []
-    parts += [f"added “{'” “'.join(added)}”"] if added else []
+    start = 0
+    while start < min(len(old), len(new)) and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    removed = " ".join(old[start : len(old) - end])
+    added = " ".join(new[start : len(new) - end])
+    parts = [f"removed “{removed}”"] if removed else []
+    parts += [f"added “{added}”"] if added else []
     return "terms " + "; ".join(parts) if parts else "terms re-spaced"
 
 

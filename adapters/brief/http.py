@@ -5,7 +5,7 @@ Every answer carries ``Referrer-Policy: no-referrer`` (an offer link followed
 from the page never learns its URL, hence its token) and ``Cache-Control:
 private``; HTML and JSON have a strong ETag (a hash of the body) and
 ``If-None-Match`` gets 304, as feeds do. An unknown, malformed or revoked token
-gets the feeds' bare 404, a brief of a deadline that is gone too; an unknown
+gets one 404 with one short line, a brief of a deadline that is gone too; an unknown
 ``format`` a 400. The token is never logged: log lines name a prefix of its
 hash, and ``adapters.feeds.RedactingAccessLogger`` redacts it from access logs.
 """
@@ -19,7 +19,7 @@ import logging
 from aiohttp import web
 
 from adapters.brief.page import CONTENT_SECURITY_POLICY, render_page
-from adapters.feeds import calendar_response, not_found, not_modified, unavailable
+from adapters.feeds import calendar_response, not_modified, unavailable
 from bot.brief import BriefStore, build_brief
 from bot.domain import FeedKind
 from bot.errors import StorageUnavailable
@@ -90,6 +90,15 @@ def _answer(
     if policy is not None:
         response.headers["Content-Security-Policy"] = policy
     return response
+
+
+def not_found() -> web.Response:
+    """The same answer for every token that opens nothing (a browser shows its text)."""
+    return web.Response(
+        status=404,
+        text="No such brief: the link is wrong, or it was revoked.\n",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
 
 
 def _bad_format() -> web.Response:

@@ -38,7 +38,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def _iso(at: datetime) -> str:
-    return escape(at.isoformat().replace("+00:00", "Z"))
+    return at.isoformat().replace("+00:00", "Z")  # digits, "-", ":", "T", "Z" and "."
 
 
 def render_page(brief: Brief, *, token_path: str) -> str:
@@ -131,7 +131,7 @@ def _cell(cell: BriefCell | None) -> str:
         offer = '<span class="offer stale">before any offer</span>'
     terms = f'<p class="terms">{escape(cell.terms)}</p>' if cell.terms else ""
     return (
-        f'<td class="{escape(cell.stance)}"><span class="stance">{escape(cell.stance)}</span>'
+        f'<td class="{escape(cell.stance)}"><span class="stance">{escape(cell.stance)}</span> '
         f"{offer}{terms}</td>"
     )
 
@@ -180,9 +180,9 @@ def _timeline(entries: tuple[BriefEntry, ...]) -> str:
 
 
 def _entry(e: BriefEntry) -> str:
+    # The kind, the ref (D<n>), the instant and its local text are Parley's own words.
     detail = f'<p class="detail">{escape(e.detail)}</p>' if e.detail else ""
     return (
-        f'<li data-kind="{escape(e.kind)}"><time class="when" datetime="{_iso(e.at)}">'
-        f"{escape(e.at_local)}</time> "
-        f'<span class="ref">{escape(e.deadline)}</span> {escape(e.text)}{detail}</li>'
+        f'<li data-kind="{e.kind}"><time class="when" datetime="{_iso(e.at)}">'
+        f'{e.at_local}</time> <span class="ref">{e.deadline}</span> {escape(e.text)}{detail}</li>'
     )

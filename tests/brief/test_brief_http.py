@@ -34,6 +34,7 @@ from tests.conftest import NOW, Chat
 from tests.feeds.feedcheck import fetch, parse_both, subscribe
 
 Client = TestClient[Any, Any]
+GONE = b"No such brief: the link is wrong, or it was revoked.\n"
 
 
 class Page(HTMLParser):
@@ -206,7 +207,7 @@ async def test_revoke_ends_every_brief_link_of_the_channel_and_nothing_else(
     assert "no longer work" in chat.text()
     for gone in (channel, one):
         for suffix in ("", "?format=json", "?format=ics"):
-            assert (await fetch(http, gone + suffix))[:2] == (404, b"")
+            assert (await fetch(http, gone + suffix))[:2] == (404, GONE)
     assert (await fetch(http, renewed))[0] == 200
     assert (await fetch(http, elsewhere))[0] == 200
     assert (await fetch(http, feed))[0] == 200
@@ -216,10 +217,10 @@ async def test_tokens_open_only_their_own_kind_of_page(chat: Chat, http: Client)
     await chat.say("/deadline add Signed usage agreement due 2026-11-27 17:00 America/New_York")
     feed_token = (await subscribe(chat)).rsplit("/", 1)[1].removesuffix(".ics")
     brief_token = (await brief_path(chat)).rsplit("/", 1)[1]
-    assert (await fetch(http, f"/brief/{feed_token}"))[:2] == (404, b"")
+    assert (await fetch(http, f"/brief/{feed_token}"))[:2] == (404, GONE)
     assert (await fetch(http, f"/calendar/{brief_token}.ics"))[:2] == (404, b"")
-    for wrong in ("x", "A" * 43, brief_token[:-1] + "%00", "../" + brief_token):
-        assert (await fetch(http, f"/brief/{wrong}"))[0] == 404
+    for wrong in ("x", "A" * 43, brief_token[:-1] + "%00", "%2e%2e%2f" + brief_token):
+        assert (await fetch(http, f"/brief/{wrong}"))[:2] == (404, GONE)
 
 
 async def test_a_deadline_of_another_channel_cannot_be_briefed(chat: Chat) -> None:
@@ -347,7 +348,8 @@ def test_a_thousand_event_timeline_renders_in_under_50_ms() -> None:
     state = MatrixState(positions=[], requests=[], silence=Silence(), offers=[])
     timings = []
     for _ in range(7):
-        started = time.perf_counter()
+        # CPU time of this thread: what the rendering costs, whatever else the machine runs.
+        started = time.thread_time()
         brief = assemble_brief(
             title="Brief",
             now=NOW,
@@ -357,6 +359,6 @@ def test_a_thousand_event_timeline_renders_in_under_50_ms() -> None:
             alerts=[],
         )
         html = render_page(brief, token_path="/brief/x")
-        timings.append(time.perf_counter() - started)
+        timings.append(time.thread_time() - started)
     assert html.count('<li data-kind="position_recorded">') == 1000
     assert statistics.median(timings) < 0.050, timings

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
 from tests.browser.seeded import Served
 
 if TYPE_CHECKING:

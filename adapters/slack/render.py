@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from bot import views
+from bot.brief import brief_button
 from bot.domain import Deadline
 from bot.messages import (
     Actions,
@@ -281,7 +282,8 @@ def home_view(
     asked: Sequence[Deadline],
     now: datetime,
 ) -> JSON:
-    """The App Home tab: deadlines the user owns, and those where their position is asked."""
+    """The App Home tab: deadlines the user owns, and those where their position is asked;
+    each with a Brief button (a new private brief URL on every press)."""
     blocks: list[Block] = [Text("Parley: your negotiation deadlines", Role.HEADING)]
     blocks.append(Text(f"Your open deadlines ({len(owned)})", Role.HEADING))
     if not owned:
@@ -289,6 +291,7 @@ def home_view(
     for deadline in owned[:HOME_OWNED_MAX]:
         blocks.append(Text(f"{views.deadline_summary(deadline, now)} in <#{deadline.channel_id}>"))
         blocks.append(views.countdown(deadline))
+        blocks.append(Actions((brief_button(deadline),)))
     if len(owned) > HOME_OWNED_MAX:
         blocks.append(Text(f"… and {len(owned) - HOME_OWNED_MAX} more.", Role.MUTED))
     blocks.append(Divider())
@@ -298,7 +301,8 @@ def home_view(
     for deadline in asked[:HOME_ASKED_MAX]:
         blocks.append(Text(f"{views.deadline_summary(deadline, now)} in <#{deadline.channel_id}>"))
         blocks.append(views.countdown(deadline))
-        blocks.append(views.position_buttons(deadline))
+        answer = views.position_buttons(deadline).buttons
+        blocks.append(Actions((*answer, brief_button(deadline))))
     if len(asked) > HOME_ASKED_MAX:
         blocks.append(Text(f"… and {len(asked) - HOME_ASKED_MAX} more.", Role.MUTED))
     blocks.append(Text("`/deadline help` and `/position help` list every command.", Role.MUTED))

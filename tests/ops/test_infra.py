@@ -380,7 +380,12 @@ def test_service_and_ingress_reach_the_pods(k8s: dict[str, dict[str, Any]]) -> N
             assert backend["name"] == service["metadata"]["name"]
             assert backend["port"]["name"] == port["name"]
             paths[path["path"]] = path["pathType"]
-    assert paths == {"/slack": "Prefix", "/api/messages": "Exact", "/calendar": "Prefix"}
+    assert paths == {
+        "/slack": "Prefix",
+        "/api/messages": "Exact",
+        "/calendar": "Prefix",
+        "/brief": "Prefix",
+    }
 
 
 def test_the_migration_job_runs_parley_migrate(k8s: dict[str, dict[str, Any]]) -> None:

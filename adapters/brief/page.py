@@ -64,9 +64,13 @@ def render_page(brief: Brief, *, token_path: str) -> str:
 def _deadlines(deadlines: tuple[BriefDeadline, ...]) -> str:
     items = "".join(_deadline(d) for d in deadlines)
     body = f'<ul class="deadlines">{items}</ul>' if items else '<p class="empty">No deadlines.</p>'
+    return _section("deadlines", "Deadlines", body)
+
+
+def _section(key: str, heading: str, body: str) -> str:
     return (
-        '<section id="deadlines" aria-labelledby="h-deadlines">'
-        f'<h2 id="h-deadlines">Deadlines</h2>{body}</section>'
+        f'<section id="{key}" aria-labelledby="h-{key}">'
+        f'<h2 id="h-{key}">{heading}</h2>{body}</section>'
     )
 
 
@@ -111,10 +115,7 @@ def _matrix(brief: Brief) -> str:
             f'<thead><tr><th scope="col">Party</th>{head}</tr></thead>'
             f"<tbody>{rows}</tbody></table></div>"
         )
-    return (
-        '<section id="matrix" aria-labelledby="h-matrix">'
-        f'<h2 id="h-matrix">Positions</h2>{table}</section>'
-    )
+    return _section("matrix", "Positions", table)
 
 
 def _cell(cell: BriefCell | None) -> str:
@@ -139,10 +140,7 @@ def _cell(cell: BriefCell | None) -> str:
 def _offers(offers: tuple[BriefOffer, ...]) -> str:
     items = "".join(_offer(o) for o in offers)
     body = f'<ol class="offers">{items}</ol>' if items else '<p class="empty">No offers yet.</p>'
-    return (
-        '<section id="offers" aria-labelledby="h-offers">'
-        f'<h2 id="h-offers">Offers</h2>{body}</section>'
-    )
+    return _section("offers", "Offers", body)
 
 
 def _offer(o: BriefOffer) -> str:
@@ -162,20 +160,17 @@ def _offer(o: BriefOffer) -> str:
 def _timeline(entries: tuple[BriefEntry, ...]) -> str:
     items = "".join(_entry(e) for e in entries)
     if not items:
-        return (
-            '<section id="timeline" aria-labelledby="h-timeline">'
-            '<h2 id="h-timeline">Timeline</h2><p class="empty">Nothing yet.</p></section>'
-        )
+        return _section("timeline", "Timeline", '<p class="empty">Nothing yet.</p>')
     cut = (
         f'<p class="print-only muted">Printed: the {PRINTED_ENTRIES} newest of '
         f"{len(entries)} entries.</p>"
         if len(entries) > PRINTED_ENTRIES
         else ""
     )
-    return (
-        '<section id="timeline" aria-labelledby="h-timeline">'
-        '<h2 id="h-timeline">Timeline <span class="muted">(newest first)</span></h2>'
-        f'<ol class="timeline" reversed>{items}</ol>{cut}</section>'
+    return _section(
+        "timeline",
+        'Timeline <span class="muted">(newest first)</span>',
+        f'<ol class="timeline" reversed>{items}</ol>{cut}',
     )
 
 

@@ -312,6 +312,8 @@ async def test_tokens_are_never_logged(
     assert token not in logged and token[6:] not in logged
     access = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
     assert any("/brief/~" in line for line in access), access
+    metrics = (await fetch(http, "/metrics"))[1].decode()
+    assert 'route="/brief/{token}"' in metrics and token not in metrics
 
 
 def test_a_thousand_event_timeline_renders_in_under_50_ms() -> None:

@@ -30,7 +30,6 @@ from bot.domain import (
     Deadline,
     DeadlineStatus,
     Event,
-    EventKind,
     FeedScope,
     Offer,
     Party,
@@ -40,7 +39,7 @@ from bot.domain import (
     negotiation_key,
     party_key,
 )
-from bot.history import event_text, terms_diff
+from bot.history import event_with_change
 from bot.messages import (
     CHANNEL,
     MENTION,
@@ -359,20 +358,14 @@ def _entries(deadline: Deadline, events: Sequence[Event]) -> list[BriefEntry]:
     terms_before: dict[str, str] = {}
     entries = []
     for event in events:
-        detail = ""
-        if event.kind is EventKind.POSITION_RECORDED:
-            stakeholder = str(event.data.get("stakeholder", ""))
-            before = terms_before.get(stakeholder, "")
-            # The first terms are in the text already; a change says what changed.
-            detail = terms_diff(before, str(event.data.get("terms", ""))) if before else ""
-        text = plain(event_text(event, terms_before))
+        text, detail = event_with_change(event, terms_before)
         entries.append(
             BriefEntry(
                 at=event.at,
                 at_local=format_local(event.at, deadline.tz),
                 deadline=deadline.ref,
                 kind=event.kind.value,
-                text=text,
+                text=plain(text),
                 detail=detail,
             )
         )

@@ -4,6 +4,9 @@ One line per event, newest last, each stamped with a ``moment`` (every viewer
 reads it in their own zone). A recorded position shows its terms as they were
 then, so red lines that change can be followed; a recording that emptied them
 says "terms cleared". Long terms are cut (the matrix shows them whole).
+The brief's timeline (``bot.brief``) words events with the same ``event_text``,
+adding how a position's terms changed (``event_with_change``): whatever history
+hides, the brief hides too.
 """
 
 from __future__ import annotations
@@ -70,6 +73,17 @@ def terms_diff(before: str, after: str) -> str:
     parts = [f"removed “{removed}”"] if removed else []
     parts += [f"added “{added}”"] if added else []
     return "terms " + "; ".join(parts) if parts else "terms re-spaced"
+
+
+def event_with_change(event: Event, terms_before: dict[str, str]) -> tuple[str, str]:
+    """``event_text``, and for a recorded position that changed earlier terms, how they
+    changed (``terms_diff``); the brief's timeline shows both."""
+    change = ""
+    if event.kind is EventKind.POSITION_RECORDED:
+        before = terms_before.get(str(event.data.get("stakeholder", "")), "")
+        # The first terms are in the text already; a change says what changed.
+        change = terms_diff(before, str(event.data.get("terms", ""))) if before else ""
+    return event_text(event, terms_before), change
 
 
 def event_text(event: Event, terms_before: dict[str, str]) -> str:

@@ -12,6 +12,8 @@ Storage is one port per consumer, so each part takes only what it uses:
 - ``NoticeOutbox``: the direct messages that tell people of changes (``bot.notices``);
 - ``FeedStore``: calendar feed tokens and what feeds show (``bot.feeds``);
 - ``ConversationStore``: where a platform lets Parley post later (Teams);
+- ``ReplayStore``: requests and buttons already handled (``bot.once``), and
+  the deployment's secrets;
 - ``Installations``: the Slack workspaces Parley is installed in, their bot
   tokens, and the OAuth install flow's one-time states (the Slack adapter);
 - ``Maintenance``: export, import and the readiness ping.
@@ -21,7 +23,8 @@ Storage is one port per consumer, so each part takes only what it uses:
 Every storage call is scoped to one workspace, except where a port says why not:
 no query crosses workspaces. Each mutating call is one transaction: it either
 writes everything it names (row, history event, alert and notice outbox changes)
-or nothing.
+or nothing. A mutating call made by a command that carries idempotency keys
+(``bot.once``) claims them in the same transaction.
 """
 
 from __future__ import annotations
@@ -347,7 +350,8 @@ class FeedStore(Protocol):
 
 
 class ReplayStore(Protocol):
-    """Requests already handled, shared by the replicas of one database."""
+    """Requests and buttons already handled, shared by the replicas of one database
+    (``bot.once``), and the deployment's secrets."""
 
     async def claim_replay_key(self, *, key: str, now: datetime, expires_at: datetime) -> bool:
         """Store ``key`` until ``expires_at`` unless a copy that has not expired by
@@ -356,6 +360,11 @@ class ReplayStore(Protocol):
 
     async def prune_replay_keys(self, *, now: datetime) -> int:
         """Delete the keys that expired before ``now``; return how many."""
+        ...
+
+    async def deployment_secret(self, *, name: str, create: str, now: datetime) -> str:
+        """The deployment's secret called ``name``; when there is none yet, ``create``
+        is stored (whichever replica stores one first wins). Never exported."""
         ...
 
 

@@ -57,7 +57,8 @@ PRUNE_EVERY = timedelta(minutes=1)
 
 
 class ReplayGuard:
-    """Says whether a request is new (``first_time``) or a replay."""
+    """Says whether a request is new or a replay: ``first_time`` claims it at once,
+    ``request_key`` gives the key its command claims (see the module docstring)."""
 
     def __init__(
         self,

@@ -30,9 +30,8 @@ as the command ends without an error.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -48,7 +47,7 @@ class AlreadyHandled(UserError):
         self.key = key
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Key:
     """One idempotency key (a hex digest) and its state."""
 
@@ -69,14 +68,22 @@ _command: ContextVar[tuple[asyncio.Task[Any] | None, tuple[Key, ...]]] = Context
 )
 
 
-@contextmanager
-def request(key: Key | None) -> Iterator[None]:
-    """The request being handled carries ``key`` (adapters)."""
-    token = _request.set(key)
-    try:
-        yield
-    finally:
-        _request.reset(token)
+class request:  # lower case: used like a function, ``with once.request(key):``
+    """The request being handled carries ``key`` (adapters). A class, not a generator:
+    it is on every request's path."""
+
+    __slots__ = ("_key", "_token")
+
+    def __init__(self, key: Key | None) -> None:
+        self._key = key
+        self._token: Token[Key | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _request.set(self._key)
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._token is not None
+        _request.reset(self._token)
 
 
 def pending() -> tuple[Key, ...]:
@@ -91,15 +98,6 @@ Claim = Callable[[Key], Awaitable[bool]]
 _T = TypeVar("_T")
 
 
-@contextmanager
-def _scope(keys: tuple[Key, ...]) -> Iterator[None]:
-    token = _command.set((asyncio.current_task(), keys))
-    try:
-        yield
-    finally:
-        _command.reset(token)
-
-
 async def run_once(
     work: Callable[[], Awaitable[_T]], *, claim: Claim, extra: tuple[Key, ...] = ()
 ) -> _T:
@@ -112,10 +110,15 @@ async def run_once(
     first = _request.get()
     # The request's key belongs to its first command only (a form refused and shown
     # again is two calls of the core for one request).
-    keys = (*extra, *((first,) if first is not None and not first.claimed else ()))
+    keys = (*extra, first) if first is not None and not first.claimed else extra
+    if not keys:
+        return await work()  # the shell: nothing to claim, nothing to pay
     try:
-        with _scope(keys):
+        token = _command.set((asyncio.current_task(), keys))
+        try:
             result = await work()
+        finally:
+            _command.reset(token)  # before the claims below, which write themselves
         for key in keys:
             if key.claimed:
                 continue

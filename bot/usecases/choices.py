@@ -99,7 +99,9 @@ class TimeChoice:
             RecursionError,
         ) as error:
             raise ValueError("not a time choice") from error
-        if not hmac.compare_digest(signature, _sign(choice._fields(), secret)):
+        # As bytes: compare_digest refuses str with non-ASCII characters.
+        expected = _sign(choice._fields(), secret).encode()
+        if not hmac.compare_digest(signature.encode(), expected):
             raise InvalidInput(ALTERED)
         return choice
 

@@ -25,8 +25,8 @@ from bot.runtime import Runtime
 from storage.db import make_engine, run_migrations
 from storage.repository import SqlRepository
 from tests.conftest import NOW
-from tests.fakes.signing import signed_headers, slash_command_body
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.signing import interactive_body, signed_headers, slash_command_body
+from tests.fakes.slack_api import RESPONSE_URL, FakeSlackApi
 from tests.ops.opskit import SECRET, TEAM, slack_settings
 from tests.ops.tcp_proxy import TcpProxy
 
@@ -99,6 +99,47 @@ async def test_a_replayed_read_on_another_replica_is_answered_with_nothing(
     assert "Signed usage agreement" in await first.text()
     again = await replicas[1][1].post("/slack/events", data=body, headers=headers)
     assert (again.status, await again.text()) == (200, "")
+
+
+async def test_two_choices_of_one_question_clicked_on_two_replicas_make_one_deadline(
+    replicas: list[tuple[Runtime, TestClient[Any, Any]]], slack_api: FakeSlackApi
+) -> None:
+    """Signed block_actions: each replica checks the other's signature on the value, and
+    the question's key, claimed in the add's own transaction, lets one choice run."""
+    body = slash_command_body(
+        command="/deadline", text="add Side letter due Friday evening", team_id=TEAM
+    )
+    offered = await replicas[0][1].post(
+        "/slack/events", data=body, headers=signed_headers(body, secret=SECRET)
+    )
+    ack = json.loads(await offered.text())
+    buttons = [e for b in ack["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    clicks = []
+    for (_, client), button, key in zip(replicas, buttons, ("one", "other"), strict=False):
+        payload = {
+            "type": "block_actions",
+            "user": {"id": "U1", "username": "alex", "team_id": TEAM},
+            "api_app_id": "A1",
+            "team": {"id": TEAM, "domain": "acme"},
+            "trigger_id": f"trigger-{key}",
+            "container": {"type": "message", "channel_id": "C1"},
+            "channel": {"id": "C1", "name": "negotiation"},
+            "response_url": slack_api.response_url(key),
+            "actions": [{"action_id": button["action_id"], "value": button["value"]}],
+        }
+        clicked = interactive_body(payload)
+        clicks.append(
+            client.post(
+                "/slack/events", data=clicked, headers=signed_headers(clicked, secret=SECRET)
+            )
+        )
+    assert [r.status for r in await asyncio.gather(*clicks)] == [200, 200]
+    told = await slack_api.wait_for(RESPONSE_URL, count=2)
+    texts = sorted(str(call.params.get("text")) for call in told)
+    assert texts[0].startswith("New deadline set by <@U1>: D1 Side letter"), texts
+    assert texts[1] == "One of these choices has already been used."
+    listed = await replicas[0][0].repository.list_deadlines(workspace_id=f"slack:{TEAM}")
+    assert [d.title for d in listed] == ["Side letter"]
 
 
 @pytest.mark.parametrize("replicas", [1, 2])

@@ -5,6 +5,7 @@ already answered and the key that signs the buttons."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
@@ -106,3 +107,35 @@ async def test_a_choice_refused_on_one_replica_may_be_picked_on_the_other(
     assert "New deadline set" in (await press(other, second)).fallback
     assert (await press(one, second)).fallback == USED
     assert await deadlines(one) == ["Side letter"]
+
+
+ALTERED = "That button's value was changed after Parley made it"
+OUT_OF_DATE = "That button is out of date."
+
+
+@pytest.mark.parametrize(
+    ("change", "told"),
+    [
+        ({"t": "add Other due 2026-12-01T09:00-05:00"}, ALTERED),
+        ({"x": 4102444800}, ALTERED),  # a later expiry
+        ({"u": "mallory"}, ALTERED),
+        ({"s": "é" * 64}, ALTERED),
+        ({"s": 5}, ALTERED),
+        ({"x": 10**30}, OUT_OF_DATE),
+        ({"d": "yes"}, OUT_OF_DATE),
+        ({"k": None, "w": []}, ALTERED),
+    ],
+)
+async def test_an_altered_choice_is_refused_in_one_line_and_changes_nothing(
+    chat: Chat, change: dict[str, object], told: str
+) -> None:
+    await chat.say("/deadline add Side letter due Friday evening")
+    [value, *_] = values(chat.replies[0])
+    before = await chat.runtime.repository.export_all()
+    forged = json.dumps(json.loads(value) | change)
+    for user in ("alex", "mallory"):
+        [reply] = await chat.runtime.service.press(
+            ctx=chat.context(user=user), action_id=ACTION_CHOOSE_TIME, value=forged
+        )
+        assert reply.fallback.startswith(told) and "\n" not in reply.fallback
+    assert await chat.runtime.repository.export_all() == before

@@ -84,3 +84,17 @@ async def test_a_choice_whose_data_was_altered_is_refused_in_one_line(teams: Tea
         assert clicked.status == 200
         assert "That button's value was changed after Parley made it" in clicked.text
     assert await teams.runtime.repository.list_deadlines(workspace_id=WORKSPACE) == []
+
+
+async def test_without_a_1_1_chat_the_choices_are_a_reply_addressed_to_their_person(
+    teams: TeamsWorld,
+) -> None:
+    teams.connector.fail("create", status=403, code="BotNotInConversationRoster")
+    posted = await teams.say("deadline add Board vote due Friday evening America/New_York")
+    assert [c.kind for c in posted.calls] == ["create", "reply"]
+    [reply] = posted.messages
+    assert reply.conversation_id.startswith(CHANNEL)
+    assert reply.body["text"] == "<at>Alex Rivera</at>"
+    assert "Did you mean Fri 27 Nov 2026 18:00 EST" in reply.card_text
+    clicked = await teams.click(submit_data(reply.cards[0])[0][1])
+    assert "New deadline set by @Alex Rivera" in clicked.text

@@ -31,7 +31,8 @@ request. How a key reaches the database depends on what runs the request:
 - Anything else (Events API callbacks, Teams installation updates) is
   claimed up front with one ``INSERT … ON CONFLICT`` (``first_time``). A
   database that cannot be reached lets such a request through: what it does
-  needs the database too, and says so itself.
+  needs the database too, and says so itself. An event whose handler failed
+  (bolt answers 500) is given back (``give_back``), so Slack's retry runs.
 
 A request key that no command claims (a link button that only needs its ack,
 a Teams message that is not a command) stays in this replica's memory.
@@ -102,9 +103,22 @@ class ReplayGuard:
                 await self._prune(key.now)
         return key
 
+    async def give_back(self, kind: str, value: str) -> None:
+        """A request ``first_time`` let through failed (a 5xx): forget it here and in
+        the database, so that its retry (Slack retries an event with its ``event_id``)
+        runs."""
+        digest = _digest(kind, value)
+        self._seen.pop(digest, None)
+        if self.shared is None:
+            return
+        try:
+            await self.shared.release_replay_key(key=digest)
+        except StorageUnavailable:
+            log.warning("a failed request's replay key could not be given back")
+
     def _remember(self, kind: str, value: str) -> once.Key | None:
         """Take the request's key in memory; None when it is there already."""
-        digest = hashlib.sha256(f"{kind}\n{value}".encode()).hexdigest()
+        digest = _digest(kind, value)
         now = self.clock.now()
         while self._seen:
             oldest, expires_at = next(iter(self._seen.items()))
@@ -139,3 +153,7 @@ class ReplayGuard:
             return
         self._pruned_at = now
         await self.shared.prune_replay_keys(now=now)
+
+
+def _digest(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}\n{value}".encode()).hexdigest()

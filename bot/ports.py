@@ -358,6 +358,10 @@ class ReplayStore(Protocol):
         ``now`` is there; True when this call stored it (the request may run)."""
         ...
 
+    async def release_replay_key(self, *, key: str) -> None:
+        """Forget ``key``: what it named failed, and may run when it comes again."""
+        ...
+
     async def prune_replay_keys(self, *, now: datetime) -> int:
         """Delete the keys that expired before ``now``; return how many."""
         ...

@@ -42,6 +42,13 @@ class SqlReplayStore(SqlStore):
         return await self._db.write(work)
 
     @guarded
+    async def release_replay_key(self, *, key: str) -> None:
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(delete(RK).where(RK.c.key == key))
+
+        await self._db.write(work)
+
+    @guarded
     async def prune_replay_keys(self, *, now: datetime) -> int:
         async def work(conn: AsyncConnection) -> int:
             result = await conn.execute(delete(RK).where(RK.c.expires_at <= now))

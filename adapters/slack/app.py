@@ -214,6 +214,9 @@ class SlackApp:
             except (TypeError, ValueError, AttributeError, KeyError):
                 return web.Response(status=400, text="the payload is not what Slack sends")
             response = await self.bolt.async_dispatch(bolt_request)
+        if payload.get("type") == "event_callback" and response.status >= 500:
+            # An event whose listener failed (bolt's 500): Slack's retry must run it.
+            await self.replay.give_back("slack-event", payload["event_id"])
         return await to_aiohttp_response(response)
 
     def _signed(self, body: str, timestamp: str | None, signature: str) -> bool:

@@ -550,6 +550,9 @@ class MemoryReplay:
         self._keys[key] = expires_at
         return True
 
+    async def release_replay_key(self, *, key: str) -> None:
+        self._keys.pop(key, None)
+
     async def prune_replay_keys(self, *, now: datetime) -> int:
         expired = [key for key, expiry in self._keys.items() if expiry <= now]
         for key in expired:

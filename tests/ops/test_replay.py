@@ -187,6 +187,9 @@ async def shared_keys_are_claimed_once_expire_and_are_pruned(url: str) -> None:
         assert await store.claim_replay_key(key="k1", now=later, expires_at=again)
         assert await store.prune_replay_keys(now=later + timedelta(seconds=1)) == 1  # k2
         assert not await store.claim_replay_key(key="k1", now=later, expires_at=again)
+        # Given back (what it named failed): it may run again.
+        await store.release_replay_key(key="k1")
+        assert await store.claim_replay_key(key="k1", now=later, expires_at=again)
         # The deployment's secrets: the first one offered stays.
         assert await store.deployment_secret(name="buttons", create="a" * 64, now=NOW) == "a" * 64
         assert await store.deployment_secret(name="buttons", create="b" * 64, now=NOW) == "a" * 64

@@ -13,6 +13,8 @@ Storage is one port per consumer, so each part takes only what it uses:
 - ``FeedStore``: calendar feed and brief tokens, what feeds show (``bot.feeds``),
   and the alerts a brief lists (``bot.brief``);
 - ``ConversationStore``: where a platform lets Parley post later (Teams);
+- ``ReplayStore``: requests and buttons already handled (``bot.once``), and
+  the deployment's secrets;
 - ``Installations``: the Slack workspaces Parley is installed in, their bot
   tokens, and the OAuth install flow's one-time states (the Slack adapter);
 - ``Maintenance``: export, import and the readiness ping.
@@ -22,7 +24,8 @@ Storage is one port per consumer, so each part takes only what it uses:
 Every storage call is scoped to one workspace, except where a port says why not:
 no query crosses workspaces. Each mutating call is one transaction: it either
 writes everything it names (row, history event, alert and notice outbox changes)
-or nothing.
+or nothing. A mutating call made by a command that carries idempotency keys
+(``bot.once``) claims them in the same transaction.
 """
 
 from __future__ import annotations
@@ -355,15 +358,25 @@ class FeedStore(Protocol):
 
 
 class ReplayStore(Protocol):
-    """Requests already handled, shared by the replicas of one database."""
+    """Requests and buttons already handled, shared by the replicas of one database
+    (``bot.once``), and the deployment's secrets."""
 
     async def claim_replay_key(self, *, key: str, now: datetime, expires_at: datetime) -> bool:
         """Store ``key`` until ``expires_at`` unless a copy that has not expired by
         ``now`` is there; True when this call stored it (the request may run)."""
         ...
 
+    async def release_replay_key(self, *, key: str) -> None:
+        """Forget ``key``: what it named failed, and may run when it comes again."""
+        ...
+
     async def prune_replay_keys(self, *, now: datetime) -> int:
         """Delete the keys that expired before ``now``; return how many."""
+        ...
+
+    async def deployment_secret(self, *, name: str, create: str, now: datetime) -> str:
+        """The deployment's secret called ``name``; when there is none yet, ``create``
+        is stored (whichever replica stores one first wins). Never exported."""
         ...
 
 

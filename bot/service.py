@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Protocol
 
-from bot import views
+from bot import once, views
 from bot.brief import brief_button
 from bot.domain import Context, Deadline, DeadlineStatus, Stance
 from bot.errors import FormError, InvalidInput, StorageUnavailable, UserError, VagueTime, chat_text
@@ -64,7 +64,7 @@ from bot.observe import (
     observing_press,
     parse_observed,
 )
-from bot.ports import Clock, NegotiationStore
+from bot.ports import Clock, NegotiationStore, ReplayStore
 from bot.usecases import access, changes, choices, offers, parties, positions, schedule
 from bot.words import Ref
 
@@ -91,6 +91,7 @@ class Parley:
         *,
         repository: NegotiationStore,
         clock: Clock,
+        keys: ReplayStore,
         feeds: FeedLinks | None = None,
         on_change: Callable[[], None] | None = None,
         observer: CommandObserver | None = None,
@@ -99,16 +100,18 @@ class Parley:
         self.clock = clock
         self.feeds = feeds
         self._on_change = on_change or (lambda: None)
-        self._choices = choices.ChoiceLedger()
+        self.keys = keys
+        self._button_secret: bytes | None = None
         self.observer = observer or CommandObservers()
 
     # --- entry points ----------------------------------------------------
     async def handle(self, *, ctx: Context, command: str, text: str) -> list[Message]:
-        """Run one slash command (``command`` is ``deadline`` or ``position``)."""
+        """Run one slash command (``command`` is ``deadline`` or ``position``), once for
+        the request that carries it (``bot.once``)."""
         try:
-            return await self._run(ctx, command, text)
+            return await once.run_once(lambda: self._run(ctx, command, text), claim=self._claim)
         except (UserError, StorageUnavailable) as error:
-            return [views.error_message(chat_text(error), user_id=ctx.user_id)]
+            return _refusal(ctx, error)
 
     async def _run(self, ctx: Context, command: str, text: str) -> list[Message]:
         """Parse and execute; a vague time becomes its choices."""
@@ -123,7 +126,24 @@ class Parley:
                 # The choices name the deadline by number: a title prefix may stop matching.
                 deadline = await self.resolve(ctx, parsed.ref)
                 parsed = replace(parsed, ref=Ref(number=deadline.number, prefix=""))
-            return [choices.offer(vague, ctx=ctx, command=parsed, now=self.clock.now())]
+            now = self.clock.now()
+            secret = await self._secret()
+            return [choices.offer(vague, ctx=ctx, command=parsed, now=now, secret=secret)]
+
+    async def _claim(self, key: once.Key) -> bool:
+        """Claim ``key`` for a command that wrote nothing (``bot.once``)."""
+        return await self.keys.claim_replay_key(
+            key=key.digest, now=key.now, expires_at=key.expires_at
+        )
+
+    async def _secret(self) -> bytes:
+        """The deployment's key for signing buttons, made once for every replica."""
+        if self._button_secret is None:
+            found = await self.keys.deployment_secret(
+                name=choices.SECRET_NAME, create=choices.new_secret(), now=self.clock.now()
+            )
+            self._button_secret = bytes.fromhex(found)
+        return self._button_secret
 
     async def execute(self, *, ctx: Context, command: Command) -> list[Message]:
         """Run a parsed command; raises ``UserError`` for a mistake in it."""
@@ -237,19 +257,23 @@ class Parley:
         return messages
 
     async def press(self, *, ctx: Context, action_id: str, value: str) -> list[Message]:
-        """A button of ``views.CORE_ACTIONS`` (a stance, the form, a time choice) was pressed."""
+        """A button of ``views.CORE_ACTIONS`` (a stance, the form, a time choice) was
+        pressed; its command runs once for the request, and a time choice once for its
+        prompt (``bot.once``)."""
         try:
             with observing_press(self.observer, ctx=ctx, action_id=action_id):
-                return await self._press(ctx, action_id, value)
+                if action_id == views.ACTION_CHOOSE_TIME:
+                    return await self._choose(ctx, value)
+                return await once.run_once(
+                    lambda: self._press(ctx, action_id, value), claim=self._claim
+                )
         except ValueError:
             return [views.error_message("That button is out of date.", user_id=ctx.user_id)]
         except (UserError, StorageUnavailable) as error:
-            return [views.error_message(chat_text(error), user_id=ctx.user_id)]
+            return _refusal(ctx, error)
 
     async def _press(self, ctx: Context, action_id: str, value: str) -> list[Message]:
         access.check_ids(ctx)
-        if action_id == views.ACTION_CHOOSE_TIME:
-            return await self._choose(ctx, choices.TimeChoice.decode(value))
         if action_id == views.ACTION_STANCE:
             deadline_id, _, stance = value.partition("|")
             deadline = await access.by_id(self.repository, ctx, deadline_id)
@@ -284,6 +308,18 @@ class Parley:
         access.check_ids(ctx)
         stance, party, terms = positions.read_form(fields)
         try:
+            return await once.run_once(
+                lambda: self._submit(ctx, value, stance, party, terms), claim=self._claim
+            )
+        except once.AlreadyHandled as error:
+            if error.key.refusal:
+                raise
+            return []  # a copy of the request that another replica ran
+
+    async def _submit(
+        self, ctx: Context, value: str, stance: Stance, party: str | None, terms: str
+    ) -> list[Message]:
+        try:
             deadline = await access.by_id(self.repository, ctx, value)
         except ValueError:
             raise FormError({"stance": "This form is out of date; open it again."}) from None
@@ -297,12 +333,13 @@ class Parley:
             terms=terms,
         )
 
-    async def _choose(self, ctx: Context, choice: choices.TimeChoice) -> list[Message]:
-        """Run a time choice as if its command were typed again, by its person, where it
-        was offered, once."""
-        if ctx.channel_id != choice.channel_id:
-            # Offered elsewhere: nothing here may run it (a Teams client can send any data).
-            raise ValueError("a time choice pressed outside its conversation")
+    async def _choose(self, ctx: Context, value: str) -> list[Message]:
+        """Run a time choice as if its command were typed again, by its person, in the
+        conversation where it was typed, once (``bot.usecases.choices``)."""
+        access.check_ids(ctx)
+        choice = choices.TimeChoice.decode(value, await self._secret())
+        if ctx.workspace_id != choice.workspace_id:
+            raise ValueError("a time choice pressed in another workspace")
         if ctx.user_id != choice.user_id:
             raise InvalidInput(
                 f"These choices were offered to {views.mention(choice.user_id)}; "
@@ -313,13 +350,13 @@ class Parley:
             raise InvalidInput(
                 f"These choices have expired. Type it again: /{choice.command} {choice.text}"
             )
-        if not self._choices.take(choice, now=now):
-            raise InvalidInput("One of these choices has already been used.")
-        try:
-            return await self._run(ctx, choice.command, choice.text)
-        except BaseException:
-            self._choices.give_back(choice)
-            raise
+        # Where it was typed: Teams offers the choices in the person's 1:1 chat.
+        where = replace(ctx, channel_id=choice.channel_id, direct=choice.direct)
+        return await once.run_once(
+            lambda: self._run(where, choice.command, choice.text),
+            claim=self._claim,
+            extra=(choice.key(now),),
+        )
 
     # --- references ------------------------------------------------------
     async def resolve(self, ctx: Context, ref: Ref) -> Deadline:
@@ -419,3 +456,11 @@ class Parley:
     async def event_url(self, deadline: Deadline) -> str | None:
         """The single-event .ics link for ``deadline`` ("Add to calendar"), if feeds are on."""
         return await self.feeds.event_url(deadline=deadline) if self.feeds is not None else None
+
+
+def _refusal(ctx: Context, error: UserError | StorageUnavailable) -> list[Message]:
+    """What the person is told; a request already handled elsewhere is answered with
+    nothing, as a replay caught in memory is (``adapters.replay``)."""
+    if isinstance(error, once.AlreadyHandled) and not error.key.refusal:
+        return []
+    return [views.error_message(chat_text(error), user_id=ctx.user_id)]

@@ -400,3 +400,15 @@ class EventLinkKeyRow(SQLModel, table=True):
     channel_id: str = Field(sa_type=String(_ID), primary_key=True)
     secret: str = Field(sa_type=String(64), nullable=False)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DeploymentSecretRow(SQLModel, table=True):
+    """A secret the whole deployment shares, by name: ``buttons`` signs the values of
+    buttons that carry a command (``bot.usecases.choices``). Made by whichever replica
+    needs it first; never exported."""
+
+    __tablename__ = "deployment_secret"
+
+    name: str = Field(sa_type=String(64), primary_key=True)
+    secret: str = Field(sa_type=String(64), nullable=False)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

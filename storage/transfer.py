@@ -17,7 +17,9 @@ subscribed calendars keep working after a move. An offer's ``url`` is checked as
 ``/offer`` checks it. Left out: Slack installations
 (their bot tokens are secrets: ``slack_workspaces`` names the workspaces that
 must install Parley again), the secrets of "Add to calendar" links (links
-posted before the move stop working; feeds do not), and replay keys. Version 1
+posted before the move stop working; feeds do not), replay keys, and the
+deployment's secrets (vague-time choices offered before the move stop
+working; the new database makes a new signing key). Version 1
 exports (without the two new sections) are still read, as are exports written
 before deadlines were numbered per channel: a deadline without ``owners`` is
 owned by its ``owner_id``, and counters without a ``negotiation_key`` (one per

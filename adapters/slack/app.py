@@ -53,7 +53,7 @@ from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, SlackOAuth
 from adapters.slack.render import form_errors
 from adapters.slack.tasks import TaskSet
 from adapters.slack.timezones import TimeZones
-from bot import views
+from bot import once, views
 from bot.config import Settings
 from bot.errors import ConfigurationError, FormError, StorageUnavailable
 from bot.messages import Message
@@ -194,22 +194,29 @@ class SlackApp:
         if problem is not None:
             log.warning("refused a signed Slack request: %s", problem)
             return web.Response(status=400, text=problem)
+        key: once.Key | None = None
         if payload.get("type") == "event_callback":
             first = await self.replay.first_time("slack-event", payload["event_id"])
         else:
-            first = await self.replay.first_time("slack-signature", signature)
+            # A command, button or form: its key is claimed with the command's writes.
+            key = await self.replay.request_key("slack-signature", signature)
+            first = key is not None
         if not first:
             log.info("a Slack request was sent again; it was already handled")
             return web.Response(status=200)
-        if is_command(payload):
-            return await self.commands.answer(payload)
-        try:
-            bolt_request = AsyncBoltRequest(
-                body=text, query=request.query_string, headers=dict(request.headers)
-            )
-        except (TypeError, ValueError, AttributeError, KeyError):
-            return web.Response(status=400, text="the payload is not what Slack sends")
-        response = await self.bolt.async_dispatch(bolt_request)
+        with once.request(key):  # the tasks it starts carry the key on
+            if is_command(payload):
+                return await self.commands.answer(payload)
+            try:
+                bolt_request = AsyncBoltRequest(
+                    body=text, query=request.query_string, headers=dict(request.headers)
+                )
+            except (TypeError, ValueError, AttributeError, KeyError):
+                return web.Response(status=400, text="the payload is not what Slack sends")
+            response = await self.bolt.async_dispatch(bolt_request)
+        if payload.get("type") == "event_callback" and response.status >= 500:
+            # An event whose listener failed (bolt's 500): Slack's retry must run it.
+            await self.replay.give_back("slack-event", payload["event_id"])
         return await to_aiohttp_response(response)
 
     def _signed(self, body: str, timestamp: str | None, signature: str) -> bool:

@@ -42,7 +42,7 @@ NO_SILENCE = Silence()
 
 ACTION_STANCE = "parley_stance"  # value: "<deadline id>|<stance>"
 ACTION_OPEN_FORM = "parley_position_form"  # value: "<deadline id>"
-ACTION_CHOOSE_TIME = "parley_choose_time"  # value: a TimeChoice as JSON (bot.usecases.choices)
+ACTION_CHOOSE_TIME = "parley_choose_time"  # value: a signed TimeChoice (bot.usecases.choices)
 ACTION_BRIEF = "parley_brief"  # value: "<deadline id>"; mints a new brief URL
 FORM_POSITION = "parley_position"  # form value: "<deadline id>"
 # The button actions the core's ``Parley.press`` answers.
@@ -199,7 +199,9 @@ def time_choices(
     text: str, *, user_id: str, choices: Sequence[tuple[str, str, str]], expires_in: timedelta
 ) -> Message:
     """A vague time's choices, to the person who typed it: one button per
-    ``(label, value, command)``; a console prints each command to type instead."""
+    ``(label, value, command)``; a console prints each command to type instead.
+    The buttons act for that person alone: ``sensitive`` (Teams, which cannot show a
+    message to one person in a channel, sends them to the 1:1 chat)."""
     buttons = tuple(
         Button(label, ACTION_CHOOSE_TIME, value, command=command)
         for label, value, command in choices
@@ -211,6 +213,7 @@ def time_choices(
         fallback="\n".join(lines),
         blocks=(Text(text), Actions(buttons), Text(note, Role.MUTED)),
         user_id=user_id,
+        sensitive=True,
     )
 
 

@@ -1,7 +1,8 @@
 """In-memory storage ports, so the service and the dispatcher can be tested without a database.
 
 ``MemoryDeadlines`` is a ``DeadlineStore``, ``MemoryOutbox`` the ``AlertOutbox`` and
-``MemoryNotices`` the ``NoticeOutbox`` over the same rows: as in storage, the
+``MemoryNotices`` the ``NoticeOutbox`` over the same rows (``MemoryReplay``, the
+``ReplayStore``, stands alone): as in storage, the
 outboxes are written with the deadline changes and drained by the dispatcher and
 the notice sender. They follow the storage contract (tests/storage) as far as one
 process can tell: numbers per channel, every read scoped to its workspace (lookups
@@ -531,3 +532,32 @@ class MemoryNotices:
 _deadline_store: type[NegotiationStore] = MemoryDeadlines
 _alert_outbox: type[AlertOutbox] = MemoryOutbox
 _notice_outbox: type[NoticeOutbox] = MemoryNotices
+
+
+class MemoryReplay:
+    """The ReplayStore port in memory: keys claimed until they expire, and secrets.
+
+    It has no transactions, so a command's keys are claimed when it ends
+    (``bot.once``), not with its writes."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, datetime] = {}
+        self._secrets: dict[str, str] = {}
+
+    async def claim_replay_key(self, *, key: str, now: datetime, expires_at: datetime) -> bool:
+        if key in self._keys and self._keys[key] > now:
+            return False
+        self._keys[key] = expires_at
+        return True
+
+    async def release_replay_key(self, *, key: str) -> None:
+        self._keys.pop(key, None)
+
+    async def prune_replay_keys(self, *, now: datetime) -> int:
+        expired = [key for key, expiry in self._keys.items() if expiry <= now]
+        for key in expired:
+            del self._keys[key]
+        return len(expired)
+
+    async def deployment_secret(self, *, name: str, create: str, now: datetime) -> str:
+        return self._secrets.setdefault(name, create)

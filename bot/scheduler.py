@@ -66,7 +66,7 @@ from bot.errors import (
     TransientDelivery,
 )
 from bot.messages import Message
-from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore
+from bot.ports import AlertOutbox, ChatGateway, Clock, NegotiationStore
 
 log = logging.getLogger("parley.scheduler")
 
@@ -76,7 +76,7 @@ class Dispatcher:
         self,
         *,
         outbox: AlertOutbox,
-        deadlines: DeadlineStore,
+        deadlines: NegotiationStore,
         gateways: Mapping[str, ChatGateway],
         clock: Clock,
         policy: DispatchPolicy | None = None,
@@ -392,7 +392,16 @@ class Dispatcher:
         """Post the job's message, answered within ``budget`` seconds or given up;
         the gateway that took it, or None (a failure, already dealt with)."""
         deadline, alerts = job.deadline, job.alerts
+        started = self.clock.now()
         message = await self.jobs.message(job)
+        # At the deadline the message is made by writes (bot.deadline_end): what they
+        # took comes off the post's time, which must still end before the lease does.
+        budget -= (self.clock.now() - started).total_seconds()
+        if budget <= 0:
+            log.warning("no time left to post deadline %s's alert; given back", deadline.id)
+            with contextlib.suppress(StorageUnavailable):
+                await self.outbox.release_leases(alert_ids=[a.id for a in alerts])
+            return None
         gateway = self.gateways.get(deadline.platform)
         if gateway is None:
             for alert in alerts:

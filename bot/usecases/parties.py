@@ -26,6 +26,7 @@ from bot.domain import (
     Party,
     negotiation_key,
     party_key,
+    shown_positions,
 )
 from bot.errors import InvalidInput
 from bot.grammar_negotiation import ChangeParty, ExpectParties
@@ -145,9 +146,13 @@ async def listing(*, store: NegotiationStore, ctx: Context) -> Message:
         reps = f" (reps: {reps_text(party)})" if party.reps else " (no reps)"
         lines.append(f"{party.name}{reps}")
         for deadline in deadlines:
-            positions = await store.list_positions(workspace_id=ws, deadline_id=deadline.id)
+            positions = shown_positions(
+                deadline, await store.list_positions(workspace_id=ws, deadline_id=deadline.id)
+            )
             current = next((p for p in positions if p.stakeholder == party.stakeholder), None)
-            stance = current.stance.value if current is not None else "no position"
+            stance = "no position"
+            if current is not None:
+                stance = "sealed" if current.hidden else current.stance.value
             lines.append(f"  {deadline.ref} {deadline.title}: {stance}")
     return views.info_message("\n".join(lines), user_id=ctx.user_id)
 

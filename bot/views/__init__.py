@@ -135,6 +135,9 @@ from bot.views.positions import (
     position_tally as position_tally,
 )
 from bot.views.positions import (
+    position_value as position_value,
+)
+from bot.views.positions import (
     silence_text as silence_text,
 )
 from bot.views.positions import (

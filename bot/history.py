@@ -63,7 +63,10 @@ def _event_text(event: Event, terms_before: dict[str, str]) -> str:
     new = _instant(data.get("to"), data.get("to_local"))
     match event.kind:
         case EventKind.CREATED:
-            return f"created by {who}, due {_instant(data.get('due_at'), data.get('due_local'))}"
+            due = _instant(data.get("due_at"), data.get("due_local"))
+            sealed = ", positions sealed" if data.get("sealed") else ""
+            silence = f", silence rule {data['silence']}" if data.get("silence") else ""
+            return f"created by {who}, due {due}{sealed}{silence}"
         case EventKind.EXTENDED if data.get("by_silence"):
             silent = ", ".join(_names(data.get("silent", [])))
             return f"extended by the silence rule from {old} to {new}; silent: {silent}"

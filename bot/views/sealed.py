@@ -14,7 +14,7 @@ from bot.sealing import reveal_lines, short
 from bot.views.base import NO_SILENCE
 from bot.views.positions import position_matrix, silence_text
 
-RECIPE = "printf '%s\\n%s\\n%s\\n%s' SALT LABEL STANCE TERMS | sha256sum"
+RECIPE = "printf '%s\\n%s\\n%s\\n%s' '<salt>' '<label>' '<stance>' '<terms>' | sha256sum"
 
 
 def sealed_notice(deadline: Deadline, *, label: str, commitment: str) -> Message:

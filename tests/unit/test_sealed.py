@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from bot.messages import Audience
+from bot.sealing import commitment, new_salt
 from tests.conftest import Chat
 
 ADD = "/deadline add Signed usage agreement due 2026-11-27T17:00-05:00"
@@ -128,3 +134,18 @@ async def test_a_typed_sealed_position_in_a_teams_channel_is_refused(chat: Chat)
     refused = await chat.say(f"/position D1 oppose {RED_LINE}", platform="teams")
     assert "Use the form" in refused and "Nothing was recorded" in refused
     assert "No positions yet" in await chat.say("/position list D1")
+
+
+@pytest.mark.parametrize("terms", [RED_LINE, "", "100% -n \\n 'quoted'\nsecond line  "])
+def test_the_docs_recipe_gives_the_commitment_byte_for_byte(terms: str) -> None:
+    docs = Path(__file__).parents[2] / "docs" / "security.md"
+    [recipe] = [line for line in docs.read_text().splitlines() if line.startswith("printf ")]
+    salt = new_salt()
+    env = {"SALT": salt, "LABEL": "Department of Defense", "STANCE": "oppose", "TERMS": terms}
+    shell = shutil.which("sh")
+    assert shell is not None
+    out = subprocess.run(
+        [shell, "-c", recipe], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    expected = commitment(salt=salt, label="Department of Defense", stance="oppose", terms=terms)
+    assert out.split()[0] == expected == sha(salt, "Department of Defense", "oppose", terms)

@@ -37,7 +37,7 @@ A ``<ref>`` is ``D3``, ``d3`` or ``3`` (a deadline number), or else the start
 of a title; quote it (``"Signed usage"``, curly quotes too) where more words
 follow it, or to make ``"2027"`` a title rather than a number.
 
-People are read by ``bot.people``.
+People are read by ``bot.people``; reminder offsets and silence rules by ``bot.grammar_offsets``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ from bot.grammar_negotiation import (
     parse_party,
     parse_party_names,
 )
+from bot.grammar_offsets import MAX_OFFSETS, SILENCE_RULES_TEXT, parse_silence_rule
+from bot.grammar_offsets import parse_offsets as parse_offsets
 from bot.help import (
     DEADLINE_FORMS,
     DEADLINE_HINT,
@@ -86,8 +88,6 @@ from bot.words import (
 
 _T = TypeVar("_T")
 COMMAND_WORDS = ("deadline", "position", "party", "offer")
-MAX_OFFSET = timedelta(weeks=8)
-MAX_OFFSETS = 10  # distinct reminders per deadline; each becomes an alert row
 
 # --- commands ---------------------------------------------------------------
 
@@ -261,43 +261,6 @@ def parse_line(line: str) -> Command:
     )
 
 
-_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-_OFFSET_RE = re.compile(r"([0-9]{1,7})([mhdw])", re.IGNORECASE)
-
-
-def parse_offsets(text: str) -> tuple[timedelta, ...]:
-    """``"7d,2d, 1d,4h,1h,15m"`` -> timedeltas, longest first, without repeats."""
-    hint = usage(DEADLINE_FORMS["remind"])
-    items = [item for item in re.split(r"[,\s]+", text) if item]
-    if not items:
-        raise GrammarError("I need at least one reminder offset, e.g. 7d,1d,1h.", hint=hint)
-    seconds: set[int] = set()
-    for item in items:
-        match = _OFFSET_RE.fullmatch(item)
-        if match is None:
-            raise GrammarError(
-                f"I couldn't read {quote(item)} as a reminder offset: use a number and "
-                "m, h, d or w (minutes, hours, days, weeks), e.g. 7d,2d,4h,15m.",
-                hint=hint,
-            )
-        amount = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-        if amount < 60:
-            raise GrammarError(f"The offset {quote(item)} must be at least 1.", hint=hint)
-        if amount > MAX_OFFSET.total_seconds():
-            raise GrammarError(
-                f"The offset {quote(item)} is more than 8 weeks; reminders go at most "
-                "8 weeks (8w) before a deadline.",
-                hint=hint,
-            )
-        seconds.add(amount)
-    if len(seconds) > MAX_OFFSETS:
-        raise GrammarError(
-            f"That is {len(seconds)} reminders; a deadline can have at most {MAX_OFFSETS}.",
-            hint=hint,
-        )
-    return tuple(timedelta(seconds=value) for value in sorted(seconds, reverse=True))
-
-
 def command_text(command: AddDeadline | ExtendDeadline | MoveDeadline) -> str:
     """The text after ``/deadline`` that parses back to ``command`` (a time choice's command)."""
     match command:
@@ -452,25 +415,6 @@ def _clause(read: Callable[[str], _T], word: str, words: list[str], hint: str) -
             f"I couldn't read the {word} clause {quote(f'{word} {text}'.strip())}: {error.message}",
             hint=hint,
         ) from None
-
-
-SILENCE_RULES_TEXT = "support, oppose, extend <offset> (e.g. extend 1d) or none"
-
-
-def parse_silence_rule(text: str) -> SilenceRule:
-    """``support``, ``oppose``, ``none`` or ``extend <offset>`` (one offset)."""
-    words = text.lower().split()
-    hint = usage(DEADLINE_FORMS["silence"])
-    if len(words) == 1 and words[0] in ("support", "oppose", "none"):
-        return SilenceRule(words[0])
-    if len(words) == 2 and words[0] == "extend":
-        offsets = parse_offsets(words[1])
-        if len(offsets) != 1:
-            raise GrammarError("extend takes one offset, e.g. extend 1d.", hint=hint)
-        return SilenceRule("extend", offsets[0])
-    if words[:1] == ["extend"]:
-        raise GrammarError("extend needs one offset, e.g. extend 1d.", hint=hint)
-    raise GrammarError(f"a silence rule is {SILENCE_RULES_TEXT}.", hint=hint)
 
 
 def _parse_silence(rest: str, *, said: str, hint: str) -> SetSilence:

@@ -33,8 +33,11 @@ lease to run out, and no new claim is made. Cancelling gives back the same.
 
 Alerts missed while no process ran (several of one deadline due long ago)
 collapse into one catch-up message. Posts to one channel are paced by the
-platform's allowance. At the deadline itself an open deadline becomes missed
-and the channel sees the final position matrix; at the 1d and 1h offsets the
+platform's allowance. At the deadline itself the job first applies the
+silence rule, records silence positions and reveals sealed ones
+(``bot.deadline_end``: each write conditional, so a retried or re-claimed job
+does none of it twice, and its time comes off the post's budget); then an open
+deadline becomes missed and the channel sees the final position matrix; at the 1d and 1h offsets the
 people asked for a position who have not answered get a direct message.
 What a job posts, and what follows the post, is ``bot.alert_jobs``'s part.
 """

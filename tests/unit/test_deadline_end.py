@@ -16,6 +16,7 @@ from bot.domain import AlertStatus, DeadlineStatus
 from bot.errors import TransientDelivery
 from bot.scheduler import Dispatcher
 from bot.service import Parley
+from tests.conftest import Chat
 from tests.fakes.stores import MemoryDeadlines, MemoryOutbox
 from tests.unit.test_alerts_in_memory import say
 from tests.unit.test_scheduler import RecordingGateway
@@ -221,3 +222,38 @@ async def test_a_retried_job_records_silence_once(
     silence_events = [e for e in deadlines.events if e.data.get("by_silence")]
     assert len(silence_events) == 3
     assert outbox.statuses() == [AlertStatus.SENT, AlertStatus.SENT]
+
+
+async def test_on_sqlite_a_retried_extension_then_the_reveal(
+    chat: Chat, clock: ManualClock
+) -> None:
+    """The same on the SQL stores: the claimed alert survives its own extension, a failed
+    post is retried without extending twice, and the next deadline reveals."""
+    gateway = RecordingGateway(clock)
+    sql = Dispatcher(
+        outbox=chat.runtime.repository,
+        deadlines=chat.runtime.repository,
+        gateways={"shell": gateway},
+        clock=clock,
+        pacing={"shell": 0.0},
+        rng=random.Random(7),
+    )
+    await chat.say('/party add "Department of Defense" @pete')
+    await chat.say(f"{ADD} sealed silence extend 1h")
+    await chat.say(f"/position D1 oppose {RED_LINE}", user="sam")
+    assert await send_at(sql, clock, DUE - timedelta(hours=1)) == 1
+    gateway.failures.append(TransientDelivery("503"))
+    assert await send_at(sql, clock, DUE) == 1
+    for _ in range(5):
+        clock.advance(timedelta(seconds=20))
+        await sql.run_once()
+    announced = [t for t in gateway.channel_texts() if "reached its deadline with silence" in t]
+    assert len(announced) == 1 and "silence from Department of Defense" in announced[0]
+    assert RED_LINE not in " ".join(gateway.channel_texts())
+    history = await chat.say("/deadline show D1")
+    assert history.count("extended by the silence rule") == 1
+    assert await send_at(sql, clock, DUE + timedelta(hours=1)) == 1
+    final = gateway.channel_texts()[-1]
+    assert "D1 is now missed" in final and f"terms {RED_LINE}" in final
+    assert "Silent: Department of Defense" in final
+    assert "✅ checks" in await chat.say("/position verify D1")

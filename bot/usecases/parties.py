@@ -48,6 +48,11 @@ def match(parties: Sequence[Party], name: str) -> Party:
     found = next((party for party in parties if party.key == key), None)
     if found is not None:
         return found
+    if not parties:
+        raise InvalidInput(
+            f'"{name}" is not a party of this negotiation: none is declared here yet.',
+            hint='Declare it first: /party add "<name>" [@rep ...]',
+        )
     close = difflib.get_close_matches(key, [party.key for party in parties], n=1, cutoff=0.6)
     suggestion = next((f' Did you mean "{p.name}"?' for p in parties if [p.key] == close), "")
     names = ", ".join(f'"{party.name}"' for party in parties)

@@ -149,3 +149,12 @@ def test_the_docs_recipe_gives_the_commitment_byte_for_byte(terms: str) -> None:
     ).stdout
     expected = commitment(salt=salt, label="Department of Defense", stance="oppose", terms=terms)
     assert out.split()[0] == expected == sha(salt, "Department of Defense", "oppose", terms)
+
+
+async def test_expect_in_add_names_declared_parties_only(chat: Chat) -> None:
+    refused = await chat.say(f"{ADD} expect Anthropic")
+    assert "none is declared here yet" in refused and "/party add" in refused
+    await chat.say("/party add Anthropic")
+    await chat.say('/party add "Department of Defense"')
+    await chat.say(f"{ADD} expect none")
+    assert "Silent" not in await chat.say("/position list D1")

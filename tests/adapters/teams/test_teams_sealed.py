@@ -42,3 +42,15 @@ async def test_a_sealed_position_in_teams(teams: TeamsWorld) -> None:
     done = await teams.say("deadline done D1 because signed")
     assert RED_LINE in done.text and "Outcome: met because signed" in done.text
     assert "checks" in (await teams.say("position verify D1")).text
+
+
+async def test_seal_and_silence_lines_in_teams(teams: TeamsWorld) -> None:
+    await teams.say("deadline add Side letter due Friday 17:00 America/New_York")
+    sealed = await teams.say("deadline seal D1")
+    assert "sealed positions on D1" in sealed.text
+    ruled = await teams.say("deadline silence D1 extend 2h")
+    assert "extended once by 2h" in ruled.text
+    shown = await teams.say("deadline show D1")
+    assert "sealed until the deadline" in shown.text and "extend 2h" in shown.text
+    refused = await teams.say("deadline silence D1 maybe")
+    assert "couldn't find a silence rule" in refused.text

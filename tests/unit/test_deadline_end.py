@@ -4,6 +4,7 @@ neither extends twice nor records silence twice."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import re
@@ -257,3 +258,33 @@ async def test_on_sqlite_a_retried_extension_then_the_reveal(
     assert "D1 is now missed" in final and f"terms {RED_LINE}" in final
     assert "Silent: Department of Defense" in final
     assert "✅ checks" in await chat.say("/position verify D1")
+
+
+async def test_two_replicas_at_the_deadline_post_and_record_once(
+    chat: Chat, clock: ManualClock
+) -> None:
+    gateway = RecordingGateway(clock)
+    replicas = [
+        Dispatcher(
+            outbox=chat.runtime.repository,
+            deadlines=chat.runtime.repository,
+            gateways={"shell": gateway},
+            clock=clock,
+            pacing={"shell": 0.0},
+            rng=random.Random(seed),
+        )
+        for seed in (1, 2)
+    ]
+    await chat.say('/party add "Department of Defense" @pete')
+    await chat.say(f"{ADD} sealed silence oppose")
+    await chat.say(f"/position D1 support {RED_LINE}", user="sam")
+    clock.set(DUE - timedelta(hours=1) + LATE)
+    await asyncio.gather(*(replica.run_once() for replica in replicas))
+    clock.set(DUE + LATE)
+    claimed = await asyncio.gather(*(replica.run_once() for replica in replicas))
+    assert sorted(claimed) == [0, 1]
+    [final] = [t for t in gateway.channel_texts() if "Deadline reached" in t]
+    assert final.count("(by silence)") == 1 and RED_LINE in final
+    history = await chat.say("/deadline show D1")
+    assert history.count("oppose (by silence)") == 1
+    assert history.count("sealed positions revealed") == 1

@@ -38,6 +38,7 @@ from bot.domain import (
     format_offset,
     negotiation_key,
     party_key,
+    shown_events,
 )
 from bot.history import event_with_change
 from bot.messages import (
@@ -271,7 +272,7 @@ def assemble_brief(
     ``parties``, the negotiation's in declaration order, order the matrix."""
     timeline: list[BriefEntry] = []
     for deadline, events in zip(deadlines, histories, strict=True):
-        timeline.extend(_entries(deadline, events))
+        timeline.extend(_entries(deadline, shown_events(deadline, events)))
     by_id = {deadline.id: deadline for deadline in deadlines}
     timeline.extend(_alert_entry(by_id[alert.deadline_id], alert) for alert in alerts)
     timeline.sort(key=lambda entry: entry.at, reverse=True)
@@ -313,6 +314,9 @@ def _column(deadline: Deadline, state: MatrixState, now: datetime) -> BriefDeadl
 def _cell(position: Position, latest: Offer | None) -> BriefCell:
     offer = f"O{position.offer}" if position.offer else ""
     stale = latest is not None and position.offer != latest.version
+    if position.hidden:  # sealed until the reveal: only that it was recorded, and its commitment
+        sealed = f"sealed (commitment {(position.commitment or '')[:8]}…)"
+        return BriefCell(stance=sealed, offer=offer, stale=stale)
     return BriefCell(stance=position.stance.value, terms=position.terms, offer=offer, stale=stale)
 
 

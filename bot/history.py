@@ -16,12 +16,18 @@ from datetime import datetime
 
 from bot.domain import Event, EventKind
 from bot.messages import moment
+from bot.sealing import short
 
 TERMS_SHOWN = 200  # characters of a position's terms in one history line
 
 
 def _mention(user_id: str) -> str:
     return f"<@{user_id}>"  # the message model's mention (bot.messages.MENTION)
+
+
+def _names(values: object) -> list[str]:
+    """Silent parties by name and people by mention, as stored (``bot.alert_jobs``)."""
+    return [str(v) for v in values] if isinstance(values, list) else []
 
 
 def _instant(value: object, written: object) -> str:
@@ -96,24 +102,39 @@ def event_text(event: Event, terms_before: dict[str, str]) -> str:
     new = _instant(data.get("to"), data.get("to_local"))
     match event.kind:
         case EventKind.CREATED:
-            return f"created by {who}, due {_instant(data.get('due_at'), data.get('due_local'))}"
+            due = _instant(data.get("due_at"), data.get("due_local"))
+            sealed = ", positions sealed" if data.get("sealed") else ""
+            silence = f", silence rule {data['silence']}" if data.get("silence") else ""
+            return f"created by {who}, due {due}{sealed}{silence}"
+        case EventKind.EXTENDED if data.get("by_silence"):
+            silent = ", ".join(_names(data.get("silent", [])))
+            return f"extended by the silence rule from {old} to {new}; silent: {silent}"
         case EventKind.EXTENDED:
             return f"extended by {who} from {old} to {new}{reason}"
         case EventKind.MOVED:
             return f"moved {data.get('direction', '')} by {who} from {old} to {new}{reason}"
         case EventKind.COMPLETED:
-            return f"marked done (met) by {who}"
+            return f"marked done (met) by {who}{reason}"
         case EventKind.CANCELLED:
             return f"cancelled by {who}"
         case EventKind.MISSED:
             return "passed without being marked done (missed)"
         case EventKind.REMINDERS_CHANGED:
             return f"reminders set to {data.get('offsets', '')} by {who}"
+        case EventKind.POSITION_RECORDED if data.get("sealed") and "stance" not in data:
+            seal = f" (commitment `{short(str(data.get('commitment', '')))}`)"
+            return f"{data.get('label', '')} recorded a sealed position{seal} (by {who})"
+        case EventKind.POSITION_RECORDED if data.get("by_silence"):
+            return f"{data.get('label', '')}: {data.get('stance', '')} (by silence)"
         case EventKind.POSITION_RECORDED:
             stakeholder, terms = str(data.get("stakeholder", "")), str(data.get("terms", ""))
             shown = _terms(terms, terms_before.get(stakeholder, ""))
             terms_before[stakeholder] = terms
-            return f"{data.get('label', '')}: {data.get('stance', '')}{shown} (recorded by {who})"
+            seal = (
+                f", commitment `{short(str(data['commitment']))}`" if data.get("commitment") else ""
+            )
+            stance = f"{data.get('stance', '')}{shown}"
+            return f"{data.get('label', '')}: {stance} (recorded by {who}{seal})"
         case EventKind.POSITIONS_ASKED:
             asked = ", ".join(_mention(u) for u in data.get("user_ids", []))
             return f"{who} asked {asked} for positions"
@@ -125,6 +146,12 @@ def event_text(event: Event, terms_before: dict[str, str]) -> str:
             return f"{who} added {added} as co-owners"
         case EventKind.EXPECTED_CHANGED:
             return f"{who} set the expected parties: {', '.join(data.get('parties') or ['none'])}"
+        case EventKind.SEALED:
+            return f"positions sealed by {who}"
+        case EventKind.SILENCE_CHANGED:
+            return f"silence rule set to {data.get('rule', '')} by {who}"
+        case EventKind.REVEALED:
+            return f"sealed positions revealed ({data.get('count', 0)})"
         case EventKind.OFFER_RECORDED:
             party = f" from {data['party']}" if data.get("party") else ""
             link = f" ({data['host']})" if data.get("host") else ""

@@ -50,8 +50,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parley")
 
+# The seed negotiation: two parties with their reps, the best and final offer, and a
+# sealed deadline whose silent parties oppose by silence.
 DEMO_SCRIPT = (
-    ("alex", "deadline", "add Signed usage agreement due Friday 17:00 America/New_York"),
+    ("alex", "party", "add Anthropic @dario"),
+    ("alex", "party", 'add "Department of Defense" @pete'),
+    (
+        "alex",
+        "deadline",
+        "add Signed usage agreement due Friday 17:00 America/New_York sealed silence oppose",
+    ),
+    (
+        "pete",
+        "offer",
+        "D1 Best and final offer https://example.com/bafo.pdf from Department of Defense",
+    ),
     (
         "dario",
         "position",
@@ -277,12 +290,15 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 print(render_message(message, now=runtime.clock.now()))
             print()
     print(
-        "Demo loaded into #general. Try next:\n"
+        "Demo loaded into #general: positions on D1 are sealed until its deadline. Try next:\n"
         "  parley shell\n"
         "  /deadline list\n"
         "  /deadline show D1\n"
         "  /position list D1\n"
-        "  /position D1 conditional as Legal Only with an audit clause"
+        "  /offer list D1\n"
+        "  /position D1 conditional Only with an audit clause\n"
+        "  /position verify D1\n"
+        "  /deadline done D1 because signed with both red lines   (reveals every position)"
     )
     return 0
 

@@ -44,9 +44,12 @@ from bot.grammar import (
     ListPositions,
     OpenPositionForm,
     RecordPosition,
+    SealDeadline,
     SetOwners,
     SetReminders,
+    SetSilence,
     ShowDeadline,
+    VerifyPositions,
     parse_command,
 )
 from bot.grammar_negotiation import (
@@ -86,6 +89,9 @@ _NAMES: dict[type[Command], str] = {
     RecordOffer: "offer record",
     ListOffers: "offer list",
     OfferHelp: "offer help",
+    SealDeadline: "deadline seal",
+    SetSilence: "deadline silence",
+    VerifyPositions: "position verify",
 }
 _PRESSES = {
     views.ACTION_STANCE: _NAMES[RecordPosition],

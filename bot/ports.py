@@ -123,7 +123,8 @@ class DeadlineStore(Protocol):
         notice: PlannedNotice | None = None,
     ) -> Deadline:
         """Write ``deadline``'s mutable fields (due_at, tz, status, reminder_offsets,
-        updated_at), raise its sequence by one, append ``event``. When ``alerts`` is
+        updated_at, silence; sealed and settled_at only from unset to set), raise its
+        sequence by one, append ``event``. When ``alerts`` is
         not None, replace the deadline's pending alerts with them (empty: drop all).
         A ``notice`` goes to the notice outbox (see ``NoticeOutbox``)."""
         ...
@@ -134,6 +135,36 @@ class DeadlineStore(Protocol):
         """Write ``deadline.owners`` (its first becomes ``owner_id``), raise the
         sequence, append ``event``, if the stored owners are still ``previous``;
         otherwise change nothing and raise ``InvalidInput`` (try again)."""
+        ...
+
+    async def settle_deadline(
+        self,
+        *,
+        deadline: Deadline,
+        at: datetime,
+        positions: Sequence[Position],
+        events: Sequence[Event],
+    ) -> bool:
+        """Settle the deadline once: if it is not settled yet, set ``settled_at`` to ``at``,
+        add ``positions`` (the silence positions: a stakeholder who has one by now keeps
+        it) and append ``events``, in one transaction; False (nothing written) if it
+        was settled already."""
+        ...
+
+    async def extend_by_silence(
+        self,
+        *,
+        deadline: Deadline,
+        previous_due: datetime,
+        event: Event,
+        alerts: Sequence[PlannedAlert],
+        keep_alert_ids: Sequence[int],
+    ) -> bool:
+        """The silence rule's one extension: if the stored deadline is open, unsettled,
+        not extended by silence yet and still due at ``previous_due``, move it to
+        ``deadline.due_at``, mark it extended, append ``event``, and replace its pending
+        alerts but ``keep_alert_ids`` (the claimed alert announcing it) with ``alerts``.
+        False (nothing written) otherwise."""
         ...
 
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:

@@ -41,9 +41,12 @@ from bot.grammar import (
     MoveDeadline,
     OpenPositionForm,
     RecordPosition,
+    SealDeadline,
     SetOwners,
     SetReminders,
+    SetSilence,
     ShowDeadline,
+    VerifyPositions,
 )
 from bot.grammar_negotiation import (
     ChangeParty,
@@ -209,10 +212,19 @@ class Parley:
             case CompleteDeadline() | CancelDeadline():
                 met = isinstance(command, CompleteDeadline)
                 status = DeadlineStatus.MET if met else DeadlineStatus.CANCELLED
+                reason = command.reason if isinstance(command, CompleteDeadline) else ""
                 closed = await changes.close(
-                    store=store, now=now, ctx=ctx, deadline=deadline, status=status
+                    store=store, now=now, ctx=ctx, deadline=deadline, status=status, reason=reason
                 )
                 return self._changed(closed)
+            case SealDeadline():
+                return await changes.seal(store=store, now=now, ctx=ctx, deadline=deadline)
+            case SetSilence():
+                return await changes.set_silence(
+                    store=store, now=now, ctx=ctx, deadline=deadline, command=command
+                )
+            case VerifyPositions():
+                return [await positions.verify(store, ctx, deadline)]
             case SetReminders():
                 reminded = await changes.set_reminders(
                     store=store, now=now, ctx=ctx, deadline=deadline, command=command
@@ -231,6 +243,7 @@ class Parley:
                     stance=stance,
                     party=party,
                     terms=terms,
+                    typed=True,
                 )
             case OpenPositionForm():
                 return [await positions.form(store, ctx, deadline)]

@@ -296,7 +296,7 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
                     else:
                         note = (
                             "I couldn't message you privately. Open a chat with Parley "
-                            "and type deadline feed there."
+                            "and type the command there."
                         )
                     await self._reply_to_sender(turn_context, sender, _note(note))
                 case Audience.CHANNEL:

@@ -105,6 +105,37 @@ def position_buttons(deadline: Deadline) -> Actions:
     )
 
 
+def sealing_text(deadline: Deadline) -> str:
+    """Whether positions are sealed, and until when; "" for an unsealed deadline."""
+    if not deadline.sealed:
+        return ""
+    if deadline.sealed_now:
+        return "sealed until the deadline (commitments only; revealed at the deadline)"
+    return "revealed"
+
+
+def silence_rule_text(deadline: Deadline) -> str:
+    """What the silence rule does at the deadline, in words."""
+    rule = deadline.silence
+    if rule.stance is not None:
+        return f"{rule.kind} (the silent are recorded as {rule.kind}, by silence)"
+    if rule.extend_by is not None:
+        used = " (used)" if deadline.silence_extended else ""
+        by = format_offset(rule.extend_by)
+        return f"{rule.text}: extended once by {by} if anyone is silent{used}"
+    return "none (the silent are listed as silent)"
+
+
+def rules_text(deadline: Deadline) -> str:
+    """One line for a deadline's card: sealing and the silence rule, when set."""
+    parts = []
+    if deadline.sealed:
+        parts.append(f"Positions {sealing_text(deadline)}")
+    if deadline.silence.kind != "none":
+        parts.append(f"If silent: {silence_rule_text(deadline)}")
+    return " · ".join(parts)
+
+
 def deadline_card(
     deadline: Deadline,
     *,
@@ -117,10 +148,12 @@ def deadline_card(
 ) -> Message:
     """The standard picture of one deadline: headline, due time, time left, buttons."""
     status = shown_status(deadline, now)
+    rules = rules_text(deadline)
     blocks: list[Block] = [
         Text(headline, Role.HEADING),
         Text(deadline_summary(deadline, now)),
         countdown(deadline),
+        *((Text(rules, Role.MUTED),) if rules else ()),
         *extra,
     ]
     if status is DeadlineStatus.OPEN:
@@ -128,6 +161,8 @@ def deadline_card(
     if calendar_url:
         blocks.append(Actions((Button("Add to calendar", "parley_ics", "", url=calendar_url),)))
     fallback = f"{headline}: {deadline.ref} {deadline.title}, due {due_line(deadline, now)}"
+    if rules:
+        fallback += f". {rules}"
     return Message(fallback=fallback, blocks=tuple(blocks), audience=audience, user_id=user_id)
 
 

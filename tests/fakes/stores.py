@@ -142,8 +142,12 @@ class MemoryDeadlines:
             created_at=draft.created_at,
             updated_at=draft.created_at,
             uid=secrets.token_hex(16),
+            sealed=draft.sealed,
+            silence=draft.silence,
         )
         self.deadlines[deadline.id] = deadline
+        if draft.expected is not None:
+            self.expected[deadline.id] = draft.expected
         self.events.append(replace(event, deadline_id=deadline.id))
         self._plan(deadline, alerts)
         return deadline
@@ -245,6 +249,9 @@ class MemoryDeadlines:
             reminder_offsets=deadline.reminder_offsets,
             updated_at=deadline.updated_at,
             sequence=stored.sequence + 1,
+            sealed=stored.sealed or deadline.sealed,
+            silence=deadline.silence,
+            settled_at=stored.settled_at or deadline.settled_at,
         )
         self.deadlines[saved.id] = saved
         self.events.append(replace(event, deadline_id=saved.id))
@@ -321,6 +328,63 @@ class MemoryDeadlines:
         versions.append(stored)
         self.events.append(replace(event, data={**event.data, "version": stored.version}))
         return stored
+
+    async def settle_deadline(
+        self,
+        *,
+        deadline: Deadline,
+        at: datetime,
+        positions: Sequence[Position],
+        events: Sequence[Event],
+    ) -> bool:
+        self._check_owned(deadline.workspace_id, deadline.id)
+        stored = self.deadlines[deadline.id]
+        if stored.settled_at is not None:
+            return False
+        self.deadlines[deadline.id] = replace(
+            stored, settled_at=at, updated_at=at, sequence=stored.sequence + 1
+        )
+        for position in positions:
+            self.positions.setdefault((position.deadline_id, position.stakeholder), position)
+        self.events.extend(replace(event, deadline_id=deadline.id) for event in events)
+        return True
+
+    async def extend_by_silence(
+        self,
+        *,
+        deadline: Deadline,
+        previous_due: datetime,
+        event: Event,
+        alerts: Sequence[PlannedAlert],
+        keep_alert_ids: Sequence[int],
+    ) -> bool:
+        self._check_owned(deadline.workspace_id, deadline.id)
+        stored = self.deadlines[deadline.id]
+        if (
+            stored.due_at != previous_due
+            or stored.status is not DeadlineStatus.OPEN
+            or stored.settled_at is not None
+            or stored.silence_extended
+        ):
+            return False
+        saved = replace(
+            stored,
+            due_at=deadline.due_at,
+            silence_extended=True,
+            updated_at=deadline.updated_at,
+            sequence=stored.sequence + 1,
+        )
+        self.deadlines[saved.id] = saved
+        self.events.append(replace(event, deadline_id=saved.id))
+        for alert_id, row in list(self.outbox.items()):
+            if (
+                row.alert.deadline_id == saved.id
+                and row.alert.status is AlertStatus.PENDING
+                and alert_id not in keep_alert_ids
+            ):
+                del self.outbox[alert_id]
+        self._plan(saved, alerts)
+        return True
 
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
         self._check_owned(workspace_id, position.deadline_id)

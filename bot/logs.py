@@ -16,7 +16,7 @@ composition root calls it once). Every record that reaches it passes these filte
   response URLs (``hooks.slack.com/...`` and any ``response_url`` value: each
   lets its holder post into a channel for 30 minutes), secret-looking query
   parameters, Slack request signatures, and the configured secret values
-  themselves (signing secret, bot token, client secret, app password, the
+  themselves (signing secret, bot token, app token, client secret, app password, the
   database password) wherever they appear;
 - aiosqlite's DEBUG statement trace (it carries query parameters) is dropped,
   and so is everything below WARNING from the platform SDKs
@@ -239,6 +239,7 @@ def configured_secrets(settings: Settings) -> list[str]:
     values = [
         settings.slack_signing_secret,
         settings.slack_bot_token,
+        settings.slack_app_token,
         settings.slack_client_secret,
         settings.microsoft_app_password,
     ]

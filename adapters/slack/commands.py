@@ -19,6 +19,8 @@ did next, Parley needs two things, done here as bolt does them:
   follows through the response URL. Further replies go out after the ack.
 
 Buttons, forms and events (``url_verification`` included) still go through bolt.
+``acknowledge`` gives what the ack carries, for HTTP (``answer``) and for Socket
+Mode (``adapters.slack.socket_mode``) alike.
 """
 
 from __future__ import annotations

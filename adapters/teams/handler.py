@@ -9,8 +9,8 @@ Where replies go (Teams has no ephemeral messages):
 - ``EPHEMERAL`` messages (help, errors, lists, the position form) are replies
   in the thread that start with an @mention of the person who typed; in a
   personal chat they are plain replies. A ``sensitive`` message (the calendar
-  feed answer carries a secret URL) always goes to the person's 1:1 chat
-  with Parley.
+  feed answer carries a secret URL; ``home`` lists deadlines of other
+  conversations) always goes to the person's 1:1 chat with Parley.
 - ``DIRECT`` messages go to the person's 1:1 chat, created (or found again:
   Teams answers with the existing one) with their AAD object id in the tenant.
 
@@ -287,7 +287,7 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
                     else:
                         note = (
                             "I couldn't message you privately. Open a chat with Parley "
-                            "and type deadline feed there."
+                            "and type it there."
                         )
                     await self._reply_to_sender(turn_context, sender, _note(note))
                 case Audience.CHANNEL:

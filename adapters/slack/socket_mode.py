@@ -81,6 +81,13 @@ class SocketMode(AsyncSocketModeHandler):
             ping_interval=ping_interval,
         )
         self.slack = slack
+        self.client.message_listeners.append(self._on_message)
+
+    async def _on_message(
+        self, client: AsyncBaseSocketModeClient, message: dict[str, Any], raw: str | None
+    ) -> None:
+        if message.get("type") == "hello":  # Slack greets every new connection
+            log.info("Slack Socket Mode: connected")
 
     async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
         # Run in the adapter's task set: kept referenced, and drained at shutdown.

@@ -205,9 +205,14 @@ async def test_the_worker_does_not_connect(
     assert socket_mode.connections == 0
 
 
-async def test_it_connects_again_when_slack_asks(world: SocketWorld) -> None:
-    await world.socket.disconnect()
-    await world.socket.connected(count=2)
+async def test_it_connects_again_when_slack_asks(
+    world: SocketWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="parley.slack"):
+        await world.socket.disconnect()
+        await world.socket.connected(count=2)
+        await world.command("/deadline list")  # the greeting has been read by then
+    assert "Slack Socket Mode: connected" in caplog.text
     assert len(world.api.calls_to("apps.connections.open")) == 2
     ack = await world.command("/deadline help")
     assert "/deadline add" in shown(ack)

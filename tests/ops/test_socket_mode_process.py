@@ -11,6 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.ops.opskit import BOT_TOKEN, TEAM, ServerLog
@@ -29,6 +31,7 @@ async def start(command: str, env: dict[str, str]) -> tuple[asyncio.subprocess.P
     return process, ServerLog(process.stderr)
 
 
+@pytest.mark.slow  # two processes
 async def test_serve_connects_and_the_worker_does_not(tmp_path: Path) -> None:
     async with FakeSocketMode() as socket, FakeSlackApi(team_id=TEAM) as api:
         api.socket_url = f"{socket.ws_url}?ticket={TICKET}"

@@ -9,6 +9,8 @@ first given a key, as DESIGN.md's Replay rule says:
 - a Slack slash command or interaction: its signature (one per timestamp and body);
 - a Slack Events API callback: its ``event_id`` (Slack's own retries reuse it,
   with a new signature, and must not run the event twice either);
+- a Slack Socket Mode envelope: its ``envelope_id`` (an event in one: its
+  ``event_id`` as well, see ``adapters.slack.socket_mode``);
 - a Teams activity: its tenant, conversation and activity id.
 
 A key seen within ``WINDOW`` is answered "already handled" and not run again.

@@ -44,7 +44,6 @@ from bot.history import event_with_change
 from bot.messages import (
     CHANNEL,
     MENTION,
-    Button,
     format_local,
     moments_as_written,
     time_left,
@@ -52,16 +51,9 @@ from bot.messages import (
 from bot.ports import FeedStore, NegotiationStore
 from bot.usecases.offers import host
 from bot.usecases.positions import MatrixState, matrix_state
-from bot.views import ACTION_BRIEF, shown_status
+from bot.views import shown_status
 
 DEADLINES_SHOWN = 200  # deadlines of one channel on a brief, the soonest due first
-
-
-def brief_button(deadline: Deadline) -> Button:
-    """Mints a new brief URL of ``deadline`` on every press: a URL is shown only once,
-    since only its token's hash is kept."""
-    ref = deadline.ref
-    return Button("Brief", ACTION_BRIEF, str(deadline.id), command=f"/deadline brief {ref}")
 
 
 class BriefStore(NegotiationStore, FeedStore, Protocol):

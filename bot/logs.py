@@ -16,9 +16,10 @@ composition root calls it once). Every record that reaches it passes these filte
   ``/brief/...`` paths, Slack
   response URLs (``hooks.slack.com/...`` and any ``response_url`` value: each
   lets its holder post into a channel for 30 minutes), secret-looking query
-  parameters, Slack request signatures, and the configured secret values
-  themselves (signing secret, bot token, client secret, app password, the
-  database password) wherever they appear;
+  parameters (the Socket Mode websocket URL's ``ticket`` included), Slack
+  request signatures, and the configured secret values themselves (signing
+  secret, bot token, app token, client secret, app password, the database
+  password) wherever they appear;
 - aiosqlite's DEBUG statement trace (it carries query parameters) is dropped,
   and so is everything below WARNING from the platform SDKs
   (``QUIET_LIBRARIES``): at DEBUG and INFO they log whole request and
@@ -170,10 +171,21 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     (
         re.compile(
             r"(?i)\b((?:access_|refresh_|bot_|id_)?token|client_secret|code|state|password"
-            r"|secret|signature|sig|api_key)=[^&\s\"',]+"
+            r"|secret|signature|sig|api_key|ticket)=[^&\s\"',]+"
         ),
         r"\g<1>=" + REDACTED,
-        ("token=", "secret=", "code=", "state=", "password=", "signature=", "sig=", "api_key="),
+        # ticket: the Socket Mode websocket URL's, which lets its holder connect as the app.
+        (
+            "token=",
+            "secret=",
+            "code=",
+            "state=",
+            "password=",
+            "signature=",
+            "sig=",
+            "api_key=",
+            "ticket=",
+        ),
     ),
 )
 _WORDS = tuple(word for _, _, words in _PATTERNS for word in words)
@@ -245,6 +257,7 @@ def configured_secrets(settings: Settings) -> list[str]:
     values = [
         settings.slack_signing_secret,
         settings.slack_bot_token,
+        settings.slack_app_token,
         settings.slack_client_secret,
         settings.microsoft_app_password,
     ]

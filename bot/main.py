@@ -127,9 +127,11 @@ async def _opened(
         await repository.close()
 
 
-def build_app(runtime: Runtime) -> web.Application:
-    """Parley's HTTP application on ``runtime``: health, metrics, calendar feeds, briefs and each
-    configured platform, whose gateway the alert dispatcher uses while the app runs."""
+def build_app(runtime: Runtime, *, receive: bool = True) -> web.Application:
+    """Parley's HTTP application on ``runtime``: health, metrics, calendar feeds, briefs and
+    each configured platform, whose gateway the alert dispatcher uses while the app runs.
+    ``receive``: also connect to Slack through Socket Mode when SLACK_APP_TOKEN is set
+    (``parley serve``; the worker only posts alerts)."""
     from adapters import metrics
     from adapters.brief.http import mount as mount_brief
     from adapters.feeds import mount as mount_feeds
@@ -160,6 +162,11 @@ def build_app(runtime: Runtime) -> web.Application:
             replay=replay,
             installations=runtime.repository,
         )
+        if settings.slack_socket_mode and receive:
+            from adapters.slack.app import SLACK
+            from adapters.slack.socket_mode import connect
+
+            connect(app, app[SLACK], app_token=settings.slack_app_token)
     if settings.teams_served:
         from adapters.teams.handler import mount as mount_teams
 
@@ -196,7 +203,8 @@ async def serve(
     ``scheduler``) from when the database schema is current (``schema`` is None)."""
     from adapters.web import serving
 
-    async with serving(build_app(runtime), host=host, port=port, listen=listen) as server:
+    app = build_app(runtime, receive=listen)
+    async with serving(app, host=host, port=port, listen=listen) as server:
         stopped = asyncio.create_task(server.until_stopped())
         current = asyncio.create_task(until_schema_current(schema))
         try:

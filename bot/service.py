@@ -22,7 +22,6 @@ from dataclasses import replace
 from typing import Protocol
 
 from bot import once, views
-from bot.brief import brief_button
 from bot.domain import Context, Deadline, DeadlineStatus, Stance
 from bot.errors import FormError, InvalidInput, StorageUnavailable, UserError, VagueTime, chat_text
 from bot.grammar import (
@@ -68,12 +67,13 @@ from bot.observe import (
     parse_observed,
 )
 from bot.ports import Clock, NegotiationStore, ReplayStore
-from bot.usecases import access, changes, choices, offers, parties, positions, schedule
+from bot.usecases import access, changes, choices, home, offers, parties, positions, schedule
 from bot.words import Ref
 
 # `/deadline list` shows what still needs attention: open deadlines, and missed
 # ones until someone marks them done or cancels them.
 UNSETTLED = frozenset({DeadlineStatus.OPEN, DeadlineStatus.MISSED})
+HOME = "home"  # typed alone (Teams): the person's home
 
 
 class FeedLinks(Protocol):
@@ -109,12 +109,25 @@ class Parley:
 
     # --- entry points ----------------------------------------------------
     async def handle(self, *, ctx: Context, command: str, text: str) -> list[Message]:
-        """Run one slash command (``command`` is ``deadline`` or ``position``), once for
-        the request that carries it (``bot.once``)."""
+        """Run one slash command (``command`` is ``deadline`` or ``position``) once for
+        the request that carries it (``bot.once``), or ``home`` alone (typed in Teams: the
+        person's home, ``bot.usecases.home``)."""
         try:
+            if command == HOME and not text.strip():
+                return await self._home(ctx)
             return await once.run_once(lambda: self._run(ctx, command, text), claim=self._claim)
         except (UserError, StorageUnavailable) as error:
             return _refusal(ctx, error)
+
+    async def _home(self, ctx: Context) -> list[Message]:
+        """What the person owns and what is asked of them, across the workspace's
+        conversations; typed in a channel it is sent to them alone (``sensitive``)."""
+        access.check_ids(ctx)
+        found = await home.person_home(
+            self.repository, workspace_id=ctx.workspace_id, user_id=ctx.user_id
+        )
+        message = home.home_message(found, now=self.clock.now(), user_id=ctx.user_id)
+        return [message if ctx.direct else replace(message, sensitive=True)]
 
     async def _run(self, ctx: Context, command: str, text: str) -> list[Message]:
         """Parse and execute; a vague time becomes its choices."""
@@ -382,6 +395,22 @@ class Parley:
         deadlines = await self.repository.list_deadlines(
             workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, statuses=statuses
         )
+        if ctx.direct and not include_closed:
+            # In a direct conversation: the person's home, this conversation's own
+            # deadlines among those shown as theirs.
+            found = await home.person_home(
+                self.repository,
+                workspace_id=ctx.workspace_id,
+                user_id=ctx.user_id,
+                statuses=UNSETTLED,
+            )
+            known = {d.id for d in found.owned}
+            owned = sorted(
+                [*found.owned, *(d for d in deadlines if d.id not in known)],
+                key=lambda d: (d.due_at, d.number),
+            )
+            found = replace(found, owned=tuple(owned))
+            return [home.home_message(found, now=self.clock.now(), user_id=ctx.user_id)]
         if ctx.direct:
             theirs = await self.repository.find_deadlines_of_person(
                 workspace_id=ctx.workspace_id, user_id=ctx.user_id, statuses=statuses
@@ -419,7 +448,9 @@ class Parley:
         )
         if self.feeds is None:
             return [details]
-        return [replace(details, blocks=(*details.blocks, Actions((brief_button(deadline),))))]
+        return [
+            replace(details, blocks=(*details.blocks, Actions((views.brief_button(deadline),))))
+        ]
 
     async def _reschedule(
         self, ctx: Context, deadline: Deadline, command: ExtendDeadline | MoveDeadline

@@ -4,7 +4,8 @@
 ``POST /slack/events`` (and, with OAuth configured, ``GET /slack/install`` and
 ``GET /slack/oauth_redirect``, see ``oauth``) to Parley's aiohttp application,
 registers start/stop with ``cleanup_ctx`` and returns the ``SlackGateway``
-the alert dispatcher posts through.
+the alert dispatcher posts through. With ``SLACK_APP_TOKEN`` the same requests
+arrive through Socket Mode instead of ``POST /slack/events`` (``socket_mode``).
 
 How a request flows:
 
@@ -92,7 +93,9 @@ class SlackApp:
         self.clock = clock
         self.deadlines = deadlines
         self.replay = replay
-        self.verifier = SignatureVerifier(settings.slack_signing_secret)
+        # None in Socket Mode without a signing secret: POST /slack/events is not served then.
+        secret = settings.slack_signing_secret
+        self.verifier = SignatureVerifier(secret) if secret else None
         self.single_workspace_token = "" if settings.slack_oauth else settings.slack_bot_token
         self.tasks = TaskSet()
         self.timezones = TimeZones(self.tasks)
@@ -117,6 +120,7 @@ class SlackApp:
         else:
             self.bolt = AsyncApp(
                 signing_secret=settings.slack_signing_secret,
+                request_verification_enabled=bool(settings.slack_signing_secret),
                 client=self.client,  # carries SLACK_BOT_TOKEN
                 process_before_response=True,
                 logger=BOLT_LOG,
@@ -220,7 +224,7 @@ class SlackApp:
         return await to_aiohttp_response(response)
 
     def _signed(self, body: str, timestamp: str | None, signature: str) -> bool:
-        if not timestamp or not timestamp.isdigit() or not signature:
+        if not timestamp or not timestamp.isdigit() or not signature or self.verifier is None:
             return False
         return self.verifier.is_valid(body, timestamp, signature)
 
@@ -367,7 +371,11 @@ def mount(
 ) -> SlackGateway:
     """Add the Slack endpoints to Parley's aiohttp app, start and stop with it, and
     return the gateway that posts alerts to Slack. ``installations`` keeps the
-    workspaces of the OAuth install (unused with a single ``SLACK_BOT_TOKEN``)."""
+    workspaces of the OAuth install (unused with a single ``SLACK_BOT_TOKEN``).
+
+    With ``SLACK_APP_TOKEN``, ``POST /slack/events`` is not mounted: Slack's requests
+    arrive through Socket Mode (``adapters.slack.socket_mode.connect``), which the
+    composition root connects for ``parley serve`` only."""
     slack = SlackApp(
         service=service,
         clock=clock,
@@ -377,7 +385,8 @@ def mount(
         installations=installations,
     )
     app[SLACK] = slack
-    app.router.add_post(EVENTS_PATH, slack.handle_events)
+    if not settings.slack_socket_mode:
+        app.router.add_post(EVENTS_PATH, slack.handle_events)
     if slack.bolt.oauth_flow is not None:
         app.router.add_get(INSTALL_PATH, slack.handle_install)
         app.router.add_get(REDIRECT_PATH, slack.handle_oauth_redirect)

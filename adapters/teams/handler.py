@@ -9,10 +9,11 @@ Where replies go (Teams has no ephemeral messages):
 - ``EPHEMERAL`` messages (help, errors, lists, the position form) are replies
   in the thread that start with an @mention of the person who typed; in a
   personal chat they are plain replies. A ``sensitive`` message (the calendar
-  feed answer carries a secret URL; a vague time's choices act for one person)
-  always goes to the person's 1:1 chat with Parley, and the thread hears only
-  "I sent you … in our personal chat". A choice clicked there runs its command
-  in the conversation where it was typed, and announces there.
+  feed answer carries a secret URL; a vague time's choices act for one person;
+  ``home`` lists deadlines of other conversations) always goes to the person's
+  1:1 chat with Parley, and the thread hears only "I sent you … in our personal
+  chat". A choice clicked there runs its command in the conversation where it
+  was typed, and announces there.
 - ``DIRECT`` messages go to the person's 1:1 chat, created (or found again:
   Teams answers with the existing one) with their AAD object id in the tenant.
 

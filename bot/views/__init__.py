@@ -63,6 +63,9 @@ from bot.views.base import (
     ON_TIME as ON_TIME,
 )
 from bot.views.base import (
+    brief_button as brief_button,
+)
+from bot.views.base import (
     channel as channel,
 )
 from bot.views.base import (

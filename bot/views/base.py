@@ -260,3 +260,10 @@ def info_message(
     text: str, *, user_id: str | None, audience: Audience = Audience.EPHEMERAL
 ) -> Message:
     return Message(fallback=text, blocks=(Text(text),), audience=audience, user_id=user_id)
+
+
+def brief_button(deadline: Deadline) -> Button:
+    """Mints a new brief URL of ``deadline`` on every press: a URL is shown only once,
+    since only its token's hash is kept."""
+    ref = deadline.ref
+    return Button("Brief", ACTION_BRIEF, str(deadline.id), command=f"/deadline brief {ref}")

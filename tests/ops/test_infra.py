@@ -440,6 +440,14 @@ def test_the_slack_manifest_fits_slacks_manifest_type(slack_manifest: dict[str, 
     assert violations(validator(SLACK_GENERATED), slack_manifest) == []
 
 
+def test_the_socket_mode_manifest_fits_slacks_manifest_type() -> None:
+    text = (INFRA / "slack" / "manifest.socket.yml").read_text(encoding="utf-8")
+    socket_manifest = yaml.safe_load(text)
+    assert violations(validator(SLACK_GENERATED), socket_manifest) == []
+    if SLACK_PUBLISHED.is_file():
+        assert violations(validator(SLACK_PUBLISHED), socket_manifest) == []
+
+
 def test_the_slack_manifest_validates_against_slacks_published_schema(
     slack_manifest: dict[str, Any],
 ) -> None:

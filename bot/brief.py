@@ -86,6 +86,7 @@ class BriefCell:
     offer: str = ""  # the offer the stance answers: "O1", "" when none was on the table
     stale: bool = False  # it answers an older offer than the one on the table
     silent: bool = False  # expected (or asked) and has not answered
+    commitment: str = ""  # sealed until the reveal: stance "sealed", terms withheld
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +194,7 @@ def _cell_json(cell: BriefCell) -> dict[str, Any]:
         "offer": cell.offer,
         "stale": cell.stale,
         "silent": cell.silent,
+        "commitment": cell.commitment,
     }
 
 
@@ -307,8 +309,8 @@ def _cell(position: Position, latest: Offer | None) -> BriefCell:
     offer = f"O{position.offer}" if position.offer else ""
     stale = latest is not None and position.offer != latest.version
     if position.hidden:  # sealed until the reveal: only that it was recorded, and its commitment
-        sealed = f"sealed (commitment {(position.commitment or '')[:8]}…)"
-        return BriefCell(stance=sealed, offer=offer, stale=stale)
+        sealed = position.commitment or ""
+        return BriefCell(stance="sealed", offer=offer, stale=stale, commitment=sealed)
     return BriefCell(stance=position.stance.value, terms=position.terms, offer=offer, stale=stale)
 
 

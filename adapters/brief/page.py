@@ -131,6 +131,8 @@ def _cell(cell: BriefCell | None) -> str:
     elif cell.stale:
         offer = '<span class="offer stale">before any offer</span>'
     terms = f'<p class="terms">{escape(cell.terms)}</p>' if cell.terms else ""
+    if cell.commitment:  # sealed: the commitment stands for the withheld stance and terms
+        terms = f'<p class="commitment">commitment <code>{escape(cell.commitment[:8])}…</code></p>'
     return (
         f'<td class="{escape(cell.stance)}"><span class="stance">{escape(cell.stance)}</span> '
         f"{offer}{terms}</td>"

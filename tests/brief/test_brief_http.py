@@ -167,6 +167,7 @@ async def test_json_is_the_same_data_and_ics_the_feed(
         "offer": "",
         "stale": False,
         "silent": True,
+        "commitment": "",
     }
     stamps = [entry["at"] for entry in data["timeline"]]
     assert stamps == sorted(stamps, reverse=True) and len(stamps) == 11

@@ -32,8 +32,8 @@ async def test_a_sealed_brief_shows_commitments_until_the_reveal(chat: Chat, htt
         assert RED_LINE not in text and LICENSE not in text, text
         assert "oppose" not in text and "support" not in text, text
     _, anthropic, defense = page.rows
-    assert anthropic[0] == "Anthropic" and anthropic[1].startswith("sealed (commitment")
-    assert defense[0] == "Department of Defense" and defense[1].startswith("sealed (commitment")
+    assert anthropic[0] == "Anthropic" and anthropic[1].startswith("sealed commitment")
+    assert defense[0] == "Department of Defense" and defense[1].startswith("sealed commitment")
 
     await chat.say("/deadline done D1 because signed", user="alex")
     page = await page_of(http, path)
@@ -41,4 +41,4 @@ async def test_a_sealed_brief_shows_commitments_until_the_reveal(chat: Chat, htt
     assert anthropic[1].startswith("oppose") and RED_LINE in anthropic[1]
     assert defense[1].startswith("support") and LICENSE in defense[1]
     _, data, _ = await fetch(http, path + "?format=json")
-    assert RED_LINE in data.decode() and "sealed (commitment" not in data.decode()
+    assert RED_LINE in data.decode() and '"stance": "sealed"' not in data.decode()

@@ -111,3 +111,31 @@ async def test_a_revoked_link_gives_404(browser: Browser, served: Served) -> Non
     page = await browser.new_page()
     response = await page.goto(served.base_url + served.path)
     assert response is not None and response.status == 404
+
+
+async def test_a_sealed_deadline_shows_no_stance_before_the_reveal_and_all_after(
+    browser: Browser, served: Served, output: Path
+) -> None:
+    chat = served.chat
+    await chat.say("/deadline add Sealed answer due 2026-12-04 17:00 America/New_York sealed")
+    await chat.say("/position D3 oppose as Anthropic Walk away above 10%", user="dana")
+    await chat.say('/position D3 support as "Department of Defense" Accept at 8%', user="pete")
+
+    page = await open_brief(browser, served, width=1280, zone="America/New_York")
+    header = await page.locator("#matrix thead th").all_inner_texts()
+    column = [" ".join(h.split()) for h in header].index("D3 Sealed answer")
+    rows = page.locator("#matrix tbody tr")
+    sealed = [" ".join((await rows.nth(i).locator("th, td").all_inner_texts())[column].split())
+              for i in range(2)]  # fmt: skip
+    assert all(re.fullmatch("Sealed commitment [0-9a-f]{8}…", cell) for cell in sealed), sealed
+    body = await page.locator("body").inner_text()
+    for secret in ("Walk away above 10%", "Accept at 8%"):
+        assert secret not in body
+    await page.screenshot(path=str(output / "brief-sealed.png"), full_page=True)
+
+    await chat.say("/deadline done D3 because both answered", user="alex")
+    await page.reload()
+    rows = page.locator("#matrix tbody tr")
+    revealed = [" ".join((await rows.nth(i).locator("th, td").all_inner_texts())[column].split())
+                for i in range(2)]  # fmt: skip
+    assert revealed == ["Oppose Walk away above 10%", "Support Accept at 8%"], revealed

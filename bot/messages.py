@@ -23,8 +23,9 @@ every renderer. A conversation is named as ``<#id>``, or ``<#id|name>``
 (``CHANNEL``): Slack links the channel, the shell and Teams show ``#name``
 (Teams, which has no such link, "its channel" when no name is known).
 ``bot.names`` writes the names in before messages leave the core. A
-``sensitive`` message carries a secret (a feed URL): it is shown only to its
-user, never in a shared conversation.
+``sensitive`` message carries a secret (a feed URL) or buttons that act for
+its user alone (a vague time's choices): it is shown only to its user, never
+in a shared conversation.
 
 An instant inside text (``moment``) is written as ``<!at^<unix seconds>|<text>>``:
 each renderer shows it in the viewer's zone (a Slack date token, Teams

@@ -83,6 +83,7 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
     service = Parley(
         repository=repository,
         clock=clock,
+        keys=repository,
         feeds=feeds,
         on_change=changed,
         observer=observers,

@@ -5,9 +5,11 @@ final matrix of six parties with 3,000-character terms stays within 1,600 px.
 
 They skip, saying why, where playwright, chromium or the renderer is missing; set
 ``REQUIRE_BROWSER=1`` to fail instead. The renderer is found at
-``$PARLEY_ADAPTIVECARDS_JS`` or in a ``node_modules/adaptivecards`` beside the
-repository or under /tmp/parley-cards (``npm install --prefix /tmp/parley-cards
-adaptivecards@3``). Screenshots go to ``$PARLEY_TEST_OUTPUT/cards``.
+``$PARLEY_ADAPTIVECARDS_JS`` (.ci/run installs adaptivecards@3.0.6 and sets it) or in a
+``node_modules/adaptivecards`` beside the repository or under /tmp/parley-cards
+(``npm install --prefix /tmp/parley-cards adaptivecards@3.0.6``). Screenshots go to
+``$PARLEY_TEST_OUTPUT/cards`` (by default /tmp/parley-test-output/cards), never into the
+tracked tree; ``python -m tests.cards.screenshot`` redraws docs/img/cards/.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import re
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +30,8 @@ from adapters.teams.render import render_card
 from bot import views
 from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus, Position, Stance
 from bot.messages import Message
+
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
@@ -97,6 +102,13 @@ async def page() -> AsyncIterator[Any]:
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but {why}")
         pytest.skip(why)
+    async with card_page() as opened:
+        yield opened
+
+
+@asynccontextmanager
+async def card_page() -> AsyncIterator[Any]:
+    """A 360 px page of chromium with the renderer loaded."""
     # Not in every environment (the check skips): no types to demand of it here.
     from playwright.async_api import (  # type: ignore[import-not-found,unused-ignore]
         async_playwright,
@@ -164,12 +176,20 @@ _MEASURE = r"""
 """
 
 
-async def measure(page: Any, message: Message, width: int, name: str) -> dict[str, Any]:
+def cards_output() -> Path:
+    return Path(os.environ.get("PARLEY_TEST_OUTPUT", "/tmp/parley-test-output")) / "cards"
+
+
+async def measure(
+    page: Any, message: Message, width: int, name: str, folder: Path | None = None
+) -> dict[str, Any]:
+    """Draw ``message`` as Teams would at ``width``; its screenshot goes to ``folder``
+    (by default the test output, outside the tracked tree)."""
     card = render_card(message, now=NOW)
     result: dict[str, Any] = await page.evaluate(
         _MEASURE, [as_teams_shows(card), HOST_CONFIG, width]
     )
-    folder = Path(os.environ.get("PARLEY_TEST_OUTPUT", "/tmp/parley-test-output")) / "cards"
+    folder = folder or cards_output()
     folder.mkdir(parents=True, exist_ok=True)
     await page.set_viewport_size({"width": width, "height": max(200, int(result["height"]))})
     await page.locator("#host").screenshot(path=str(folder / f"{name}-{width}.png"))
@@ -229,9 +249,10 @@ def every_card() -> dict[str, Message]:
         "matrix": views.position_matrix(
             deadline, now=NOW, positions=long_positions(), requests=()
         ),
-        "final-matrix": views.deadline_reached(
+        "final-matrix": views.final_matrix(
             a_deadline(due_at=NOW), now=NOW, positions=long_positions(), requests=(),
-            marks_missed=True,
+            headline=views.reached_headline(a_deadline(due_at=NOW), now=NOW, marks_missed=True),
+            outcome="missed",
         ),
     }  # fmt: skip
 

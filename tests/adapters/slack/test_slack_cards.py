@@ -35,7 +35,8 @@ async def test_buttons_per_message_kind(slack: SlackWorld) -> None:
 
     # Shown to one person who can still answer: the stances themselves.
     assert controls(await slack.command("/position list D1")) == (EVERY_STANCE, [])
-    assert controls(await slack.command("/deadline show D1")) == (EVERY_STANCE, [])
+    # The Brief button (a new private link) sits with them on show.
+    assert controls(await slack.command("/deadline show D1")) == ([*EVERY_STANCE, "Brief"], [])
     await slack.command("/position ask D1 <@U2|dana>")
     [dm] = await slack.api.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "U2")
     assert controls(dm.params) == (EVERY_STANCE, [])

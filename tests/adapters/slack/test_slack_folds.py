@@ -4,6 +4,7 @@ for the whole text (an ephemeral reply) and in Teams unfolds it in place."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus, Position, Stan
 from bot.messages import FOLD_AT, Fold
 from tests.adapters.slack.blockkit import check_message, texts
 from tests.adapters.slack.slack_world import SlackWorld
+from tests.fakes.slack_api import RESPONSE_URL
 
 ISO_DUE = "2026-11-27T17:00-05:00"
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
@@ -129,3 +131,103 @@ async def test_show_all_terms_in_slack_answers_with_the_whole_text(slack: SlackW
     check_message(answer.params)
     assert long_terms in texts(answer.params["blocks"])
     assert answer.params.get("response_type", "ephemeral") == "ephemeral"
+
+
+def show_all_press(slack: SlackWorld, deadline_id: str) -> dict[str, Any]:
+    """A press of "Show all terms" on ``deadline_id``, as Slack sends it."""
+    return {
+        "type": "block_actions",
+        "user": {"id": "U1", "username": "alex", "team_id": "T1"},
+        "team": {"id": "T1", "domain": "acme"},
+        "trigger_id": "trigger-terms",
+        "container": {"type": "message", "channel_id": "C1"},
+        "channel": {"id": "C1", "name": "negotiations"},
+        "response_url": slack.next_response_url(),
+        "actions": [{"action_id": "parley_show_terms", "value": deadline_id, "type": "button"}],
+    }
+
+
+def buttons(payload: dict[str, Any]) -> list[str]:
+    return [
+        element["text"]["text"]
+        for block in payload.get("blocks") or ()
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["type"] == "button"
+    ]
+
+
+async def test_sealed_long_terms_fold_only_after_the_reveal(slack: SlackWorld) -> None:
+    await slack.command(f"/deadline add Signed usage agreement due {ISO_DUE} sealed")
+    long_terms = terms("Anthropic")
+    await slack.command(f"/position D1 oppose as Anthropic {long_terms}", user_id="U2")
+    # The author's own receipt (ephemeral, sensitive) holds the terms; nothing after it may.
+    await slack.api.wait_for(RESPONSE_URL, where=lambda c: c.key == slack.response_key())
+    receipt_calls = len(slack.api.calls)
+    listed = await slack.command("/position list D1")
+    shown = await slack.command("/deadline show D1", user_id="U3")
+    assert "Show all terms" not in buttons(listed) + buttons(shown)
+    # A hand-made press before the reveal answers with nothing cut short, and no terms.
+    assert (await slack.interact(show_all_press(slack, "1"))).status == 200
+    [answer] = await slack.api.wait_for(
+        "response_url", where=lambda c: "Terms on D1" in str(c.params)
+    )
+    assert "No terms are cut short" in texts(answer.params["blocks"])
+    after_receipt = [call.params for call in slack.api.calls[receipt_calls:]]
+    assert "THE END" not in json.dumps([*after_receipt, listed, shown])
+    assert long_terms[:FOLD_AT] not in json.dumps([*after_receipt, listed, shown])
+
+    await slack.command("/deadline done D1")  # the reveal
+    revealed = await slack.command("/position list D1")
+    assert "Show all terms" in buttons(revealed)
+    assert (await slack.interact(show_all_press(slack, "1"))).status == 200
+    [whole] = await slack.api.wait_for(
+        "response_url",
+        where=lambda c: "Terms on D1" in str(c.params) and "THE END" in str(c.params),
+    )
+    assert long_terms in texts(whole.params["blocks"])
+
+
+def test_the_final_matrix_and_a_receipt_have_nothing_to_press() -> None:
+    long = matrix()
+    deadline = matrix_deadline()
+    final = views.final_matrix(
+        deadline,
+        now=NOW + timedelta(days=1),
+        headline="🔔 Deadline reached: D1 Signed usage agreement",
+        positions=[
+            Position(
+                deadline_id=1,
+                stakeholder=f"party:{party}",
+                label=party,
+                stance=Stance.OPPOSE,
+                terms=terms(party),
+                recorded_by="U1",
+                recorded_at=NOW,
+            )
+            for party in PARTIES
+        ],
+        requests=(),
+        outcome="missed",
+    )
+    assert any(isinstance(block, Fold) for block in long.blocks)  # the same rows fold here
+    rendered = render_message(final, now=NOW + timedelta(days=1))
+    check_message(rendered)
+    assert buttons(rendered) == [] and "actions" not in json.dumps(rendered)
+    assert "Show all terms" not in json.dumps(render_card(final, now=NOW))
+    receipt = views.receipt(deadline, position=final_position(), label="Anthropic", user_id="U1")
+    assert "actions" not in json.dumps(render_message(receipt, now=NOW))
+
+
+def final_position() -> Position:
+    return Position(
+        deadline_id=1,
+        stakeholder="party:anthropic",
+        label="Anthropic",
+        stance=Stance.OPPOSE,
+        terms="No mass surveillance",
+        recorded_by="U1",
+        recorded_at=NOW,
+        salt="0" * 32,
+        commitment="f" * 64,
+    )

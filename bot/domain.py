@@ -77,6 +77,7 @@ class EventKind(enum.StrEnum):
     OWNERS_CHANGED = "owners_changed"  # "added" or "removed" user ids in its data
     EXPECTED_CHANGED = "expected_changed"  # "parties": the names, or None for the default
     OFFER_RECORDED = "offer_recorded"  # "version", "title", "url", "party"
+    ESCALATION_CHANGED = "escalation_changed"  # "ladder": its text, or None (off)
 
 
 class AlertStatus(enum.StrEnum):

@@ -26,6 +26,7 @@ Forms (see ``bot.help``)::
     position <ref>
     position list <ref>
     position ask <ref> <@user> [<@user> ...]
+    position nudge <ref>                  (and deadline escalate: bot.grammar_escalation)
     deadline help | position help | (nothing)
 
 A ``<ref>`` is ``D3``, ``d3`` or ``3`` (a deadline number), or else the start
@@ -44,6 +45,7 @@ from typing import Literal, TypeAlias
 
 from bot.domain import STANCE_ALIASES, Stance, format_offset
 from bot.errors import GrammarError
+from bot.grammar_escalation import NudgeSilent, SetEscalation, parse_escalate, parse_nudge
 from bot.grammar_negotiation import (
     ExpectParties,
     ListOffers,
@@ -190,6 +192,8 @@ DeadlineCommand: TypeAlias = (
     | ListPositions
     | AskPositions
     | ExpectParties
+    | SetEscalation
+    | NudgeSilent
     | RecordOffer
     | ListOffers
 )
@@ -338,6 +342,8 @@ def _parse_deadline(text: str) -> Command:
         return _parse_owners(rest, said=said, hint=hint)
     if sub == "expect":
         return parse_expect(rest, said=said)
+    if sub == "escalate":
+        return parse_escalate(rest, said=said)
     ref = whole_ref(rest, said=said, hint=hint)
     if sub == "show":
         return ShowDeadline(ref)
@@ -450,6 +456,8 @@ def _parse_position(text: str) -> Command:
         return ListPositions(whole_ref(rest, said=quote(text), hint=usage(form)))
     if sub == "ask":
         return _parse_ask(rest, said=quote(text), hint=usage(POSITION_FORMS["ask"]))
+    if sub == "nudge":
+        return parse_nudge(rest, said=quote(text))
     return _parse_record(text)
 
 

@@ -32,6 +32,10 @@ DEADLINE_FORMS: dict[str, tuple[str, str]] = {
     "owners": ("/deadline owners <ref> [remove] <@user> ...", "/deadline owners D1 @sam"),
     "feed": ("/deadline feed [mine|revoke|mine revoke]", "/deadline feed mine"),
     "expect": ("/deadline expect <ref> <party> ...|none", '/deadline expect D1 Anthropic "DoD"'),
+    "escalate": (
+        "/deadline escalate <ref> [<ladder>|off]",
+        "/deadline escalate D1 1d:dm,4h:owners,1h:channel",
+    ),
     "help": ("/deadline help", "/deadline help"),
 }
 POSITION_FORMS: dict[str, tuple[str, str]] = {
@@ -42,6 +46,7 @@ POSITION_FORMS: dict[str, tuple[str, str]] = {
     "form": ("/position <ref>", "/position D1"),
     "list": ("/position list <ref>", "/position list D1"),
     "ask": ("/position ask <ref> <@user> [<@user> ...]", "/position ask D1 @legal @policy"),
+    "nudge": ("/position nudge <ref>", "/position nudge D1"),
     "help": ("/position help", "/position help"),
 }
 PARTY_FORMS: dict[str, tuple[str, str]] = {
@@ -112,6 +117,11 @@ HELP_DEADLINE = "\n".join(
         "cancel, mark done, change reminders or owners.",
         "expect: which declared parties the deadline waits for (none: no party). A deadline "
         "expects the parties declared before it was added.",
+        "escalate: a ladder of <offset>:<step> rungs reaching only the silent (those asked "
+        "and the parties expected who have not answered): dm messages each of them (a "
+        "party's reps), owners tells the owners who is silent, channel mentions them here. "
+        "Alone it sets the default 1d:dm,4h:owners,1h:channel; off removes the ladder. "
+        "Without a ladder, the silent asked get a reminder at 1d and 1h. Owners only.",
         "Numbers count per channel: D1 here is not D1 elsewhere. In a direct message with me, "
         "a reference reaches the deadlines you own or were asked about, in any channel.",
     ]
@@ -132,6 +142,8 @@ HELP_POSITION = "\n".join(
         "whoever first recorded it. Owners get no exception. Your own position only by you.",
         "/position <ref> alone opens a form; /position list shows every position and who has "
         "not answered; /position ask requests positions and nudges those who have not answered.",
+        "/position nudge messages everyone still silent now (the asked and the reps of "
+        "expected parties); anyone here may, once an hour per deadline.",
     ]
 )
 

@@ -86,6 +86,9 @@ def _event_text(event: Event, terms_before: dict[str, str]) -> str:
             return f"{who} added {added} as co-owners"
         case EventKind.EXPECTED_CHANGED:
             return f"{who} set the expected parties: {', '.join(data.get('parties') or ['none'])}"
+        case EventKind.ESCALATION_CHANGED:
+            ladder = data.get("ladder")
+            return f"escalation set to {ladder} by {who}" if ladder else f"escalation off by {who}"
         case EventKind.OFFER_RECORDED:
             party = f" from {data['party']}" if data.get("party") else ""
             link = f" ({data['host']})" if data.get("host") else ""

@@ -48,6 +48,7 @@ from bot.grammar import (
     ShowDeadline,
     parse_command,
 )
+from bot.grammar_escalation import NudgeSilent, SetEscalation
 from bot.grammar_negotiation import (
     ChangeParty,
     ExpectParties,
@@ -78,6 +79,8 @@ _NAMES: dict[type[Command], str] = {
     ListPositions: "position list",
     AskPositions: "position ask",
     ExpectParties: "deadline expect",
+    SetEscalation: "deadline escalate",
+    NudgeSilent: "position nudge",
     ChangeParty: "party change",
     ListParties: "party list",
     PartyHelp: "party help",

@@ -35,7 +35,8 @@ Alerts missed while no process ran (several of one deadline due long ago)
 collapse into one catch-up message. Posts to one channel are paced by the
 platform's allowance. At the deadline itself an open deadline becomes missed
 and the channel sees the final position matrix; at the 1d and 1h offsets the
-people asked for a position who have not answered get a direct message.
+people asked for a position who have not answered get a direct message, unless
+the deadline has an escalation ladder, whose rungs are alerts too.
 What a job posts, and what follows the post, is ``bot.alert_jobs``'s part.
 """
 
@@ -66,7 +67,7 @@ from bot.errors import (
     TransientDelivery,
 )
 from bot.messages import Message
-from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore
+from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore, EscalationSources
 
 log = logging.getLogger("parley.scheduler")
 
@@ -83,6 +84,7 @@ class Dispatcher:
         pacing: Mapping[str, float] = DEFAULT_PACING,
         rng: random.Random | None = None,
         event_url: Callable[[Deadline], Awaitable[str | None]] | None = None,
+        escalations: EscalationSources | None = None,
     ) -> None:
         self.outbox = outbox
         self.deadlines = deadlines
@@ -97,6 +99,7 @@ class Dispatcher:
             policy=self.policy,
             stats=self.stats,
             event_url=event_url or no_event_url,
+            escalations=escalations,
         )
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
@@ -277,7 +280,7 @@ class Dispatcher:
             alerts.sort(key=lambda a: a.due_at)
             jobs.append(Job(state=state, alerts=alerts, lease=lease))
         jobs.sort(key=lambda job: job.alerts[0].due_at)
-        return jobs
+        return await self.jobs.with_reach(jobs)
 
     async def _renew_leases(self, alert_ids: list[int]) -> list[int]:
         return await self.outbox.renew_leases(
@@ -402,7 +405,8 @@ class Dispatcher:
             self.stats.failed += len(alerts)
             return None
         try:
-            await self._send_within(budget, gateway, deadline, message)
+            if message is not None:  # None: nothing for the channel (escalation DMs only)
+                await self._send_within(budget, gateway, deadline, message)
         except DeliveryError as error:
             await self._failed(deadline, alerts, error, gateway)
             return None

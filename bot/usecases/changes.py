@@ -29,10 +29,11 @@ from bot.domain import (
     plan_alerts,
 )
 from bot.errors import InvalidInput
+from bot.escalation import alert_offsets
 from bot.grammar import SetOwners, SetReminders
 from bot.messages import Audience, Message
-from bot.ports import DeadlineStore
-from bot.usecases import access
+from bot.ports import DeadlineStore, NegotiationStore
+from bot.usecases import access, escalation
 
 OWNERS_MAX = 20
 
@@ -71,7 +72,12 @@ async def close(
 
 
 async def set_reminders(
-    *, store: DeadlineStore, now: datetime, ctx: Context, deadline: Deadline, command: SetReminders
+    *,
+    store: NegotiationStore,
+    now: datetime,
+    ctx: Context,
+    deadline: Deadline,
+    command: SetReminders,
 ) -> list[Message]:
     """Replace the reminder offsets; those already past are skipped, and said so."""
     access.require_owner(ctx, deadline, f"change {deadline.ref}'s reminders")
@@ -88,7 +94,8 @@ async def set_reminders(
         actor_id=ctx.user_id,
         data={"offsets": labels},
     )
-    alerts = plan_alerts(due_at=deadline.due_at, offsets=updated.reminder_offsets, now=now)
+    ladder = await escalation.ladder_of(store, deadline)
+    alerts = plan_alerts(due_at=deadline.due_at, offsets=alert_offsets(updated, ladder), now=now)
     saved = await store.update_deadline(deadline=updated, event=event, alerts=alerts)
     skipped = [o for o in command.offsets if saved.due_at - o <= now]
     note = (

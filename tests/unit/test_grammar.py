@@ -331,16 +331,16 @@ def test_default_offsets_round_trip_through_format_offset() -> None:
 def test_help_lists_every_form_with_an_example() -> None:
     forms = (
         "add", "list", "show", "extend", "move", "done", "cancel", "remind", "owners", "feed",
-        "expect", "help",
+        "expect", "escalate", "help",
     )  # fmt: skip
     for form in forms:
         assert f"/deadline {form}" in HELP_DEADLINE
-    assert HELP_DEADLINE.count("e.g. /deadline") == 11  # all but "help" itself
-    for form in ("<ref> <stance>", "list <ref>", "ask <ref>", "help"):
+    assert HELP_DEADLINE.count("e.g. /deadline") == 12  # all but "help" itself
+    for form in ("<ref> <stance>", "list <ref>", "ask <ref>", "nudge <ref>", "help"):
         assert f"/position {form}" in HELP_POSITION
     for alias in STANCE_ALIASES:
         assert alias in HELP_POSITION
-    assert HELP_POSITION.count("e.g. /position") == 4
+    assert HELP_POSITION.count("e.g. /position") == 5
 
 
 @settings(max_examples=1000, deadline=None)

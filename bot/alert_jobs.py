@@ -119,18 +119,20 @@ class AlertJobs:
         )
         return [replace(job, reach=reaches.get(job.deadline.id)) for job in jobs]
 
-    async def message(self, job: Job) -> Message | None:
-        """What the job posts in the deadline's channel, now; None: no post (only
-        rungs whose steps are direct messages, or with nobody silent)."""
+    async def post(self, job: Job) -> Message | None:
+        """What the job posts in the deadline's channel, now: its countdown (``message``)
+        with the escalation's ``channel`` step merged in; None: no post (only rungs
+        whose steps are direct messages, or with nobody silent)."""
         counting = any(counts_down(job.deadline, a.offset) for a in job.alerts)
-        countdown = await self._countdown(job) if counting else None
+        countdown = await self.message(job) if counting else None
         if job.reach is None:
             return countdown
         return escalation_jobs.channel_post(
             job.reach, job.deadline, countdown, now=self.clock.now()
         )
 
-    async def _countdown(self, job: Job) -> Message:
+    async def message(self, job: Job) -> Message:
+        """What the job posts in the deadline's channel, now."""
         deadline, alerts = job.deadline, job.alerts
         positions, requests = job.state.positions, job.state.requests
         now = self.clock.now()

@@ -395,7 +395,7 @@ class Dispatcher:
         """Post the job's message, answered within ``budget`` seconds or given up;
         the gateway that took it, or None (a failure, already dealt with)."""
         deadline, alerts = job.deadline, job.alerts
-        message = await self.jobs.message(job)
+        message = await self.jobs.post(job)
         gateway = self.gateways.get(deadline.platform)
         if gateway is None:
             for alert in alerts:

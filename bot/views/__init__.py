@@ -4,7 +4,9 @@ Pure functions from domain values to messages; every adapter renders the
 result. One module a kind of message: ``base`` (the shared pieces and the
 deadline's cards), ``positions`` (the matrix, the form, asks), ``alerts``
 (countdowns, the deadline itself, catch-ups) and ``notices`` (what the asked
-are told). Callers use ``from bot import views`` and the names below.
+are told). Callers use ``from bot import views`` and the names below;
+``escalation`` (the ladder's rungs and the manual nudge) is imported as a module
+by the few that use it.
 """
 
 from bot.views.alerts import (

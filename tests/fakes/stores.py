@@ -74,8 +74,8 @@ class NoticeOutboxRow:
 
 
 class MemoryDeadlines:
-    """The DeadlineStore and PartyStore ports in memory; ``outbox`` holds the alerts
-    its writes plan."""
+    """The DeadlineStore, PartyStore, OfferStore and EscalationStore ports in memory;
+    ``outbox`` holds the alerts its writes plan."""
 
     def __init__(self) -> None:
         self.deadlines: dict[int, Deadline] = {}

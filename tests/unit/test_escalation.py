@@ -260,3 +260,38 @@ def test_nudge_grammar_and_stored_ladders_round_trip() -> None:
         parse_command("position", "nudge")
     ladder = parse_ladder("2w:owners,90m:channel,1d:dm,1d:channel")
     assert ladder_from_text(ladder_text(ladder)) == ladder
+
+
+async def test_nudge_reaches_each_person_once_and_stays_in_its_channel(chat: Chat) -> None:
+    await chat.say("/party add Anthropic @dana")
+    await chat.say(ADD)
+    await chat.say("/position ask D1 @dana @legal")  # dana: asked, and a silent party's rep
+    said = await chat.say("/position nudge D1")
+    assert "Nudged @dana, @legal by direct message about D1" in said
+    assert [m.user_id for m in chat.replies[1:]] == ["dana", "legal"]
+    elsewhere = await chat.say("/position nudge D1", channel_id="legal-room")
+    assert "There is no deadline D1 in this channel" in elsewhere
+    assert chat.audiences == [Audience.EPHEMERAL]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/deadline escalate D1 " + ",".join(f"{n}m:dm" for n in range(1, 5000)),
+        "/deadline escalate D1 1d:dm:owners",
+        "/deadline escalate D1 -1d:dm",
+        "/position nudge D1 D2",
+    ],
+)
+async def test_hostile_escalation_input_gets_one_clear_line(chat: Chat, text: str) -> None:
+    await chat.say(ADD)
+    said = await chat.say(text)
+    assert chat.audiences == [Audience.EPHEMERAL]
+    assert "Traceback" not in said
+    assert "Escalation" not in await chat.say("/deadline show D1")
+
+
+async def test_control_characters_are_taken_out_of_a_ladder(chat: Chat) -> None:
+    await chat.say(ADD)
+    said = await chat.say("/deadline escalate D1 1d:dm,\u202e4h:own\u0000ers, 1d:dm")
+    assert "to 1d:dm,4h:owners" in said

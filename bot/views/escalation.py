@@ -1,5 +1,5 @@
 """Escalation: the rungs' messages (``bot.escalation``), the manual nudge's, and the
-ladder as ``show`` and ``/deadline escalate`` describe it.
+ladder in words, as ``show`` and ``/deadline escalate`` describe it.
 
 The silent are written as mentions: asked people as themselves, a silent party
 by name with its reps (``Anthropic (<@dana>)``), so a channel post or an owner's
@@ -26,13 +26,6 @@ STEP_WORDS = {
 def ladder_words(ladder: Ladder) -> str:
     """``1d: message the silent; 4h: tell the owners who is silent; ...``"""
     return "; ".join(f"{format_offset(r.offset)}: {STEP_WORDS[r.step]}" for r in ladder)
-
-
-def escalation_fact(ladder: Ladder | None) -> str:
-    """What ``show`` says of the deadline's escalation."""
-    if not ladder:
-        return "off (the silent asked get reminders at 1d and 1h)"
-    return ladder_words(ladder)
 
 
 def silent_names(silent: Silent) -> str:

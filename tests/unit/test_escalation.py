@@ -4,6 +4,7 @@ is one message with it, and ``/position nudge`` holds to once an hour."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import timedelta
 
@@ -295,3 +296,33 @@ async def test_control_characters_are_taken_out_of_a_ladder(chat: Chat) -> None:
     await chat.say(ADD)
     said = await chat.say("/deadline escalate D1 1d:dm,\u202e4h:own\u0000ers, 1d:dm")
     assert "to 1d:dm,4h:owners" in said
+
+
+async def test_two_replicas_send_a_rung_once(
+    chat: Chat, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await negotiation(chat)
+    await chat.say("/deadline escalate D1 1d:dm,1d:owners")
+    repository = chat.runtime.repository
+    replicas = [
+        Dispatcher(
+            outbox=repository,
+            deadlines=repository,
+            gateways={"shell": gateway},
+            clock=clock,
+            pacing={"shell": 0.0},
+            escalations=repository,
+        )
+        for _ in range(2)
+    ]
+    clock.set(FRIDAY_5PM_ET - timedelta(days=1) + LATE)
+    claimed = await asyncio.gather(*(replica.run_once() for replica in replicas))
+    assert sorted(claimed) == [0, 1]
+    assert sorted(user for user, _ in directs(gateway)) == [
+        "alex",
+        "dana",
+        "legal",
+        "pete",
+        "policy",
+    ]
+    assert len(gateway.channel_texts()) == 1

@@ -6,6 +6,9 @@ records them sent; this module decides the rest:
 - the message of a job: a countdown, the alert at the deadline (the final
   matrix), or one catch-up standing for several alerts missed while no
   process ran;
+- at the deadline, before its message: the silence rule, silence positions and
+  the reveal (``bot.deadline_end``), each once however often the job is tried;
+  an extension by the silence rule is announced instead of the final matrix;
 - what follows the post: at the deadline an open deadline turns missed; at
   the nudge offsets the asked who have not answered get a direct message;
 - follow-ups (nudges, failure notices to the owners) get a few quick tries,
@@ -22,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot import escalation_jobs, views
+from bot.deadline_end import at_deadline, end_deadline
 from bot.dispatch_policy import DispatchPolicy, DispatchStats
 from bot.domain import (
     NUDGE_OFFSETS,
@@ -36,7 +40,7 @@ from bot.errors import DeliveryError, PermanentDelivery, RateLimited, TransientD
 from bot.escalation import counts_down
 from bot.escalation_jobs import Reach
 from bot.messages import Audience, Message
-from bot.ports import ChatGateway, Clock, DeadlineStore, EscalationSources
+from bot.ports import ChatGateway, Clock, EscalationSources, NegotiationStore
 
 log = logging.getLogger("parley.scheduler")
 
@@ -93,7 +97,7 @@ class AlertJobs:
     def __init__(
         self,
         *,
-        deadlines: DeadlineStore,
+        deadlines: NegotiationStore,
         clock: Clock,
         policy: DispatchPolicy,
         stats: DispatchStats,
@@ -137,6 +141,8 @@ class AlertJobs:
         positions, requests = job.state.positions, job.state.requests
         now = self.clock.now()
         late = [a for a in alerts if now - a.due_at > self.policy.catch_up_after]
+        if at_deadline(deadline, alerts) is not None:
+            return await self._ending(job, late=bool(late))
         if len(alerts) > 1 and late:
             self.stats.collapsed += len(alerts) - 1
             return views.catch_up_alert(
@@ -164,6 +170,38 @@ class AlertJobs:
             calendar_url=await self.event_url(deadline),
         )
 
+    async def _ending(self, job: Job, *, late: bool) -> Message:
+        """The job at the deadline: the silence rule's extension, or the final matrix
+        (with the reveal) once the deadline is settled."""
+        now = self.clock.now()
+        ended = await end_deadline(self.deadlines, state=job.state, alerts=job.alerts, now=now)
+        if ended.announcement is not None:
+            return ended.announcement
+        assert ended.state is not None
+        deadline = ended.state.deadline
+        message = views.final_matrix(
+            deadline,
+            now=now,
+            headline=views.reached_headline(
+                deadline, now=now, marks_missed=marks_missed(deadline, job.alerts)
+            ),
+            positions=ended.state.positions,
+            requests=ended.state.requests,
+            silence=ended.silence,
+            offers=await self.deadlines.list_offers(
+                workspace_id=deadline.workspace_id, deadline_id=deadline.id
+            ),
+        )
+        if len(job.alerts) > 1 and late:
+            self.stats.collapsed += len(job.alerts) - 1
+            note = views.catch_up_note(deadline, now=now, missed=[a.offset for a in job.alerts])
+            message = replace(
+                message,
+                fallback=f"{message.fallback} ({note.body})",
+                blocks=(*message.blocks, note),
+            )
+        return message
+
     async def after_post(self, job: Job, gateway: ChatGateway, sent_at: datetime) -> None:
         """What follows a posted job: the deadline missed, and nudges for those who
         have not answered."""
@@ -182,8 +220,14 @@ class AlertJobs:
             )
 
     async def _mark_missed(self, deadline: Deadline, now: datetime) -> None:
+        # Read again: the job may have extended it (the silence rule) since its claim.
+        current = await self.deadlines.get_deadline_by_id(
+            workspace_id=deadline.workspace_id, deadline_id=deadline.id
+        )
+        if current is None or current.status is not DeadlineStatus.OPEN or current.due_at > now:
+            return
         event = Event(deadline_id=deadline.id, kind=EventKind.MISSED, at=now, actor_id="parley")
-        missed = replace(deadline, status=DeadlineStatus.MISSED, updated_at=now)
+        missed = replace(current, status=DeadlineStatus.MISSED, updated_at=now)
         await self.deadlines.update_deadline(deadline=missed, event=event, alerts=None)
 
     async def _nudge(self, deadline: Deadline, gateway: ChatGateway, user_ids: list[str]) -> None:

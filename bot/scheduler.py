@@ -33,8 +33,11 @@ lease to run out, and no new claim is made. Cancelling gives back the same.
 
 Alerts missed while no process ran (several of one deadline due long ago)
 collapse into one catch-up message. Posts to one channel are paced by the
-platform's allowance. At the deadline itself an open deadline becomes missed
-and the channel sees the final position matrix; at the 1d and 1h offsets the
+platform's allowance. At the deadline itself the job first applies the
+silence rule, records silence positions and reveals sealed ones
+(``bot.deadline_end``: each write conditional, so a retried or re-claimed job
+does none of it twice, and its time comes off the post's budget); then an open
+deadline becomes missed and the channel sees the final position matrix; at the 1d and 1h offsets the
 people asked for a position who have not answered get a direct message, unless
 the deadline has an escalation ladder, whose rungs are alerts too.
 What a job posts, and what follows the post, is ``bot.alert_jobs``'s part.
@@ -67,7 +70,7 @@ from bot.errors import (
     TransientDelivery,
 )
 from bot.messages import Message
-from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore, EscalationSources
+from bot.ports import AlertOutbox, ChatGateway, Clock, EscalationSources, NegotiationStore
 
 log = logging.getLogger("parley.scheduler")
 
@@ -77,7 +80,7 @@ class Dispatcher:
         self,
         *,
         outbox: AlertOutbox,
-        deadlines: DeadlineStore,
+        deadlines: NegotiationStore,
         gateways: Mapping[str, ChatGateway],
         clock: Clock,
         policy: DispatchPolicy | None = None,
@@ -395,7 +398,16 @@ class Dispatcher:
         """Post the job's message, answered within ``budget`` seconds or given up;
         the gateway that took it, or None (a failure, already dealt with)."""
         deadline, alerts = job.deadline, job.alerts
+        started = self.clock.now()
         message = await self.jobs.post(job)
+        # At the deadline the message is made by writes (bot.deadline_end): what they
+        # took comes off the post's time, which must still end before the lease does.
+        budget -= (self.clock.now() - started).total_seconds()
+        if budget <= 0:
+            log.warning("no time left to post deadline %s's alert; given back", deadline.id)
+            with contextlib.suppress(StorageUnavailable):
+                await self.outbox.release_leases(alert_ids=[a.id for a in alerts])
+            return None
         gateway = self.gateways.get(deadline.platform)
         if gateway is None:
             for alert in alerts:

@@ -11,11 +11,13 @@ negotiation (one channel today) from a counter row.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
@@ -50,6 +52,7 @@ from storage.rows import (
     E,
     P,
     R,
+    X,
     alert_values,
     deadline_from_row,
     event_from_row,
@@ -57,6 +60,7 @@ from storage.rows import (
     offsets_to_text,
     owners_to_text,
     position_from_row,
+    position_values,
     request_from_row,
     states_from_rows,
 )
@@ -133,6 +137,20 @@ _NEXT_NUMBER = {
     "postgresql": _counter_statement(postgresql.insert),
     "sqlite": _counter_statement(sqlite.insert),
 }
+
+
+# What recording a position again replaces (the key stays).
+_POSITION_CHANGES = (
+    "label",
+    "stance",
+    "terms",
+    "recorded_by",
+    "recorded_at",
+    "offer_version",
+    "salt",
+    "commitment",
+    "by_silence",
+)
 
 
 def _like_escape(text: str) -> str:
@@ -223,6 +241,9 @@ class SqlDeadlineStore(SqlStore):
                 "updated_at": draft.created_at,
                 "sequence": 0,
                 "uid": secrets.token_hex(16),
+                "sealed": draft.sealed,
+                "silence_rule": draft.silence.text,
+                "silence_extended": False,
             }
             # Read back what was stored: instants come back in UTC, like every read.
             row = (await conn.execute(insert(D).returning(*DEADLINE_COLUMNS), values)).one()
@@ -230,6 +251,10 @@ class SqlDeadlineStore(SqlStore):
             await conn.execute(insert(E), event_values(ws, deadline.id, event))
             if alerts:
                 await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
+            if draft.expected is not None:
+                expected = {"deadline_id": deadline.id, "workspace_id": ws}
+                expected["parties"] = json.dumps(list(draft.expected))
+                await conn.execute(insert(X), expected)
             return deadline
 
         return await self._db.write(work)
@@ -332,6 +357,10 @@ class SqlDeadlineStore(SqlStore):
                 reminder_offsets=offsets_to_text(deadline.reminder_offsets),
                 updated_at=deadline.updated_at,
                 sequence=D.c.sequence + 1,
+                # Sealing and settling are one-way: a write from an older copy never undoes them.
+                sealed=true() if deadline.sealed else D.c.sealed,
+                silence_rule=deadline.silence.text,
+                settled_at=func.coalesce(D.c.settled_at, deadline.settled_at),
             )
             .returning(*DEADLINE_COLUMNS)
         )
@@ -399,30 +428,10 @@ class SqlDeadlineStore(SqlStore):
 
     @guarded
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
-        upsert = self._db.insert(P).values(
-            deadline_id=position.deadline_id,
-            stakeholder=position.stakeholder,
-            workspace_id=workspace_id,
-            label=position.label,
-            stance=position.stance.value,
-            terms=position.terms,
-            recorded_by=position.recorded_by,
-            recorded_at=position.recorded_at,
-            offer_version=position.offer,
-        )
+        upsert = self._db.insert(P).values(position_values(workspace_id, position))
         upsert = upsert.on_conflict_do_update(
             index_elements=[P.c.deadline_id, P.c.stakeholder],
-            set_={
-                name: upsert.excluded[name]
-                for name in (
-                    "label",
-                    "stance",
-                    "terms",
-                    "recorded_by",
-                    "recorded_at",
-                    "offer_version",
-                )
-            },
+            set_={name: upsert.excluded[name] for name in _POSITION_CHANGES},
         )
         answered = (
             update(R)
@@ -444,6 +453,85 @@ class SqlDeadlineStore(SqlStore):
             await conn.execute(answered)
 
         await self._db.write(work)
+
+    @guarded
+    async def settle_deadline(
+        self,
+        *,
+        deadline: Deadline,
+        at: datetime,
+        positions: Sequence[Position],
+        events: Sequence[Event],
+    ) -> bool:
+        ws = deadline.workspace_id
+        settle = (
+            update(D)
+            .where(D.c.workspace_id == ws, D.c.id == deadline.id, D.c.settled_at.is_(None))
+            .values(settled_at=at, updated_at=at, sequence=D.c.sequence + 1)
+        )
+        # A position recorded meanwhile is no longer silent: it stays.
+        silent = self._db.insert(P).on_conflict_do_nothing(
+            index_elements=[P.c.deadline_id, P.c.stakeholder]
+        )
+
+        async def work(conn: AsyncConnection) -> bool:
+            if (await conn.execute(settle)).rowcount != 1:
+                await _check_owned(conn, ws, {deadline.id})
+                return False
+            if positions:
+                await conn.execute(silent, [position_values(ws, p) for p in positions])
+            for event in events:
+                await conn.execute(insert(E), event_values(ws, deadline.id, event))
+            return True
+
+        return await self._db.write(work)
+
+    @guarded
+    async def extend_by_silence(
+        self,
+        *,
+        deadline: Deadline,
+        previous_due: datetime,
+        event: Event,
+        alerts: Sequence[PlannedAlert],
+        keep_alert_ids: Sequence[int],
+    ) -> bool:
+        ws = deadline.workspace_id
+        extend = (
+            update(D)
+            .where(
+                D.c.workspace_id == ws,
+                D.c.id == deadline.id,
+                D.c.due_at == previous_due,
+                D.c.status == DeadlineStatus.OPEN.value,
+                D.c.settled_at.is_(None),
+                D.c.silence_extended.is_(False),
+            )
+            .values(
+                due_at=deadline.due_at,
+                silence_extended=True,
+                updated_at=deadline.updated_at,
+                sequence=D.c.sequence + 1,
+            )
+        )
+        drop = delete(A).where(
+            A.c.workspace_id == ws,
+            A.c.deadline_id == deadline.id,
+            A.c.status == AlertStatus.PENDING.value,
+            A.c.id.not_in(list(keep_alert_ids)),
+        )
+
+        async def work(conn: AsyncConnection) -> bool:
+            if (await conn.execute(extend)).rowcount != 1:
+                await _check_owned(conn, ws, {deadline.id})
+                return False
+            await conn.execute(insert(E), event_values(ws, deadline.id, event))
+            await conn.execute(drop)
+            if alerts:
+                await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
+            return True
+
+        return await self._db.write(work)
 
     @guarded
     async def list_positions(self, *, workspace_id: str, deadline_id: int) -> list[Position]:

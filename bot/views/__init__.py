@@ -3,10 +3,10 @@
 Pure functions from domain values to messages; every adapter renders the
 result. One module a kind of message: ``base`` (the shared pieces and the
 deadline's cards), ``positions`` (the matrix, the form, asks), ``alerts``
-(countdowns, the deadline itself, catch-ups) and ``notices`` (what the asked
-are told). Callers use ``from bot import views`` and the names below;
-``escalation`` (the ladder's rungs and the manual nudge) is imported as a module
-by the few that use it.
+(countdowns, the deadline itself, catch-ups), ``sealed`` (receipts, the reveal,
+the final matrix) and ``notices`` (what the asked are told). Callers use
+``from bot import views`` and the names below; ``escalation`` (the ladder's
+rungs and the manual nudge) is imported as a module by the few that use it.
 """
 
 from bot.views.alerts import (
@@ -16,10 +16,19 @@ from bot.views.alerts import (
     catch_up_alert as catch_up_alert,
 )
 from bot.views.alerts import (
+    catch_up_note as catch_up_note,
+)
+from bot.views.alerts import (
     countdown_alert as countdown_alert,
 )
 from bot.views.alerts import (
     deadline_reached as deadline_reached,
+)
+from bot.views.alerts import (
+    reached_headline as reached_headline,
+)
+from bot.views.base import (
+    ACTION_BRIEF as ACTION_BRIEF,
 )
 from bot.views.base import (
     ACTION_CHOOSE_TIME as ACTION_CHOOSE_TIME,
@@ -53,6 +62,9 @@ from bot.views.base import (
 )
 from bot.views.base import (
     ON_TIME as ON_TIME,
+)
+from bot.views.base import (
+    brief_button as brief_button,
 )
 from bot.views.base import (
     channel as channel,
@@ -91,7 +103,13 @@ from bot.views.base import (
     rescheduled_card as rescheduled_card,
 )
 from bot.views.base import (
+    rules_text as rules_text,
+)
+from bot.views.base import (
     shown_status as shown_status,
+)
+from bot.views.base import (
+    silence_rule_text as silence_rule_text,
 )
 from bot.views.base import (
     time_choices as time_choices,
@@ -124,8 +142,23 @@ from bot.views.positions import (
     position_tally as position_tally,
 )
 from bot.views.positions import (
+    position_value as position_value,
+)
+from bot.views.positions import (
     silence_text as silence_text,
 )
 from bot.views.positions import (
     waiting_for as waiting_for,
+)
+from bot.views.sealed import (
+    extended_by_silence as extended_by_silence,
+)
+from bot.views.sealed import (
+    final_matrix as final_matrix,
+)
+from bot.views.sealed import (
+    receipt as receipt,
+)
+from bot.views.sealed import (
+    sealed_notice as sealed_notice,
 )

@@ -83,6 +83,18 @@ def deadline_reached(
     marks_missed: bool = False,
 ) -> Message:
     """The alert at the deadline; ``marks_missed``: this alert turns the deadline missed."""
+    return position_matrix(
+        deadline,
+        now=now,
+        positions=positions,
+        requests=requests,
+        audience=Audience.CHANNEL,
+        headline=reached_headline(deadline, now=now, marks_missed=marks_missed),
+    )
+
+
+def reached_headline(deadline: Deadline, *, now: datetime, marks_missed: bool) -> str:
+    """ "🔔 Deadline reached ...", saying whether it is now missed and how late this is."""
     if marks_missed:
         headline = f"🔔 Deadline reached — {deadline.ref} is now missed: {deadline.title}"
     else:
@@ -90,13 +102,17 @@ def deadline_reached(
     late = now - deadline.due_at
     if late >= ON_TIME:
         headline += f" ({_late(late)})"
-    return position_matrix(
-        deadline,
-        now=now,
-        positions=positions,
-        requests=requests,
-        audience=Audience.CHANNEL,
-        headline=headline,
+    return headline
+
+
+def catch_up_note(deadline: Deadline, *, now: datetime, missed: Sequence[timedelta]) -> Text:
+    """The line a catch-up adds: how many alerts it stands for, and how late."""
+    labels = ", ".join(format_offset(o) if o else "due" for o in missed)
+    late = _late(now - (deadline.due_at - min(missed)))
+    return Text(
+        f"Catching up after downtime: {len(missed)} missed alerts ({labels}); "
+        f"the latest is {late}.",
+        Role.MUTED,
     )
 
 
@@ -110,14 +126,8 @@ def catch_up_alert(
     marks_missed: bool = False,
 ) -> Message:
     """One message standing for several alerts missed while Parley was down."""
-    labels = ", ".join(format_offset(o) if o else "due" for o in missed)
     latest = min(missed)
-    late = _late(now - (deadline.due_at - latest))
-    note = Text(
-        f"Catching up after downtime: {len(missed)} missed alerts ({labels}); "
-        f"the latest is {late}.",
-        Role.MUTED,
-    )
+    note = catch_up_note(deadline, now=now, missed=missed)
     if deadline.due_at <= now:
         base = deadline_reached(
             deadline,

@@ -42,10 +42,11 @@ NO_SILENCE = Silence()
 
 ACTION_STANCE = "parley_stance"  # value: "<deadline id>|<stance>"
 ACTION_OPEN_FORM = "parley_position_form"  # value: "<deadline id>"
-ACTION_CHOOSE_TIME = "parley_choose_time"  # value: a TimeChoice as JSON (bot.usecases.choices)
+ACTION_CHOOSE_TIME = "parley_choose_time"  # value: a signed TimeChoice (bot.usecases.choices)
+ACTION_BRIEF = "parley_brief"  # value: "<deadline id>"; mints a new brief URL
 FORM_POSITION = "parley_position"  # form value: "<deadline id>"
 # The button actions the core's ``Parley.press`` answers.
-CORE_ACTIONS = frozenset({ACTION_STANCE, ACTION_OPEN_FORM, ACTION_CHOOSE_TIME})
+CORE_ACTIONS = frozenset({ACTION_STANCE, ACTION_OPEN_FORM, ACTION_CHOOSE_TIME, ACTION_BRIEF})
 CLOSED = frozenset({DeadlineStatus.MET, DeadlineStatus.CANCELLED})
 # A countdown sent later than this after its instant is a catch-up (and at most
 # a tenth of its offset: a 1-minute alert 10 s late is no longer "1 minute").
@@ -104,6 +105,37 @@ def position_buttons(deadline: Deadline) -> Actions:
     )
 
 
+def sealing_text(deadline: Deadline) -> str:
+    """Whether positions are sealed, and until when; "" for an unsealed deadline."""
+    if not deadline.sealed:
+        return ""
+    if deadline.sealed_now:
+        return "sealed until the deadline (commitments only; revealed at the deadline)"
+    return "revealed"
+
+
+def silence_rule_text(deadline: Deadline) -> str:
+    """What the silence rule does at the deadline, in words."""
+    rule = deadline.silence
+    if rule.stance is not None:
+        return f"{rule.kind} (the silent are recorded as {rule.kind}, by silence)"
+    if rule.extend_by is not None:
+        used = " (used)" if deadline.silence_extended else ""
+        by = format_offset(rule.extend_by)
+        return f"{rule.text}: extended once by {by} if anyone is silent{used}"
+    return "none (the silent are listed as silent)"
+
+
+def rules_text(deadline: Deadline) -> str:
+    """One line for a deadline's card: sealing and the silence rule, when set."""
+    parts = []
+    if deadline.sealed:
+        parts.append(f"Positions {sealing_text(deadline)}")
+    if deadline.silence.kind != "none":
+        parts.append(f"If silent: {silence_rule_text(deadline)}")
+    return " · ".join(parts)
+
+
 def deadline_card(
     deadline: Deadline,
     *,
@@ -116,10 +148,12 @@ def deadline_card(
 ) -> Message:
     """The standard picture of one deadline: headline, due time, time left, buttons."""
     status = shown_status(deadline, now)
+    rules = rules_text(deadline)
     blocks: list[Block] = [
         Text(headline, Role.HEADING),
         Text(deadline_summary(deadline, now)),
         countdown(deadline),
+        *((Text(rules, Role.MUTED),) if rules else ()),
         *extra,
     ]
     if status is DeadlineStatus.OPEN:
@@ -127,6 +161,8 @@ def deadline_card(
     if calendar_url:
         blocks.append(Actions((Button("Add to calendar", "parley_ics", "", url=calendar_url),)))
     fallback = f"{headline}: {deadline.ref} {deadline.title}, due {due_line(deadline, now)}"
+    if rules:
+        fallback += f". {rules}"
     return Message(fallback=fallback, blocks=tuple(blocks), audience=audience, user_id=user_id)
 
 
@@ -198,7 +234,9 @@ def time_choices(
     text: str, *, user_id: str, choices: Sequence[tuple[str, str, str]], expires_in: timedelta
 ) -> Message:
     """A vague time's choices, to the person who typed it: one button per
-    ``(label, value, command)``; a console prints each command to type instead."""
+    ``(label, value, command)``; a console prints each command to type instead.
+    The buttons act for that person alone: ``sensitive`` (Teams, which cannot show a
+    message to one person in a channel, sends them to the 1:1 chat)."""
     buttons = tuple(
         Button(label, ACTION_CHOOSE_TIME, value, command=command)
         for label, value, command in choices
@@ -210,6 +248,7 @@ def time_choices(
         fallback="\n".join(lines),
         blocks=(Text(text), Actions(buttons), Text(note, Role.MUTED)),
         user_id=user_id,
+        sensitive=True,
     )
 
 
@@ -221,3 +260,10 @@ def info_message(
     text: str, *, user_id: str | None, audience: Audience = Audience.EPHEMERAL
 ) -> Message:
     return Message(fallback=text, blocks=(Text(text),), audience=audience, user_id=user_id)
+
+
+def brief_button(deadline: Deadline) -> Button:
+    """Mints a new brief URL of ``deadline`` on every press: a URL is shown only once,
+    since only its token's hash is kept."""
+    ref = deadline.ref
+    return Button("Brief", ACTION_BRIEF, str(deadline.id), command=f"/deadline brief {ref}")

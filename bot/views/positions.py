@@ -13,6 +13,8 @@ from bot.domain import (
     Position,
     PositionRequest,
     Stance,
+    shown_events,
+    shown_positions,
 )
 from bot.history import history_lines
 from bot.messages import (
@@ -28,6 +30,7 @@ from bot.messages import (
     Text,
 )
 from bot.negotiation import Silence
+from bot.sealing import short
 from bot.views.base import (
     FORM_POSITION,
     HISTORY_LIMIT,
@@ -39,7 +42,9 @@ from bot.views.base import (
     mention,
     owner_names,
     position_buttons,
+    sealing_text,
     shown_status,
+    silence_rule_text,
     upcoming_reminders,
 )
 
@@ -56,8 +61,14 @@ def deadline_details(
     escalation: str | None = None,
 ) -> Message:
     """``show``: the facts, then the history; ``escalation``: the ladder in words, if any."""
+    positions = shown_positions(deadline, positions)
+    events = shown_events(deadline, events)
     status = shown_status(deadline, now)
     reminders = upcoming_reminders(deadline, now)
+    rules = (
+        *((("Sealed", sealing_text(deadline)),) if deadline.sealed else ()),
+        ("If silent", silence_rule_text(deadline)),
+    )
     facts = Facts(
         (
             ("Status", status.value),
@@ -67,6 +78,7 @@ def deadline_details(
             *((("Escalation", escalation),) if escalation else ()),
             ("Positions", position_tally(positions, requests)),
             *((("Silent", silence_text(silence)),) if silence else ()),
+            *rules,
         )
     )
     history = history_lines(events, deadline.tz)[-HISTORY_LIMIT:]
@@ -89,6 +101,7 @@ def deadline_details(
             *([f"Escalation: {escalation}"] if escalation else []),
             f"Positions: {position_tally(positions, requests)}",
             *([f"Silent: {silence_text(silence)}"] if silence else []),
+            *(f"{label}: {value}" for label, value in rules),
             "History:",
             *history,
         ]
@@ -99,13 +112,27 @@ def deadline_details(
 def position_tally(positions: Sequence[Position], requests: Sequence[PositionRequest]) -> str:
     counts: dict[Stance, int] = {}
     for position in positions:
-        counts[position.stance] = counts.get(position.stance, 0) + 1
-    parts = [f"{counts[s]} {s.value}" for s in Stance if s in counts] or ["none yet"]
+        if not position.hidden:
+            counts[position.stance] = counts.get(position.stance, 0) + 1
+    parts = [f"{counts[s]} {s.value}" for s in Stance if s in counts]
+    sealed = sum(1 for position in positions if position.hidden)
+    if sealed:
+        parts.append(f"{sealed} sealed")
+    parts = parts or ["none yet"]
     text = ", ".join(parts)
     if requests:
         answered = sum(1 for r in requests if r.answered_at is not None)
         text += f"; {answered} of {len(requests)} asked have answered"
     return text
+
+
+def position_value(position: Position) -> str:
+    """A position's stance as the matrix shows it: sealed ones by their commitment."""
+    if position.hidden:
+        return f"sealed (commitment `{short(position.commitment or '')}`)"
+    if position.by_silence:
+        return f"{position.stance.value} (by silence)"
+    return position.stance.value
 
 
 def silence_text(silence: Silence) -> str:
@@ -129,6 +156,7 @@ def position_matrix(
     silence: Silence = NO_SILENCE,
     offers: Sequence[Offer] = (),
 ) -> Message:
+    positions = shown_positions(deadline, positions)
     heading = headline or f"Positions on {deadline.ref} {deadline.title}"
     blocks: list[Block] = [Text(heading, Role.HEADING), countdown(deadline)]
     lines = [heading, f"Due {due_line(deadline, now)}"]
@@ -140,7 +168,7 @@ def position_matrix(
     if positions:
         rows: list[tuple[str, str]] = []
         for position in positions[:MATRIX_LIMIT]:
-            value = position.stance.value
+            value = position_value(position)
             if latest is not None and position.offer != latest.version:
                 value += f" (on O{position.offer})" if position.offer else " (before O1)"
             if position.terms:
@@ -180,6 +208,10 @@ def position_matrix(
 
 
 def position_form(deadline: Deadline, *, user_id: str, current: Position | None = None) -> Message:
+    if current is not None:
+        # A form posted in a shared conversation (Teams) shows its initial values to all.
+        current = next(iter(shown_positions(deadline, (current,))))
+        current = None if current.hidden else current
     form = Form(
         form_id=FORM_POSITION,
         title=f"Position on {deadline.ref}"[:24],

@@ -326,3 +326,24 @@ async def test_two_replicas_send_a_rung_once(
         "policy",
     ]
     assert len(gateway.channel_texts()) == 1
+
+
+async def test_an_extension_by_the_silence_rule_keeps_the_ladders_rungs(
+    chat: Chat, dispatcher: Dispatcher, gateway: RecordingGateway, clock: ManualClock
+) -> None:
+    await chat.say(ADD + " remind 1h silence extend 1d")
+    await chat.say("/position ask D1 @legal")
+    await chat.say("/deadline escalate D1 2h:dm")
+    await run_until(dispatcher, clock, FRIDAY_5PM_ET - timedelta(hours=2))
+    assert [user for user, _ in directs(gateway)] == ["legal"]
+    # At the deadline @legal is still silent: the rule extends it by a day ...
+    await run_until(dispatcher, clock, FRIDAY_5PM_ET)
+    assert "by its silence rule it is extended once" in gateway.channel_texts()[-1]
+    # ... and the ladder's rung stands 2h before the new time, as a reminder does.
+    new_due = FRIDAY_5PM_ET + timedelta(days=1)
+    await run_until(dispatcher, clock, new_due - timedelta(hours=2))
+    assert [user for user, _ in directs(gateway)] == ["legal", "legal"]
+    assert "D1 Signed usage agreement" in directs(gateway)[-1][1]
+    await run_until(dispatcher, clock, new_due)
+    assert "D1 is now missed" in gateway.channel_texts()[-1]
+    assert len(directs(gateway)) == 2

@@ -5,7 +5,7 @@
   by hand (``nudged_at``, for the hourly limit of ``/position nudge``).
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-11-28
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0010"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

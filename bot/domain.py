@@ -79,6 +79,7 @@ class EventKind(enum.StrEnum):
     OWNERS_CHANGED = "owners_changed"  # "added" or "removed" user ids in its data
     EXPECTED_CHANGED = "expected_changed"  # "parties": the names, or None for the default
     OFFER_RECORDED = "offer_recorded"  # "version", "title", "url", "party"
+    ESCALATION_CHANGED = "escalation_changed"  # "ladder": its text, or None (off)
     SEALED = "sealed"  # /deadline seal: positions are sealed (commit-reveal) from now on
     SILENCE_CHANGED = "silence_changed"  # "rule": the silence rule's text
     REVEALED = "revealed"  # the sealed positions were revealed ("count")

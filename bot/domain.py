@@ -23,6 +23,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.directory import KnownName as KnownName
+from bot.directory import NameKind as NameKind
+
 TITLE_MAX = 200
 TERMS_MAX = 3000
 PARTY_MAX = 100
@@ -79,6 +82,7 @@ class EventKind(enum.StrEnum):
     OWNERS_CHANGED = "owners_changed"  # "added" or "removed" user ids in its data
     EXPECTED_CHANGED = "expected_changed"  # "parties": the names, or None for the default
     OFFER_RECORDED = "offer_recorded"  # "version", "title", "url", "party"
+    ESCALATION_CHANGED = "escalation_changed"  # "ladder": its text, or None (off)
     SEALED = "sealed"  # /deadline seal: positions are sealed (commit-reveal) from now on
     SILENCE_CHANGED = "silence_changed"  # "rule": the silence rule's text
     REVEALED = "revealed"  # the sealed positions were revealed ("count")
@@ -471,25 +475,6 @@ class SentAlert:
     offset: timedelta
     due_at: datetime
     sent_at: datetime
-
-
-class NameKind(enum.StrEnum):
-    """What a known name belongs to (``bot.names``)."""
-
-    USER = "user"
-    CHANNEL = "channel"
-
-
-@dataclass(frozen=True, slots=True)
-class KnownName:
-    """A person's display name or a conversation's name, as its platform said it
-    when last asked (``refreshed_at``)."""
-
-    workspace_id: str
-    kind: NameKind
-    subject_id: str
-    name: str
-    refreshed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ Storage is one port per consumer, so each part takes only what it uses:
 - ``DeadlineStore``: deadlines, positions, requests and history (the use cases);
 - ``PartyStore``: the parties of each negotiation, and who a deadline expects;
 - ``OfferStore``: the offer versions on each deadline;
+- ``EscalationStore``: each deadline's escalation ladder and its last manual nudge;
 - ``AlertOutbox``: the alert outbox (the dispatcher, which also reads and marks
   deadlines through a ``DeadlineStore``);
 - ``NoticeOutbox``: the direct messages that tell people of changes (``bot.notices``);
@@ -36,6 +37,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.directory import ConversationStore as ConversationStore
+from bot.directory import NameStore as NameStore
 from bot.domain import (
     Alert,
     Deadline,
@@ -44,8 +47,6 @@ from bot.domain import (
     Event,
     FeedScope,
     FeedToken,
-    KnownName,
-    NameKind,
     NewDeadline,
     Notice,
     Offer,
@@ -58,6 +59,7 @@ from bot.domain import (
     SlackBot,
     SlackInstallation,
 )
+from bot.escalation import Ladder
 from bot.messages import Message
 
 
@@ -247,8 +249,44 @@ class OfferStore(Protocol):
         ...
 
 
-class NegotiationStore(DeadlineStore, PartyStore, OfferStore, Protocol):
-    """What the use cases read and write: deadlines, the negotiation's parties, offers."""
+class EscalationStore(Protocol):
+    """Each deadline's escalation ladder (``bot.escalation``), and when it was last
+    nudged by hand. A deadline without a ladder keeps the built-in nudges."""
+
+    async def get_ladders(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> dict[int, Ladder]:
+        """The ladders of those of the deadlines that have one, by deadline id (one query)."""
+        ...
+
+    async def set_ladder(
+        self,
+        *,
+        deadline: Deadline,
+        ladder: Ladder | None,
+        event: Event,
+        alerts: Sequence[PlannedAlert],
+    ) -> None:
+        """Set (``None``: drop) the deadline's ladder, append ``event`` and replace its
+        pending alerts with ``alerts``, in one transaction."""
+        ...
+
+    async def claim_nudge(
+        self, *, workspace_id: str, deadline_id: int, now: datetime, not_before: datetime
+    ) -> datetime | None:
+        """Record a manual nudge at ``now`` unless one was recorded after ``not_before``:
+        ``None`` when recorded, else that earlier nudge's instant (of two concurrent
+        calls on any replicas, at most one records)."""
+        ...
+
+
+class NegotiationStore(DeadlineStore, PartyStore, OfferStore, EscalationStore, Protocol):
+    """What the use cases read and write: deadlines, the negotiation's parties, offers
+    and escalation ladders."""
+
+
+class EscalationSources(EscalationStore, PartyStore, Protocol):
+    """What the dispatcher reads to escalate: ladders, and the parties to tell who is silent."""
 
 
 class AlertOutbox(Protocol):
@@ -439,59 +477,6 @@ class Maintenance(Protocol):
         ...
 
 
-class ConversationStore(Protocol):
-    """Where a platform lets Parley post into a conversation later (Teams proactive
-    messages)."""
-
-    async def save_conversation_reference(
-        self,
-        *,
-        workspace_id: str,
-        conversation_id: str,
-        group_id: str,
-        reference: str,
-        updated_at: datetime,
-    ) -> None:
-        """Store or replace where Parley may post into a conversation later
-        (``reference``: platform JSON). ``group_id`` is what one installation
-        covers: a team, or the conversation itself."""
-        ...
-
-    async def get_conversation_reference(
-        self, *, workspace_id: str, conversation_id: str
-    ) -> str | None: ...
-
-    async def latest_conversation_reference(self, *, workspace_id: str) -> str | None:
-        """The most recently refreshed reference of the workspace, any conversation."""
-        ...
-
-    async def delete_conversation_references(
-        self, *, workspace_id: str, group_id: str | None = None, conversation_id: str | None = None
-    ) -> int:
-        """Drop the references of a group (app removed) or of one conversation
-        (channel deleted); name exactly one. Returns how many were dropped."""
-        ...
-
-
-class NameStore(Protocol):
-    """Display names of people and names of conversations, one per (workspace, kind, id),
-    shared by every replica (feeds, the brief and other replicas show them too)."""
-
-    async def save_names(self, *, names: Sequence[KnownName]) -> None:
-        """Store or replace each name (one transaction)."""
-        ...
-
-    async def find_names(
-        self, *, workspace_id: str, kind: NameKind, subject_ids: Sequence[str]
-    ) -> dict[str, str]:
-        """The known names among ``subject_ids``: id -> name."""
-        ...
-
-    async def names_marker(self, *, workspace_id: str) -> str:
-        """A short text that changes whenever a name of the workspace is saved."""
-        ...
-
-
 class Installations(Protocol):
     """The Slack workspaces (and Enterprise Grid orgs) Parley is installed in.
 
@@ -548,6 +533,7 @@ class Repository(
     DeadlineStore,
     PartyStore,
     OfferStore,
+    EscalationStore,
     AlertOutbox,
     NoticeOutbox,
     FeedStore,

@@ -43,6 +43,7 @@ from storage.tables import (
     AlertRow,
     ConversationReferenceRow,
     DeadlineRow,
+    EscalationRow,
     EventRow,
     ExpectationRow,
     FeedTokenRow,
@@ -67,6 +68,7 @@ E = _table(EventRow)
 PT = _table(PartyRow)
 X = _table(ExpectationRow)
 OF = _table(OfferRow)
+L = _table(EscalationRow)
 A = _table(AlertRow)
 FT = _table(FeedTokenRow)
 CR = _table(ConversationReferenceRow)

@@ -64,7 +64,9 @@ def deadline_details(
     requests: Sequence[PositionRequest],
     user_id: str,
     silence: Silence = NO_SILENCE,
+    escalation: str | None = None,
 ) -> Message:
+    """``show``: the facts, then the history; ``escalation``: the ladder in words, if any."""
     positions = shown_positions(deadline, positions)
     events = shown_events(deadline, events)
     status = shown_status(deadline, now)
@@ -79,6 +81,7 @@ def deadline_details(
             ("Time zone", deadline.tz),
             ("Owners" if len(deadline.owners) > 1 else "Owner", owner_names(deadline)),
             ("Reminders", reminders),
+            *((("Escalation", escalation),) if escalation else ()),
             ("Positions", position_tally(positions, requests)),
             *((("Silent", silence_text(silence)),) if silence else ()),
             *rules,
@@ -103,6 +106,7 @@ def deadline_details(
             f"Due: {due_line(deadline, now)} ({deadline.tz})",
             f"Owner{'s' if len(deadline.owners) > 1 else ''}: {owner_names(deadline)}",
             f"Reminders: {reminders}",
+            *([f"Escalation: {escalation}"] if escalation else []),
             f"Positions: {position_tally(positions, requests)}",
             *([f"Silent: {silence_text(silence)}"] if silence else []),
             *(f"{label}: {value}" for label, value in rules),

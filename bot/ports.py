@@ -399,13 +399,13 @@ class FeedStore(Protocol):
     async def list_feed_items(
         self, *, scope: FeedScope, cancelled_since: datetime
     ) -> list[DeadlineState]:
-        """The deadlines a feed shows, with their positions and position requests,
-        ordered by due time then number: every deadline of the scope except those
-        cancelled before ``cancelled_since``."""
+        """The deadlines a feed shows, with their positions, position requests and
+        offers, ordered by due time then number: every deadline of the scope except
+        those cancelled before ``cancelled_since``."""
         ...
 
     async def get_feed_item(self, *, uid: str) -> DeadlineState | None:
-        """One deadline by its uid (in any workspace), with positions and requests."""
+        """One deadline by its uid (in any workspace), with positions, requests and offers."""
         ...
 
     async def event_link_secret(

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.channel_links import LinkStore
 from bot.domain import (
     Alert,
     Deadline,
@@ -235,8 +236,9 @@ class OfferStore(Protocol):
         ...
 
 
-class NegotiationStore(DeadlineStore, PartyStore, OfferStore, Protocol):
-    """What the use cases read and write: deadlines, the negotiation's parties, offers."""
+class NegotiationStore(DeadlineStore, PartyStore, OfferStore, LinkStore, Protocol):
+    """What the use cases read and write: deadlines, the negotiation's parties, offers,
+    linked channels (``bot.channel_links``)."""
 
 
 class AlertOutbox(Protocol):
@@ -285,6 +287,16 @@ class AlertOutbox(Protocol):
 
     async def count_due_alerts(self, *, now: datetime) -> int:
         """How many pending alerts are due at or before ``now`` (for metrics)."""
+        ...
+
+    async def delivered_to(self, *, alert_ids: Sequence[int]) -> set[tuple[str, str]]:
+        """The (workspace, channel) pairs of a linked set these alerts were posted to."""
+        ...
+
+    async def record_delivery(
+        self, *, alert_ids: Sequence[int], workspace_id: str, channel_id: str, at: datetime
+    ) -> None:
+        """Record these alerts posted to one channel of a linked set (per alert, channel)."""
         ...
 
 
@@ -517,6 +529,7 @@ class Repository(
     DeadlineStore,
     PartyStore,
     OfferStore,
+    LinkStore,
     AlertOutbox,
     NoticeOutbox,
     FeedStore,

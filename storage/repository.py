@@ -10,6 +10,7 @@ share:
 ``storage.parties``                   ``PartyStore``: parties, expected parties
 ``storage.offers``                    ``OfferStore``: offer versions
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
+``storage.channel_links``             ``LinkStore``: linked channels, link codes; alert deliveries
 ``storage.notices``                   ``NoticeOutbox``: telling people of changes
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
 ``storage.links``                     ``FeedStore``: the secrets of "Add to calendar" links
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.channel_links import SqlLinkStore
 from storage.connections import Connections
 from storage.conversations import SqlConversationStore
 from storage.deadlines import SqlDeadlineStore
@@ -51,6 +53,7 @@ class SqlRepository(
     SqlDeadlineStore,
     SqlPartyStore,
     SqlOfferStore,
+    SqlLinkStore,
     SqlAlertOutbox,
     SqlNoticeOutbox,
     SqlFeedStore,

@@ -7,7 +7,7 @@ Each ``*_COLUMNS`` tuple is what its ``*_from_row`` function unpacks, in order.
 The table handles keep the short names the statements are written with:
 ``D`` deadline, ``C`` negotiation_counter, ``P`` position, ``R`` position_request,
 ``E`` event, ``A`` alert, ``PT`` party, ``X`` expectation, ``OF`` offer, ``FT`` feed_token,
-``CR`` conversation_reference.
+``CR`` conversation_reference, ``CL`` channel_link, ``LC`` link_code, ``AD`` alert_delivery.
 """
 
 from __future__ import annotations
@@ -40,12 +40,15 @@ from bot.domain import (
     Stance,
 )
 from storage.tables import (
+    AlertDeliveryRow,
     AlertRow,
+    ChannelLinkRow,
     ConversationReferenceRow,
     DeadlineRow,
     EventRow,
     ExpectationRow,
     FeedTokenRow,
+    LinkCodeRow,
     NegotiationCounterRow,
     OfferRow,
     PartyRow,
@@ -69,6 +72,9 @@ OF = _table(OfferRow)
 A = _table(AlertRow)
 FT = _table(FeedTokenRow)
 CR = _table(ConversationReferenceRow)
+CL = _table(ChannelLinkRow)
+LC = _table(LinkCodeRow)
+AD = _table(AlertDeliveryRow)
 
 
 def offsets_to_text(offsets: Iterable[timedelta]) -> str:

@@ -38,6 +38,7 @@ from bot.domain import (
 )
 from bot.errors import InvalidInput, NotFound
 from bot.ports import AlertOutbox, Clock, NegotiationStore, NoticeOutbox
+from tests.fakes.links import MemoryDeliveries, MemoryLinks
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class NoticeOutboxRow:
     sent_at: datetime | None = None
 
 
-class MemoryDeadlines:
+class MemoryDeadlines(MemoryLinks):
     """The DeadlineStore and PartyStore ports in memory; ``outbox`` holds the alerts
     its writes plan."""
 
@@ -88,6 +89,9 @@ class MemoryDeadlines:
         self.parties: dict[tuple[str, str, str], Party] = {}  # (workspace, negotiation, key)
         self.expected: dict[int, tuple[str, ...]] = {}
         self.offers: dict[int, list[Offer]] = {}
+        self.links = {}
+        self.codes = {}
+        self.deliveries: set[tuple[int, str, str]] = set()
         self._deadline_ids = itertools.count(1)
         self._alert_ids = itertools.count(1)
         self._notice_ids = itertools.count(1)
@@ -432,7 +436,7 @@ class MemoryDeadlines:
         ]
 
 
-class MemoryOutbox:
+class MemoryOutbox(MemoryDeliveries):
     """The AlertOutbox port over ``MemoryDeadlines.outbox``. Each instance is one
     claimer, as each SQL store is: two over the same ``MemoryDeadlines`` are two
     replicas sharing one database.
@@ -451,6 +455,7 @@ class MemoryOutbox:
         self, deadlines: MemoryDeadlines, *, slow_writes: SlowWrites | None = None
     ) -> None:
         self.rows = deadlines.outbox
+        self.deliveries = deadlines.deliveries
         self._claimer = f"memory-{next(self._claimers)}"
         self._slow_writes = slow_writes
 

@@ -176,7 +176,9 @@ async def run(
         )
     if verb == "link" and not rest:
         return [await _link(store, now=now, ctx=ctx)]
-    if verb == "join" and rest and len(rest.split()) <= 4:
+    if verb == "join" and not rest:
+        raise InvalidInput("Type the code after join: `/negotiation join <code>`.")
+    if verb == "join" and len(rest.split()) <= 4:
         return await _join(store, gateways, now=now, ctx=ctx, typed=rest)
     if verb == "unlink" and not rest:
         return await _unlink(store, gateways, ctx=ctx)

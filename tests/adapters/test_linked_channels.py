@@ -5,6 +5,7 @@ on the manual clock."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -178,3 +179,22 @@ async def test_a_code_works_once_and_expires(worlds: tuple[SlackWorld, TeamsWorl
     assert "unknown, already used or expired" in text_of(expired)
     alone = await slack.command("/negotiation show", channel_id="C4")
     assert "this one only" in text_of(alone)
+
+
+async def test_a_teams_code_goes_to_the_personal_chat_and_slack_joins(
+    worlds: tuple[SlackWorld, TeamsWorld],
+) -> None:
+    slack, teams = worlds
+    posted = await teams.say("negotiation link")
+    assert [c.kind for c in posted.calls] == ["create", "send", "reply"]
+    private, in_channel = posted.calls[1], posted.calls[2]
+    assert private.conversation_id.startswith("a:")
+    [code] = {str(found) for found in CODE.findall(private.card_text)}
+    assert code not in json.dumps(in_channel.body)  # never in the shared conversation
+
+    await teams.say("party add Anthropic")
+    joined = await slack.command(f"/negotiation join {code}", channel_id="C9")
+    assert joined["response_type"] == "in_channel"
+    assert "into this negotiation" in teams_posts(teams)[-1]
+    listed = await slack.command("/party list", channel_id="C9")
+    assert "Anthropic" in text_of(listed)

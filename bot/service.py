@@ -152,10 +152,10 @@ class Parley:
                     self.repository, self.gateways, now=self.clock.now(), ctx=ctx, text=text
                 )
         parsed = parse_observed(self.observer, ctx=ctx, command=command, text=text)
-        here, ctx = ctx, await links.home_context(self.repository, ctx)
+        here, (ctx, linked) = ctx, await links.linked_home(self.repository, ctx)
         try:
             replies = await self.execute(ctx=ctx, command=parsed)
-            return await self._spread(here, ctx, replies)
+            return await self._spread(here, ctx, replies) if linked else replies
         except VagueTime as vague:
             if not isinstance(parsed, AddDeadline | ExtendDeadline | MoveDeadline):
                 raise
@@ -170,8 +170,6 @@ class Parley:
     async def _spread(self, here: Context, home: Context, replies: list[Message]) -> list[Message]:
         """The replies where the command came from; what they post to a linked set's
         home channel goes to each other member too (``links.spread``)."""
-        if here.direct:
-            return replies
         return await links.spread(
             self.repository, self.gateways, here=here, home=home, messages=replies
         )
@@ -330,8 +328,9 @@ class Parley:
 
     async def _press(self, ctx: Context, action_id: str, value: str) -> list[Message]:
         access.check_ids(ctx)
-        here, ctx = ctx, await links.home_context(self.repository, ctx)
-        return await self._spread(here, ctx, await self._pressed(ctx, action_id, value))
+        here, (ctx, linked) = ctx, await links.linked_home(self.repository, ctx)
+        replies = await self._pressed(ctx, action_id, value)
+        return await self._spread(here, ctx, replies) if linked else replies
 
     async def _pressed(self, ctx: Context, action_id: str, value: str) -> list[Message]:
         if action_id == views.ACTION_STANCE:
@@ -380,7 +379,7 @@ class Parley:
     async def _submit(
         self, ctx: Context, value: str, stance: Stance, party: str | None, terms: str
     ) -> list[Message]:
-        here, ctx = ctx, await links.home_context(self.repository, ctx)
+        here, (ctx, linked) = ctx, await links.linked_home(self.repository, ctx)
         try:
             deadline = await access.by_id(self.repository, ctx, value)
         except ValueError:
@@ -394,7 +393,7 @@ class Parley:
             party=party,
             terms=terms,
         )
-        return await self._spread(here, ctx, recorded)
+        return await self._spread(here, ctx, recorded) if linked else recorded
 
     async def _choose(self, ctx: Context, value: str) -> list[Message]:
         """Run a time choice as if its command were typed again, by its person, in the

@@ -83,12 +83,18 @@ def command_name(text: str) -> str:
 
 async def home_context(store: LinkStore, ctx: Context) -> Context:
     """``ctx`` as if typed in its linked set's home channel (itself when not linked)."""
+    return (await linked_home(store, ctx))[0]
+
+
+async def linked_home(store: LinkStore, ctx: Context) -> tuple[Context, bool]:
+    """``home_context``, and whether ``ctx``'s channel is in a linked set at all."""
     if ctx.direct:
-        return ctx
+        return ctx, False
     link = await store.channel_link(workspace_id=ctx.workspace_id, channel_id=ctx.channel_id)
     if link is None or link.is_home:
-        return ctx
-    return replace(ctx, workspace_id=link.home_workspace_id, channel_id=link.home_channel_id)
+        return ctx, link is not None
+    home = replace(ctx, workspace_id=link.home_workspace_id, channel_id=link.home_channel_id)
+    return home, True
 
 
 async def channels_of(

@@ -74,7 +74,7 @@ from bot.errors import (
 )
 from bot.messages import Message
 from bot.ports import AlertOutbox, ChatGateway, Clock, NegotiationStore
-from bot.usecases.links import channels_of
+from bot.usecases.links import deadline_channels
 
 log = logging.getLogger("parley.scheduler")
 
@@ -410,12 +410,7 @@ class Dispatcher:
             with contextlib.suppress(StorageUnavailable):
                 await self.outbox.release_leases(alert_ids=[a.id for a in alerts])
             return None
-        targets = await channels_of(
-            self.deadlines,
-            workspace_id=deadline.workspace_id,
-            channel_id=deadline.channel_id,
-            platform=deadline.platform,
-        )
+        targets = await deadline_channels(self.deadlines, deadline)
         if len(targets) > 1:
             return await self._post_linked(job, message, targets, budget=budget)
         gateway = self.gateways.get(deadline.platform)

@@ -37,7 +37,7 @@ from bot.channel_links import (
     code_hash,
     new_code,
 )
-from bot.domain import Context, DeadlineStatus, negotiation_key
+from bot.domain import Context, Deadline, DeadlineStatus, negotiation_key
 from bot.errors import DeliveryError, InvalidInput, NotFound
 from bot.messages import Audience, Message
 from bot.ports import ChatGateway, NegotiationStore
@@ -110,6 +110,17 @@ async def channels_of(
         if members:
             return [_target(member) for member in members]
     return [Target(workspace_id=workspace_id, channel_id=channel_id, platform=platform)]
+
+
+async def deadline_channels(store: LinkStore, deadline: Deadline) -> list[Target]:
+    """``channels_of`` the deadline's negotiation: where its alerts, reveals and
+    escalations (the ``channel`` rung) are posted."""
+    return await channels_of(
+        store,
+        workspace_id=deadline.workspace_id,
+        channel_id=deadline.channel_id,
+        platform=deadline.platform,
+    )
 
 
 async def relay(

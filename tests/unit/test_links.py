@@ -99,6 +99,7 @@ async def test_unlink_from_a_member_or_from_the_home(chat: Chat, posted: io.Stri
         ("a", "join \u202eABCD", "unknown, already used or expired"),
         ("a", "frobnicate", "I don't know /negotiation frobnicate."),
         ("a", "", "/negotiation join <code>"),
+        ("a", "help", "/negotiation link: a one-time code"),
     ],
 )
 async def test_refusals_are_one_clear_line(chat: Chat, channel: str, text: str, told: str) -> None:

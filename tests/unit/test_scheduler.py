@@ -479,7 +479,7 @@ def test_two_replicas_post_each_alert_once_whatever_the_timing(
     assert statuses == [AlertStatus.SENT] * len(channels)
 
 
-@settings(max_examples=15, deadline=None, derandomize=True)
+@settings(max_examples=10, deadline=None, derandomize=True)
 @given(
     slow_writes=st.integers(0, 45),
     b_looks_from=st.integers(0, 120),

@@ -168,7 +168,7 @@ async def spread(
         if message.channel_id not in (None, home.channel_id):
             replies.append(message)
             continue
-        if message.audience is Audience.CHANNEL:
+        if message.audience is Audience.CHANNEL and not message.sensitive:
             await relay(gateways, others, message)
         replies.append(replace(message, channel_id=None))
     return replies

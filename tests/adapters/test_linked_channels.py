@@ -118,6 +118,8 @@ async def test_linked_by_code_one_negotiation_across_slack_and_teams(
     matrix = await slack.command("/position list D1")
     assert "support" in text_of(matrix).lower()
     assert "License for all lawful use" in text_of(matrix)
+    # Slack cannot resolve a Teams member: named in words, never a broken mention.
+    assert "someone in a linked channel" in text_of(matrix) and "&lt;@" not in str(matrix)
 
     shown_here = await slack.command("/negotiation show")
     assert "Teams" in text_of(shown_here) and "D1 Signed usage agreement" in text_of(shown_here)

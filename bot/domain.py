@@ -364,6 +364,7 @@ class DeadlineState:
     deadline: Deadline
     positions: tuple[Position, ...] = ()
     requests: tuple[PositionRequest, ...] = ()
+    offers: tuple[Offer, ...] = ()  # in order; read by the calendar feed's store only
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "positions", shown_positions(self.deadline, self.positions))
@@ -373,6 +374,7 @@ class DeadlineState:
         """The last time anything shown of this deadline changed."""
         stamps = [self.deadline.updated_at]
         stamps.extend(p.recorded_at for p in self.positions)
+        stamps.extend(o.recorded_at for o in self.offers)
         for request in self.requests:
             stamps.append(request.asked_at)
             if request.answered_at is not None:

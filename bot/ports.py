@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.channel_links import LinkStore
 from bot.directory import ConversationStore as ConversationStore
 from bot.directory import NameStore as NameStore
 from bot.domain import (
@@ -280,9 +281,9 @@ class EscalationStore(Protocol):
         ...
 
 
-class NegotiationStore(DeadlineStore, PartyStore, OfferStore, EscalationStore, Protocol):
-    """What the use cases read and write: deadlines, the negotiation's parties, offers
-    and escalation ladders."""
+class NegotiationStore(DeadlineStore, PartyStore, OfferStore, EscalationStore, LinkStore, Protocol):
+    """What the use cases read and write: deadlines, the negotiation's parties, offers,
+    escalation ladders and linked channels (``bot.channel_links``)."""
 
 
 class EscalationSources(EscalationStore, PartyStore, Protocol):
@@ -335,6 +336,16 @@ class AlertOutbox(Protocol):
 
     async def count_due_alerts(self, *, now: datetime) -> int:
         """How many pending alerts are due at or before ``now`` (for metrics)."""
+        ...
+
+    async def delivered_to(self, *, alert_ids: Sequence[int]) -> set[tuple[str, str]]:
+        """The (workspace, channel) pairs of a linked set these alerts were posted to."""
+        ...
+
+    async def record_delivery(
+        self, *, alert_ids: Sequence[int], workspace_id: str, channel_id: str, at: datetime
+    ) -> None:
+        """Record these alerts posted to one channel of a linked set (per alert, channel)."""
         ...
 
 
@@ -411,13 +422,13 @@ class FeedStore(Protocol):
     async def list_feed_items(
         self, *, scope: FeedScope, cancelled_since: datetime
     ) -> list[DeadlineState]:
-        """The deadlines a feed shows, with their positions and position requests,
-        ordered by due time then number: every deadline of the scope except those
-        cancelled before ``cancelled_since``."""
+        """The deadlines a feed shows, with their positions, position requests and
+        offers, ordered by due time then number: every deadline of the scope except
+        those cancelled before ``cancelled_since``."""
         ...
 
     async def get_feed_item(self, *, uid: str) -> DeadlineState | None:
-        """One deadline by its uid (in any workspace), with positions and requests."""
+        """One deadline by its uid (in any workspace), with positions, requests and offers."""
         ...
 
     async def event_link_secret(
@@ -534,6 +545,7 @@ class Repository(
     PartyStore,
     OfferStore,
     EscalationStore,
+    LinkStore,
     AlertOutbox,
     NoticeOutbox,
     FeedStore,

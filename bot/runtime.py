@@ -78,6 +78,7 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
         runtime.changed()  # bound below, before the service runs anything
 
     observers = CommandObservers(CommandLog())
+    gateways: dict[str, ChatGateway] = {}  # filled by the composition root as adapters mount
     feeds = Feeds(store=repository, clock=clock, public_url=settings.public_url, names=repository)
     names = NameBook(store=repository, clock=clock)
     service = Parley(
@@ -88,6 +89,7 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
         on_change=changed,
         observer=observers,
         names=names,
+        gateways=gateways,
     )
     runtime = Runtime(
         settings=settings,
@@ -97,6 +99,7 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
         service=service,
         observers=observers,
         names=names,
+        gateways=gateways,
     )
     return runtime
 

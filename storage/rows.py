@@ -7,7 +7,7 @@ Each ``*_COLUMNS`` tuple is what its ``*_from_row`` function unpacks, in order.
 The table handles keep the short names the statements are written with:
 ``D`` deadline, ``C`` negotiation_counter, ``P`` position, ``R`` position_request,
 ``E`` event, ``A`` alert, ``PT`` party, ``X`` expectation, ``OF`` offer, ``FT`` feed_token,
-``CR`` conversation_reference.
+``CR`` conversation_reference, ``CL`` channel_link, ``LC`` link_code, ``AD`` alert_delivery.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from bot.domain import (
     FeedKind,
     FeedScope,
     FeedToken,
+    Offer,
     PlannedAlert,
     Position,
     PositionRequest,
@@ -40,7 +41,9 @@ from bot.domain import (
     Stance,
 )
 from storage.tables import (
+    AlertDeliveryRow,
     AlertRow,
+    ChannelLinkRow,
     ConversationReferenceRow,
     DeadlineRow,
     EscalationRow,
@@ -48,6 +51,7 @@ from storage.tables import (
     ExpectationRow,
     FeedTokenRow,
     KnownNameRow,
+    LinkCodeRow,
     NegotiationCounterRow,
     OfferRow,
     PartyRow,
@@ -73,6 +77,9 @@ A = _table(AlertRow)
 FT = _table(FeedTokenRow)
 CR = _table(ConversationReferenceRow)
 KN = _table(KnownNameRow)
+CL = _table(ChannelLinkRow)
+LC = _table(LinkCodeRow)
+AD = _table(AlertDeliveryRow)
 
 
 def offsets_to_text(offsets: Iterable[timedelta]) -> str:
@@ -300,22 +307,53 @@ def feed_token_from_row(row: Sequence[Any]) -> FeedToken:
     )
 
 
+OFFER_COLUMNS = (
+    OF.c.deadline_id,
+    OF.c.version,
+    OF.c.title,
+    OF.c.url,
+    OF.c.party,
+    OF.c.recorded_by,
+    OF.c.recorded_at,
+)
+
+
+def offer_from_row(row: Sequence[Any]) -> Offer:
+    deadline_id, version, title, url, party, recorded_by, recorded_at = row
+    return Offer(
+        deadline_id=deadline_id,
+        version=version,
+        title=title,
+        url=url,
+        party=party,
+        recorded_by=recorded_by,
+        recorded_at=recorded_at,
+    )
+
+
 def states_from_rows(
-    deadlines: Sequence[Any], positions: Sequence[Any], requests: Sequence[Any]
+    deadlines: Sequence[Any],
+    positions: Sequence[Any],
+    requests: Sequence[Any],
+    offers: Sequence[Any] = (),
 ) -> list[DeadlineState]:
-    """Deadlines in the order of their rows, each with its positions and requests
-    in the order of theirs."""
+    """Deadlines in the order of their rows, each with its positions, requests and
+    (when given) offers in the order of theirs."""
     by_deadline: dict[int, list[Position]] = defaultdict(list)
     for position in map(position_from_row, positions):
         by_deadline[position.deadline_id].append(position)
     asked: dict[int, list[PositionRequest]] = defaultdict(list)
     for request in map(request_from_row, requests):
         asked[request.deadline_id].append(request)
+    offered: dict[int, list[Offer]] = defaultdict(list)
+    for offer in map(offer_from_row, offers):
+        offered[offer.deadline_id].append(offer)
     return [
         DeadlineState(
             deadline=deadline,
             positions=tuple(by_deadline[deadline.id]),
             requests=tuple(asked[deadline.id]),
+            offers=tuple(offered[deadline.id]),
         )
         for deadline in map(deadline_from_row, deadlines)
     ]

@@ -14,7 +14,8 @@ Text from the core is Slack mrkdwn already (``*bold*``, ``_italic_``,
 ``<@U123>`` mentions); ``&``, ``<`` and ``>`` are escaped so a title cannot
 ping ``<!channel>`` or forge a link, and only user and channel mentions are
 let through, and the core's times (``bot.messages.moment``), which become
-Slack date tokens: each viewer reads them in their own zone.
+Slack date tokens: each viewer reads them in their own zone, and its links
+(``bot.messages.link``), which become ``<url|title> (host)``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from bot.messages import (
     Text,
     Tone,
     format_local,
+    host,
+    links_as_text,
+    render_links,
     time_left,
 )
 from bot.usecases.home import Home, home_blocks
@@ -65,17 +69,38 @@ METADATA_MAX = 3000
 
 _MENTION = re.compile(r"&lt;([@#])([A-Z0-9]+)(?:\|[^<>]*?)?&gt;")
 _MOMENT = re.compile(r"&lt;!at\^([0-9]{1,12})\|([^<>|&]*)&gt;")
+# A person of another platform (a linked Teams conversation): named, never a mention.
+_FOREIGN = re.compile(
+    r"&lt;@([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|29:[^&|<>\s]+)(?:\|([^<>|&]*))?&gt;"
+)
+FOREIGN_PERSON = "someone in a linked channel"
 _DATE_FORMAT = "{date_short_pretty} at {time}"
 _ACTION_SUFFIX = "#"
 
 
 def mrkdwn(text: str) -> str:
-    """Escape ``&``, ``<``, ``>`` as Slack asks, keeping ``<@U…>`` and ``<#C…>`` mentions."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape ``&``, ``<``, ``>`` as Slack asks, keeping ``<@U…>`` and ``<#C…>`` mentions,
+    and show the core's links as ``<url|title> (host)``; a person Slack cannot resolve
+    (a Teams member of a linked set) is shown by name."""
+    return render_links(text, _link, _escaped)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link(url: str, title: str) -> str:
+    # Slack gives "|" a meaning inside <…>: a title shows a broken bar in its place.
+    return f"<{_escape(url)}|{_escape(title).replace('|', '¦')}> ({_escape(host(url))})"
+
+
+def _escaped(text: str) -> str:
+    escaped = _escape(text)
     if "<" not in text:
         return escaped  # both patterns below start with an escaped "<"
     escaped = _MOMENT.sub(lambda m: f"<!date^{m[1]}^{_DATE_FORMAT}|{m[2]}>", escaped)
-    return _MENTION.sub(r"<\1\2>", escaped)
+    escaped = _MENTION.sub(r"<\1\2>", escaped)
+    return _FOREIGN.sub(lambda m: f"@{m[2]}" if m[2] else FOREIGN_PERSON, escaped)
 
 
 def clip(text: str, limit: int) -> str:
@@ -223,7 +248,9 @@ def render_blocks(blocks: Iterable[Block], *, now: datetime, limit: int) -> list
 
 def render_message(message: Message, *, now: datetime) -> JSON:
     """``{"text", "blocks"}`` for chat.postMessage, a response_url or an ack body."""
-    text = clip(mrkdwn(message.fallback), FALLBACK_MAX) or " "
+    # With blocks, the text is only the notification: links show their host there.
+    fallback = links_as_text(message.fallback) if message.blocks else message.fallback
+    text = clip(mrkdwn(fallback), FALLBACK_MAX) or " "
     payload: JSON = {"text": text}
     if message.blocks:
         payload["blocks"] = render_blocks(message.blocks, now=now, limit=MESSAGE_BLOCKS_MAX)

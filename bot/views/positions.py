@@ -32,6 +32,7 @@ from bot.messages import (
     Role,
     Text,
     folded,
+    link,
 )
 from bot.negotiation import Silence
 from bot.sealing import short
@@ -170,7 +171,7 @@ def position_matrix(
     lines = [heading, f"Due {due_line(deadline, now)}"]
     latest = offers[-1] if offers else None
     if latest is not None:
-        on_table = f"On the table: {latest.ref} {latest.title}"
+        on_table = f"On the table: {latest.ref} {link(latest.title, latest.url)}"
         blocks.append(Text(on_table, Role.MUTED))
         lines.append(on_table)
     if positions:

@@ -624,6 +624,8 @@ async def test_export_then_import_into_a_fresh_database(
         "events": 11,
         "alerts": 13,
         "names": 1,
+        "channel_links": 0,
+        "alert_deliveries": 0,
     }
 
     restored = await open_repo(other_database)

@@ -35,6 +35,7 @@ from bot.domain import (
 )
 from bot.errors import InvalidInput, NotFound
 from storage.connections import SqlStore
+from storage.direct_dml import prepared
 from storage.errors import guarded
 from storage.notices import add_notices
 from storage.rows import (
@@ -131,8 +132,13 @@ def _counter_statement(dialect_insert: Any) -> Any:
 # The negotiation's next deadline number, by dialect.
 _NEXT_NUMBER = {
     "postgresql": _counter_statement(postgresql.insert),
-    "sqlite": _counter_statement(sqlite.insert),
+    "sqlite": prepared(_counter_statement(sqlite.insert)),
 }
+# A new deadline (read back as stored: instants come back in UTC, like every read),
+# its history's first event, its alerts.
+_INSERT_DEADLINE = prepared(insert(D).returning(*DEADLINE_COLUMNS))
+_INSERT_EVENT = prepared(insert(E))
+_INSERT_ALERTS = prepared(insert(A))
 
 
 def _like_escape(text: str) -> str:
@@ -224,12 +230,11 @@ class SqlDeadlineStore(SqlStore):
                 "sequence": 0,
                 "uid": secrets.token_hex(16),
             }
-            # Read back what was stored: instants come back in UTC, like every read.
-            row = (await conn.execute(insert(D).returning(*DEADLINE_COLUMNS), values)).one()
+            row = (await conn.execute(_INSERT_DEADLINE, values)).one()
             deadline = deadline_from_row(row)
-            await conn.execute(insert(E), event_values(ws, deadline.id, event))
+            await conn.execute(_INSERT_EVENT, event_values(ws, deadline.id, event))
             if alerts:
-                await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
+                await conn.execute(_INSERT_ALERTS, alert_values(ws, deadline.id, alerts))
             return deadline
 
         return await self._db.write(work)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
@@ -34,6 +34,7 @@ from bot.domain import (
     negotiation_key,
 )
 from bot.errors import InvalidInput, NotFound
+from storage.adding import ADD_DEADLINE, add_parameters
 from storage.connections import SqlStore
 from storage.direct_dml import prepared
 from storage.errors import guarded
@@ -129,11 +130,8 @@ def _counter_statement(dialect_insert: Any) -> Any:
     ).returning(C.c.last_number)
 
 
-# The negotiation's next deadline number, by dialect.
-_NEXT_NUMBER = {
-    "postgresql": _counter_statement(postgresql.insert),
-    "sqlite": prepared(_counter_statement(sqlite.insert)),
-}
+# The negotiation's next deadline number (SQLite; PostgreSQL: storage.adding).
+_NEXT_NUMBER = prepared(_counter_statement(sqlite.insert))
 # A new deadline (read back as stored: instants come back in UTC, like every read),
 # its history's first event, its alerts.
 _INSERT_DEADLINE = prepared(insert(D).returning(*DEADLINE_COLUMNS))
@@ -191,9 +189,8 @@ class SqlDeadlineStore(SqlStore):
     """The DeadlineStore port on shared ``Connections``."""
 
     async def _next_number(self, conn: AsyncConnection, draft: NewDeadline) -> int:
-        statement = _NEXT_NUMBER[self._db.dialect]
         key = negotiation_key(draft.workspace_id, draft.channel_id)
-        result = await conn.execute(statement, {"key": key, "ws": draft.workspace_id})
+        result = await conn.execute(_NEXT_NUMBER, {"key": key, "ws": draft.workspace_id})
         return int(result.scalar_one())
 
     @guarded
@@ -201,36 +198,36 @@ class SqlDeadlineStore(SqlStore):
         self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
     ) -> Deadline:
         ws = draft.workspace_id
-        reserved: int | None = None
+        values = {
+            "workspace_id": ws,
+            "channel_id": draft.channel_id,
+            "platform": draft.platform,
+            "title": draft.title,
+            "title_key": draft.title.casefold(),
+            "due_at": draft.due_at,
+            "tz": draft.tz,
+            "owner_id": draft.owner_id,
+            "owners": owners_to_text([draft.owner_id]),
+            "status": DeadlineStatus.OPEN.value,
+            "reminder_offsets": offsets_to_text(draft.reminder_offsets),
+            "created_at": draft.created_at,
+            "updated_at": draft.created_at,
+            "sequence": 0,
+            "uid": secrets.token_hex(16),
+        }
         if self._db.dialect == "postgresql":
-            # The negotiation's counter row is locked from the increment to the
-            # commit. Taking the number in a transaction of its own keeps that
-            # lock for one statement, not for the whole insert: concurrent adds in
-            # one channel otherwise queue behind each other. A failed insert
-            # leaves a gap in the numbering, never a duplicate.
-            reserved = await self._db.write(lambda conn: self._next_number(conn, draft))
+            # One statement, one round trip (see storage.adding).
+            key = negotiation_key(ws, draft.channel_id)
+            params = add_parameters(key, values, event_values(ws, 0, event), alerts)
+
+            async def add(conn: AsyncConnection) -> Deadline:
+                return deadline_from_row((await conn.execute(ADD_DEADLINE, params)).one())
+
+            return await self._db.write_statement(add)
 
         async def work(conn: AsyncConnection) -> Deadline:
-            number = reserved if reserved is not None else await self._next_number(conn, draft)
-            values = {
-                "workspace_id": ws,
-                "number": number,
-                "channel_id": draft.channel_id,
-                "platform": draft.platform,
-                "title": draft.title,
-                "title_key": draft.title.casefold(),
-                "due_at": draft.due_at,
-                "tz": draft.tz,
-                "owner_id": draft.owner_id,
-                "owners": owners_to_text([draft.owner_id]),
-                "status": DeadlineStatus.OPEN.value,
-                "reminder_offsets": offsets_to_text(draft.reminder_offsets),
-                "created_at": draft.created_at,
-                "updated_at": draft.created_at,
-                "sequence": 0,
-                "uid": secrets.token_hex(16),
-            }
-            row = (await conn.execute(_INSERT_DEADLINE, values)).one()
+            number = await self._next_number(conn, draft)
+            row = (await conn.execute(_INSERT_DEADLINE, {**values, "number": number})).one()
             deadline = deadline_from_row(row)
             await conn.execute(_INSERT_EVENT, event_values(ws, deadline.id, event))
             if alerts:

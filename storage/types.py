@@ -16,6 +16,13 @@ def _naive(value: datetime) -> ValueError:
     return ValueError(f"naive datetime {value!r}: Parley stores aware UTC instants")
 
 
+def utc_instant(value: datetime) -> datetime:
+    """``value`` in UTC, as ``UTCDateTime`` binds it on PostgreSQL (a naive one is refused)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _naive(value)
+    return value.astimezone(UTC)
+
+
 def sqlite_stamp(value: datetime | None) -> str | None:
     """What ``UTCDateTime`` and SQLite's ``DATETIME`` make of ``value`` on the way in,
     in one step (``storage.direct_dml`` binds instants with it): the UTC text stamp."""

@@ -11,6 +11,7 @@ locked only for that statement, so concurrent adds in one channel still do not
 queue behind a whole transaction. A failed insert now leaves no gap in the
 numbering either.
 
+It also notifies the other replicas' read models (``storage.changes``).
 The alerts come in as two arrays (offsets and instants) unnested into rows, so
 the statement is the same whatever their number (prepared once per connection).
 """
@@ -25,6 +26,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from bot.domain import AlertStatus, PlannedAlert
+from storage.changes import CHANNEL
 from storage.rows import DEADLINE_COLUMNS, A, C, D, E
 from storage.types import utc_instant
 
@@ -87,7 +89,14 @@ def _statement() -> Select[Any]:
         )
         .cte("planned")
     )
-    return select(*(added.c[column.name] for column in DEADLINE_COLUMNS)).add_cte(told, alerts)
+    # Every replica's read models hear of it on commit (storage.changes).
+    notified = select(func.pg_notify(CHANNEL, "").label("sent")).cte("notified")
+    return (
+        select(*(added.c[column.name] for column in DEADLINE_COLUMNS))
+        .select_from(added)
+        .join(notified, true())
+        .add_cte(told, alerts)
+    )
 
 
 ADD_DEADLINE = _statement()

@@ -16,9 +16,10 @@
   nothing was written since, and loaded again after any write. On a SQLite
   file "nothing written" is exact and costs one ``PRAGMA data_version``: a
   write of this process counts itself, one of another process or connection
-  moves SQLite's counter. Elsewhere (PostgreSQL, SQLite in memory) every read
-  loads: a replica cannot know without asking the database that another one
-  wrote.
+  moves SQLite's counter. On PostgreSQL, writes of the ``deadline`` table are
+  heard from every replica through LISTEN/NOTIFY (``storage.changes``), a few
+  milliseconds after their commit; while not listening, every read loads, as
+  it does on SQLite in memory.
 
 ``SqlStore`` is the base of every store: it holds the shared ``Connections``.
 """
@@ -37,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import StaticPool
 
+from storage.changes import NOTIFY, ChangeFeed, watch_writes, wrote_deadlines
 from storage.db import inline_sqlite_engine, single_statement_reader, writer
 from storage.errors import retryable
 from storage.inline_sqlite import InlineSqlite
@@ -72,8 +74,14 @@ class Connections:
         self._inline = InlineSqlite(inline_sqlite_engine(engine)) if sqlite_file else None
         self._writes = 0  # write transactions of this process, finished or failed
         self._cached: OrderedDict[Hashable, tuple[tuple[int, int], Any]] = OrderedDict()
+        # PostgreSQL: deadline changes of every replica (storage.changes).
+        self._changes = ChangeFeed(engine) if self.dialect == "postgresql" else None
+        if self._changes is not None:
+            watch_writes(engine.sync_engine)
 
     async def close(self) -> None:
+        if self._changes is not None:
+            await self._changes.close()
         if self._inline is not None:
             await self._inline.close()
         await self.engine.dispose()
@@ -94,9 +102,13 @@ class Connections:
     async def read_cached(self, key: Hashable, load: Callable[[], Awaitable[_T]]) -> _T:
         """``load()``, or what it gave for ``key`` if nothing was written since (see the
         module docstring). The value is shared: give callers copies of what they may change."""
-        if self._inline is None:
-            return await load()
-        version = (self._writes, self._inline.data_version())
+        if self._inline is not None:
+            version = (self._writes, self._inline.data_version())
+        else:
+            heard = self._changes.version() if self._changes is not None else None
+            if heard is None:
+                return await load()
+            version = (self._writes, heard)
         kept = self._cached.get(key)
         if kept is not None and kept[0] == version:
             self._cached.move_to_end(key)
@@ -141,7 +153,13 @@ class Connections:
             try:
                 turn = self._serial or self._write_turn or nullcontext()
                 async with turn, engine.begin() as conn:
-                    return await work(conn)
+                    if self._changes is None:
+                        return await work(conn)
+                    wrote_deadlines(conn)  # forget a mark left by a failed transaction
+                    result = await work(conn)
+                    if wrote_deadlines(conn):
+                        await conn.execute(NOTIFY)  # heard by every replica on commit
+                    return result
             except exc.DBAPIError as error:
                 attempt += 1
                 if attempt >= 4 or not retryable(error):

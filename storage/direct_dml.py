@@ -17,6 +17,13 @@ processor, as a SQLAlchemy ``Result``; a driver error is raised as SQLAlchemy
 would raise it (``sqlalchemy.exc.DBAPIError.instance``: ``IntegrityError`` and
 so on).
 
+A statement declared at import with ``prepared`` (every statement of ``/deadline
+add``) is not even compiled again: its first run remembers, for the keys its
+parameters came with, where each positional parameter comes from (a key of the
+caller's, or a literal of the statement, fixed), and later runs build the row
+from that. Instants are bound with ``storage.types.sqlite_stamp``, the same text
+as ``UTCDateTime`` and SQLite's ``DATETIME`` make in two steps.
+
 It reads a few of SQLAlchemy's internals (``_compile_w_cache``, the compiled
 statement's bind processors and result columns), pinned by the version in
 ``pyproject.toml``; the storage contract suite runs every store's writes

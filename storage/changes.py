@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import re
 from typing import Any
@@ -75,7 +76,10 @@ class ChangeFeed:
     def version(self) -> int | None:
         """A number that moves whenever a deadline changed; None while not listening."""
         if self._task is None and not self._closed:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="change-feed")
+            # A context of its own: not the request's that happened to start it (its log fields).
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="change-feed", context=contextvars.Context()
+            )
         return self._version if self._listening else None
 
     async def close(self) -> None:
@@ -90,11 +94,17 @@ class ChangeFeed:
         self._version += 1
 
     async def _run(self) -> None:
+        warned = False  # one warning per outage, not one a second
         while True:
             try:
                 await self._listen()
             except Exception as error:
-                log.warning("not listening for deadline changes: %r", error)
+                if not warned:
+                    log.warning("not listening for deadline changes (lists read the database "
+                                "meanwhile): %r", error)  # fmt: skip
+                    warned = True
+            else:
+                warned = False
             finally:
                 self._listening = False
                 self._version += 1

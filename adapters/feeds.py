@@ -109,6 +109,8 @@ def _unavailable() -> web.Response:
 
 def redact(text: str) -> str:
     """``/calendar/<token>.ics`` -> ``/calendar/~<hash prefix>.ics`` (also event uids)."""
+    if "/calendar/" not in text:  # every match holds it; most access-log fields do not
+        return text
     return _SECRET_PATH.sub(lambda m: f"{m[1]}~{log_label(m[2])}{m[3]}", text)
 
 

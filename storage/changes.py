@@ -68,6 +68,8 @@ class ChangeFeed:
 
     def __init__(self, engine: AsyncEngine) -> None:
         _, self._connect_args = engine.dialect.create_connect_args(engine.url)
+        for sqlalchemy_only in ("prepared_statement_cache_size", "prepared_statement_name_func"):
+            self._connect_args.pop(sqlalchemy_only, None)
         self._version = 0
         self._listening = False
         self._task: asyncio.Task[None] | None = None

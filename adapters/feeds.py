@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from datetime import datetime
 
 from aiohttp import web
 from aiohttp.web_log import AccessLogger
@@ -32,7 +33,7 @@ log = logging.getLogger("parley.feeds")
 
 FEEDS = web.AppKey("feeds", Feeds)
 CACHE_CONTROL = "private, max-age=300"
-_SECRET_PATH = re.compile(r"(/calendar/(?:event/)?)([^/?#\s\"]+?)(\.ics)")
+_SECRET_PATH = re.compile(r"(/calendar/(?:event/)?)([^/?#\s\"]+?)(\.ics)|(/brief/)([^/?#\s\"]+)")
 
 
 def mount(app: web.Application, feeds: FeedLinks | None) -> None:
@@ -49,11 +50,11 @@ async def feed_calendar(request: web.Request) -> web.StreamResponse:
     try:
         found = await request.app[FEEDS].feed(token)
     except StorageUnavailable:
-        return _unavailable()
+        return unavailable()
     if found is None:
         log.info("calendar feed %s: no such token (unknown or revoked)", log_label(token))
-        return _not_found()
-    return _answer(request, found)
+        return not_found()
+    return calendar_response(request, found)
 
 
 async def event_calendar(request: web.Request) -> web.StreamResponse:
@@ -61,16 +62,17 @@ async def event_calendar(request: web.Request) -> web.StreamResponse:
     try:
         found = await request.app[FEEDS].event(link)
     except StorageUnavailable:
-        return _unavailable()
+        return unavailable()
     if found is None:
-        return _not_found()
-    return _answer(request, found, filename="deadline.ics")
+        return not_found()
+    return calendar_response(request, found, filename="deadline.ics")
 
 
-def _answer(
+def calendar_response(
     request: web.Request, found: CalendarDocument, *, filename: str | None = None
 ) -> web.Response:
-    response = web.Response(status=304 if _not_modified(request, found) else 200)
+    fresh = not_modified(request, etag=found.etag, last_modified=found.last_modified)
+    response = web.Response(status=304 if fresh else 200)
     response.etag = found.etag
     if found.last_modified is not None:
         response.last_modified = found.last_modified
@@ -87,31 +89,38 @@ def _answer(
     return response
 
 
-def _not_modified(request: web.Request, found: CalendarDocument) -> bool:
+def not_modified(request: web.Request, *, etag: str, last_modified: datetime | None) -> bool:
     """RFC 9110 13.2.2: If-None-Match decides when present (weak comparison);
     If-Modified-Since only without it."""
     if "If-None-Match" in request.headers:
         tags = request.if_none_match or ()
-        return any(tag.value in ("*", found.etag) for tag in tags)
+        return any(tag.value in ("*", etag) for tag in tags)
     since = request.if_modified_since
-    if since is None or found.last_modified is None:
+    if since is None or last_modified is None:
         return False
-    return found.last_modified.replace(microsecond=0) <= since
+    return last_modified.replace(microsecond=0) <= since
 
 
-def _not_found() -> web.Response:
+def not_found() -> web.Response:
     return web.Response(status=404, headers={"Cache-Control": "no-store"})
 
 
-def _unavailable() -> web.Response:
+def unavailable() -> web.Response:
     return web.Response(status=503, headers={"Retry-After": "60", "Cache-Control": "no-store"})
 
 
 def redact(text: str) -> str:
-    """``/calendar/<token>.ics`` -> ``/calendar/~<hash prefix>.ics`` (also event uids)."""
-    if "/calendar/" not in text:  # every match holds it; most access-log fields do not
+    """``/calendar/<token>.ics`` -> ``/calendar/~<hash prefix>.ics`` (also event uids),
+    and ``/brief/<token>`` -> ``/brief/~<hash prefix>``."""
+    if "/calendar/" not in text and "/brief/" not in text:  # every match holds one of them
         return text
-    return _SECRET_PATH.sub(lambda m: f"{m[1]}~{log_label(m[2])}{m[3]}", text)
+    return _SECRET_PATH.sub(_label, text)
+
+
+def _label(match: re.Match[str]) -> str:
+    if match[4]:
+        return f"{match[4]}~{log_label(match[5])}"
+    return f"{match[1]}~{log_label(match[2])}{match[3]}"
 
 
 class RedactingAccessLogger(AccessLogger):

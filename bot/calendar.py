@@ -45,7 +45,7 @@ from icalendar import (
 
 from bot.domain import Deadline, DeadlineState, DeadlineStatus, format_offset
 from bot.messages import MENTION, format_local
-from bot.views import position_tally, waiting_for
+from bot.views import position_tally, position_value, waiting_for
 
 PRODID = "-//Parley//Parley negotiation deadlines//EN"
 EVENT_LENGTH = timedelta(minutes=15)
@@ -121,7 +121,7 @@ def describe(item: DeadlineState) -> str:
         terms = " ".join(position.terms.split())
         if len(terms) > TERMS_SHOWN:
             terms = terms[: TERMS_SHOWN - 1] + "…"
-        line = f"• {_plain(position.label)}: {position.stance.value}"
+        line = f"• {_plain(position.label)}: {position_value(position).replace('`', '')}"
         lines.append(f"{line} — {terms}" if terms else line)
     if len(item.positions) > POSITIONS_SHOWN:
         lines.append(f"… and {len(item.positions) - POSITIONS_SHOWN} more")

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     slack_client_id: str = ""
     slack_client_secret: str = ""
     slack_api_url: str = "https://slack.com/api/"
+    # An app-level token (xapp-…): Slack through Socket Mode, without a public URL.
+    slack_app_token: str = ""
     microsoft_app_id: str = ""
     microsoft_app_password: str = ""
     microsoft_app_type: str = "MultiTenant"
@@ -52,7 +54,13 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_signing_secret)
+        return bool(self.slack_signing_secret or self.slack_app_token)
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        """Slack delivers through a Socket Mode websocket (SLACK_APP_TOKEN), not
+        ``POST /slack/events``."""
+        return bool(self.slack_app_token)
 
     @property
     def slack_oauth(self) -> bool:
@@ -99,10 +107,20 @@ def check(settings: Settings) -> None:
         raise ConfigurationError(
             "SLACK_CLIENT_SECRET is set but SLACK_CLIENT_ID is not; set both for OAuth install"
         )
-    if (settings.slack_bot_token or settings.slack_client_id) and not settings.slack_signing_secret:
+    if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
+        raise ConfigurationError(
+            "SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic "
+            "Information > App-Level Tokens, scope connections:write); "
+            "leave it unset for HTTP mode"
+        )
+    if (
+        (settings.slack_bot_token or settings.slack_client_id)
+        and not settings.slack_signing_secret
+        and not settings.slack_app_token
+    ):
         raise ConfigurationError(
             "Slack credentials are set but SLACK_SIGNING_SECRET is not; "
-            "Slack needs it to verify requests"
+            "Slack needs it to verify requests (or set SLACK_APP_TOKEN for Socket Mode)"
         )
     if settings.microsoft_app_id and not settings.microsoft_app_password:
         raise ConfigurationError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not")
@@ -134,13 +152,10 @@ def check_deployment(settings: Settings) -> None:
             f"PARLEY_REPLICAS={settings.parley_replicas} needs PostgreSQL: SQLite serves one "
             "replica; set DATABASE_URL=postgresql+asyncpg://... (see docs/operations.md)"
         )
-    if (
-        settings.slack_signing_secret
-        and not settings.slack_bot_token
-        and not settings.slack_client_id
-    ):
+    if settings.slack_enabled and not settings.slack_bot_token and not settings.slack_client_id:
+        named = "SLACK_SIGNING_SECRET" if settings.slack_signing_secret else "SLACK_APP_TOKEN"
         raise ConfigurationError(
-            "SLACK_SIGNING_SECRET is set but neither SLACK_BOT_TOKEN nor "
+            f"{named} is set but neither SLACK_BOT_TOKEN nor "
             "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: Slack needs one of them"
         )
     if (

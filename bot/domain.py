@@ -17,7 +17,9 @@ within that channel's negotiation (``negotiation_key``), and only its owners
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,6 +79,9 @@ class EventKind(enum.StrEnum):
     OWNERS_CHANGED = "owners_changed"  # "added" or "removed" user ids in its data
     EXPECTED_CHANGED = "expected_changed"  # "parties": the names, or None for the default
     OFFER_RECORDED = "offer_recorded"  # "version", "title", "url", "party"
+    SEALED = "sealed"  # /deadline seal: positions are sealed (commit-reveal) from now on
+    SILENCE_CHANGED = "silence_changed"  # "rule": the silence rule's text
+    REVEALED = "revealed"  # the sealed positions were revealed ("count")
 
 
 class AlertStatus(enum.StrEnum):
@@ -107,6 +112,50 @@ class Context:
     mentioned: frozenset[str] | None = None
 
 
+UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+SILENCE_KINDS = ("none", "support", "oppose", "extend")
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceRule:
+    """What happens at the deadline to the silent (``bot.negotiation``): ``none`` lists
+    them; ``support``/``oppose`` records that stance for each, "(by silence)";
+    ``extend`` moves the deadline once by ``extend_by``, naming them."""
+
+    kind: str = "none"
+    extend_by: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in SILENCE_KINDS or (self.kind == "extend") != bool(self.extend_by):
+            raise ValueError(f"not a silence rule: {self.kind!r} {self.extend_by!r}")
+
+    @property
+    def text(self) -> str:
+        """``"extend 1d"``, ``"support"``, ...: as typed, and as stored."""
+        if self.extend_by is not None:
+            return f"extend {format_offset(self.extend_by)}"
+        return self.kind
+
+    @property
+    def stance(self) -> Stance | None:
+        """The stance recorded for the silent, if the rule records one."""
+        return Stance(self.kind) if self.kind in ("support", "oppose") else None
+
+    @classmethod
+    def from_text(cls, text: str) -> SilenceRule:
+        """The inverse of ``text`` (for stored rules; the grammar reads typed ones)."""
+        kind, _, offset = text.partition(" ")
+        if kind != "extend":
+            return cls(kind)
+        match = re.fullmatch(r"([0-9]{1,7})([mhdw])", offset)
+        if match is None:
+            raise ValueError(f"not a silence rule: {text!r}")
+        return cls("extend", timedelta(seconds=int(match[1]) * UNIT_SECONDS[match[2]]))
+
+
+NO_RULE = SilenceRule()
+
+
 @dataclass(frozen=True, slots=True)
 class NewDeadline:
     """A validated deadline about to be stored (it has no number yet)."""
@@ -120,12 +169,20 @@ class NewDeadline:
     owner_id: str
     reminder_offsets: tuple[timedelta, ...]
     created_at: datetime
+    sealed: bool = False
+    silence: SilenceRule = NO_RULE
+    expected: tuple[str, ...] | None = None  # party keys ``expect`` named (None: the default)
 
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
     """A stored deadline. ``owner_id`` is its first owner (the creator until they
-    step down); ``owners`` all of them, ``owner_id`` first (never empty)."""
+    step down); ``owners`` all of them, ``owner_id`` first (never empty).
+
+    ``sealed``: positions on it are commit-reveal (``bot.sealing``) until it is
+    ``settled_at``: the instant its end was dealt with, once (silence positions
+    recorded, sealed positions revealed; at the deadline, or when marked done or
+    cancelled). ``silence_extended``: the ``extend`` silence rule has been used."""
 
     id: int
     workspace_id: str
@@ -143,6 +200,10 @@ class Deadline:
     sequence: int = 0
     uid: str = ""
     owners: tuple[str, ...] = ()
+    sealed: bool = False
+    silence: SilenceRule = NO_RULE
+    silence_extended: bool = False
+    settled_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.owners:
@@ -152,6 +213,11 @@ class Deadline:
     def ref(self) -> str:
         return f"D{self.number}"
 
+    @property
+    def sealed_now(self) -> bool:
+        """Its positions are sealed and not yet revealed."""
+        return self.sealed and self.settled_at is None
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -159,6 +225,11 @@ class Position:
 
     ``stakeholder`` is the key: a user id for one's own position, or
     ``party:<lower-cased name>`` for a position recorded ``as <party>``.
+
+    Sealed (``commitment`` set): ``salt`` and ``commitment`` as ``bot.sealing``
+    computes them. ``hidden``: a copy shown before the reveal, its stance, terms
+    and salt withheld (``bot.sealing.shown_positions``). ``by_silence``: recorded
+    by the silence rule at the deadline, for a party or person who never answered.
     """
 
     deadline_id: int
@@ -169,6 +240,10 @@ class Position:
     recorded_by: str
     recorded_at: datetime
     offer: int | None = None  # the offer version (O1 = 1) current when it was given
+    salt: str | None = None
+    commitment: str | None = None
+    by_silence: bool = False
+    hidden: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,14 +315,54 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def shown_positions(deadline: Deadline, positions: Sequence[Position]) -> tuple[Position, ...]:
+    """Positions as anyone may see them now: the one place sealing hides.
+
+    Until a sealed deadline is settled (revealed), every position on it is shown
+    ``hidden``: its stance, terms and salt withheld, its label, recorder and
+    commitment kept. Every path that shows positions goes through this function
+    (directly, or through ``DeadlineState``); only recording, settling and the
+    reveal read positions whole."""
+    if not deadline.sealed_now:
+        return tuple(positions)
+    return tuple(
+        p if p.hidden else replace(p, stance=Stance.UNDECIDED, terms="", salt=None, hidden=True)
+        for p in positions
+    )
+
+
+SHOWN_WHILE_SEALED = ("stakeholder", "label", "commitment", "sealed")
+
+
+def shown_events(deadline: Deadline, events: Sequence[Event]) -> list[Event]:
+    """A history as anyone may see it now: before the reveal, a recorded position on a
+    sealed deadline keeps only who and its commitment (see ``shown_positions``)."""
+    if not deadline.sealed_now:
+        return list(events)
+    return [
+        replace(
+            event,
+            data={key: event.data[key] for key in SHOWN_WHILE_SEALED if key in event.data}
+            | {"sealed": True},
+        )
+        if event.kind is EventKind.POSITION_RECORDED
+        else event
+        for event in events
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class DeadlineState:
     """A deadline with its current positions and position requests: what an alert,
-    a calendar event and a home view show of it."""
+    a calendar event and a home view show of it. Its positions are always as
+    ``shown_positions`` shows them (sealed ones hidden until the reveal)."""
 
     deadline: Deadline
     positions: tuple[Position, ...] = ()
     requests: tuple[PositionRequest, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "positions", shown_positions(self.deadline, self.positions))
 
     @property
     def modified_at(self) -> datetime:
@@ -332,15 +447,28 @@ class Notice:
 class FeedKind(enum.StrEnum):
     CHANNEL = "channel"
     USER = "user"
+    BRIEF = "brief"  # the brief page (``bot.brief``), not a calendar feed
 
 
 @dataclass(frozen=True, slots=True)
 class FeedScope:
-    """What a calendar feed shows: one channel, or one user's deadlines, in one workspace."""
+    """What a calendar feed shows: one channel, or one user's deadlines, in one workspace;
+    or what a brief page shows: a channel's negotiation, or one of its deadlines."""
 
     workspace_id: str
     kind: FeedKind
     subject: str  # the channel id, or the user id
+    deadline_id: int | None = None  # a brief of this one deadline of the channel
+
+
+@dataclass(frozen=True, slots=True)
+class SentAlert:
+    """An alert that went out: ``offset`` before the due time (zero: the alert at it)."""
+
+    deadline_id: int
+    offset: timedelta
+    due_at: datetime
+    sent_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

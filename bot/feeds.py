@@ -16,6 +16,12 @@ makes a database leak a leak of working URLs). ``/deadline feed revoke``
 revokes every token of the channel and issues a new one. Revocation is read
 from the database on every request, so it takes effect at once on every replica.
 
+Brief tokens. The brief page (``bot.brief``) has tokens of its own, made,
+stored and checked the same way (kind ``brief``, the channel as subject, and a
+deadline id when the page shows one deadline): a brief token opens no calendar
+feed and a feed token no brief. ``/deadline brief revoke`` revokes every brief
+token of the channel, those of single deadlines included.
+
 Scopes. A channel feed shows that channel's deadlines; ``mine`` shows, for one
 (workspace, user), the deadlines the user owns or was asked a position on, in
 any channel of that workspace. Cancelled deadlines stay for 30 days.
@@ -97,6 +103,8 @@ THREAD_RENDER_AT = 64
 THREAD_ASSEMBLE_AT = 2000
 # A cached feed is checked against its rows' fingerprint at least this often.
 RECHECK = timedelta(seconds=60)
+# The kinds of token that open a calendar feed (a brief token opens only its page).
+CALENDARS = frozenset({FeedKind.CHANNEL, FeedKind.USER})
 
 
 def new_token() -> str:
@@ -197,13 +205,6 @@ class Feeds:
             target = FeedScope(ctx.workspace_id, FeedKind.CHANNEL, ctx.channel_id)
         else:
             raise InvalidInput(f"Unknown feed {scope!r}: use mine or revoke.")
-        token = new_token()
-        record = FeedToken(
-            token_hash=hash_token(token),
-            scope=target,
-            created_at=self.clock.now(),
-            created_by=ctx.user_id,
-        )
         revoke = scope in ("revoke", "mine-revoke")
         if scope == "revoke":
             # First: should the rest fail, the channel's event links are dead already.
@@ -211,16 +212,43 @@ class Feeds:
                 workspace_id=ctx.workspace_id, channel_id=ctx.channel_id
             )
             self._link_secrets.pop((ctx.workspace_id, ctx.channel_id), None)
+        token = await self._issue(ctx, target, revoke=revoke)
+        return f"{self.public_url}/calendar/{token}.ics"
+
+    async def brief_url(self, *, ctx: Context, deadline: Deadline | None, revoke: bool) -> str:
+        """A new brief page URL for the channel's negotiation, or for ``deadline`` (of
+        its channel); ``revoke`` first revokes every brief URL of the channel."""
+        if deadline is None:
+            target = FeedScope(ctx.workspace_id, FeedKind.BRIEF, ctx.channel_id)
+        else:
+            target = FeedScope(
+                deadline.workspace_id, FeedKind.BRIEF, deadline.channel_id, deadline.id
+            )
+        token = await self._issue(ctx, target, revoke=revoke)
+        return f"{self.public_url}/brief/{token}"
+
+    async def _issue(self, ctx: Context, target: FeedScope, *, revoke: bool) -> str:
+        """A new token for ``target``, stored hashed (with ``revoke``: the only one left
+        of its kind for its subject)."""
+        token = new_token()
+        record = FeedToken(
+            token_hash=hash_token(token),
+            scope=target,
+            created_at=self.clock.now(),
+            created_by=ctx.user_id,
+        )
         await self.store.add_feed_token(token=record, revoke_others=revoke)
         log.info(
-            "feed token %s issued for %s %s in %s%s",
+            "%s token %s issued for %s %s%s in %s%s",
+            "brief" if target.kind is FeedKind.BRIEF else "feed",
             record.token_hash[:8],
             target.kind.value,
             target.subject,
+            "" if target.deadline_id is None else f" deadline {target.deadline_id}",
             target.workspace_id,
             " (others revoked)" if revoke else "",
         )
-        return f"{self.public_url}/calendar/{token}.ics"
+        return token
 
     async def event_url(self, *, deadline: Deadline) -> str | None:
         """The "Add to calendar" link of ``deadline``, signed for its channel."""
@@ -253,15 +281,35 @@ class Feeds:
         return secret
 
     # --- documents -------------------------------------------------------------------
-    async def scope_for(self, token: str) -> FeedScope | None:
-        """The scope an unrevoked token opens, or None."""
+    async def scope_for(
+        self, token: str, kinds: frozenset[FeedKind] = CALENDARS
+    ) -> FeedScope | None:
+        """The scope an unrevoked token of one of ``kinds`` opens, or None."""
         if not _TOKEN_SHAPE.fullmatch(token):
             return None
         wanted = hash_token(token)
         found = await self.store.find_feed_token(token_hash=wanted)
         if found is None or not hmac.compare_digest(found.token_hash, wanted):
             return None
-        return found.scope
+        return found.scope if found.scope.kind in kinds else None
+
+    async def brief_calendar(self, scope: FeedScope) -> CalendarDocument | None:
+        """The calendar behind a brief (``?format=ics``): its channel's feed, or the one
+        deadline's event; None when that deadline is no longer in its channel's feed."""
+        channel = FeedScope(scope.workspace_id, FeedKind.CHANNEL, scope.subject)
+        if scope.deadline_id is None:
+            return await self.feed_for(channel)
+        since = self.clock.now() - CANCELLED_KEPT
+        items = await self.store.list_feed_items(scope=channel, cancelled_since=since)
+        for item in items:
+            if item.deadline.id == scope.deadline_id:
+                deadline = item.deadline
+                return await self._assemble(
+                    [item],
+                    name=f"{deadline.ref} {deadline.title}",
+                    description=f"Parley {deadline.ref}",
+                )
+        return None
 
     async def feed(self, token: str) -> CalendarDocument | None:
         """The feed a token opens, or None for an unknown or revoked token."""

@@ -15,16 +15,22 @@ the service.
 
 Forms (see ``bot.help``)::
 
-    deadline add <title> due <when> [remind <offsets>]    the LAST " due " ends the title
+    deadline add <title> due <when> [remind <offsets>] [sealed] [silence <rule>]
+        [expect <parties>|none]       the LAST " due " ends the title; the clauses are taken
+                                      off from the right, whole words, in any order, once each
     deadline list [all]
-    deadline show|done|cancel <ref>                       <ref> may be several words here
+    deadline show|seal|cancel <ref>                       <ref> may be several words here
+    deadline done <ref> [because <reason>]
+    deadline silence <ref> support|oppose|none|extend <offset>
     deadline extend|move <ref> to <when> [because <reason>]   "to" may be left out after D<n>
     deadline remind <ref> <offsets>
     deadline owners <ref> [add|remove] [<@user> ...]     no one named: the owners are listed
     deadline feed [mine|revoke]
+    deadline brief [<ref>|revoke]                         "revoke" alone revokes; quote a title
     position <ref> <stance> [as <party>] [<terms>|terms none]   no terms: the current ones stay
     position <ref>
     position list <ref>
+    position verify <ref>
     position ask <ref> <@user> [<@user> ...]
     deadline help | position help | (nothing)
 
@@ -32,17 +38,18 @@ A ``<ref>`` is ``D3``, ``d3`` or ``3`` (a deadline number), or else the start
 of a title; quote it (``"Signed usage"``, curly quotes too) where more words
 follow it, or to make ``"2027"`` a title rather than a number.
 
-People are read by ``bot.people``.
+People are read by ``bot.people``; reminder offsets and silence rules by ``bot.grammar_offsets``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, TypeVar
 
-from bot.domain import STANCE_ALIASES, Stance, format_offset
+from bot.domain import STANCE_ALIASES, SilenceRule, Stance, format_offset
 from bot.errors import GrammarError
 from bot.grammar_negotiation import (
     ExpectParties,
@@ -53,7 +60,10 @@ from bot.grammar_negotiation import (
     parse_expect,
     parse_offer,
     parse_party,
+    parse_party_names,
 )
+from bot.grammar_offsets import MAX_OFFSETS, SILENCE_RULES_TEXT, parse_silence_rule
+from bot.grammar_offsets import parse_offsets as parse_offsets
 from bot.help import (
     DEADLINE_FORMS,
     DEADLINE_HINT,
@@ -77,9 +87,8 @@ from bot.words import (
     whole_ref,
 )
 
+_T = TypeVar("_T")
 COMMAND_WORDS = ("deadline", "position", "party", "offer")
-MAX_OFFSET = timedelta(weeks=8)
-MAX_OFFSETS = 10  # distinct reminders per deadline; each becomes an alert row
 
 # --- commands ---------------------------------------------------------------
 
@@ -89,6 +98,9 @@ class AddDeadline:
     title: str
     when: str
     offsets: tuple[timedelta, ...] | None  # None: the default reminders
+    sealed: bool = False
+    silence: SilenceRule | None = None  # None: no rule given (none)
+    expect: tuple[str, ...] | None = None  # party names; None: the default; (): none
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +132,23 @@ class MoveDeadline:
 @dataclass(frozen=True, slots=True)
 class CompleteDeadline:
     ref: Ref
+    reason: str = ""  # the outcome, "" when none was given
+
+
+@dataclass(frozen=True, slots=True)
+class SealDeadline:
+    ref: Ref
+
+
+@dataclass(frozen=True, slots=True)
+class SetSilence:
+    ref: Ref
+    rule: SilenceRule
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPositions:
+    ref: Ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +174,15 @@ class SetOwners:
 @dataclass(frozen=True, slots=True)
 class FeedRequest:
     scope: Literal["channel", "mine", "revoke", "mine-revoke"]
+
+
+@dataclass(frozen=True, slots=True)
+class BriefRequest:
+    """A private brief page URL: the channel's negotiation, or the deadline ``ref`` names;
+    ``revoke`` revokes the channel's brief URLs first."""
+
+    ref: Ref | None = None
+    revoke: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +230,19 @@ DeadlineCommand: TypeAlias = (
     | ExpectParties
     | RecordOffer
     | ListOffers
+    | SealDeadline
+    | SetSilence
+    | VerifyPositions
 )
 Command: TypeAlias = (
-    AddDeadline | ListDeadlines | FeedRequest | Help | PartyCommand | OfferHelp | DeadlineCommand
+    AddDeadline
+    | ListDeadlines
+    | FeedRequest
+    | BriefRequest
+    | Help
+    | PartyCommand
+    | OfferHelp
+    | DeadlineCommand
 )
 
 # --- entry points -----------------------------------------------------------
@@ -230,49 +278,18 @@ def parse_line(line: str) -> Command:
     )
 
 
-_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-_OFFSET_RE = re.compile(r"([0-9]{1,7})([mhdw])", re.IGNORECASE)
-
-
-def parse_offsets(text: str) -> tuple[timedelta, ...]:
-    """``"7d,2d, 1d,4h,1h,15m"`` -> timedeltas, longest first, without repeats."""
-    hint = usage(DEADLINE_FORMS["remind"])
-    items = [item for item in re.split(r"[,\s]+", text) if item]
-    if not items:
-        raise GrammarError("I need at least one reminder offset, e.g. 7d,1d,1h.", hint=hint)
-    seconds: set[int] = set()
-    for item in items:
-        match = _OFFSET_RE.fullmatch(item)
-        if match is None:
-            raise GrammarError(
-                f"I couldn't read {quote(item)} as a reminder offset: use a number and "
-                "m, h, d or w (minutes, hours, days, weeks), e.g. 7d,2d,4h,15m.",
-                hint=hint,
-            )
-        amount = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-        if amount < 60:
-            raise GrammarError(f"The offset {quote(item)} must be at least 1.", hint=hint)
-        if amount > MAX_OFFSET.total_seconds():
-            raise GrammarError(
-                f"The offset {quote(item)} is more than 8 weeks; reminders go at most "
-                "8 weeks (8w) before a deadline.",
-                hint=hint,
-            )
-        seconds.add(amount)
-    if len(seconds) > MAX_OFFSETS:
-        raise GrammarError(
-            f"That is {len(seconds)} reminders; a deadline can have at most {MAX_OFFSETS}.",
-            hint=hint,
-        )
-    return tuple(timedelta(seconds=value) for value in sorted(seconds, reverse=True))
-
-
 def command_text(command: AddDeadline | ExtendDeadline | MoveDeadline) -> str:
     """The text after ``/deadline`` that parses back to ``command`` (a time choice's command)."""
     match command:
         case AddDeadline(title=title, when=when, offsets=offsets):
             remind = "" if offsets is None else " remind " + ",".join(map(format_offset, offsets))
-            return f"add {title} due {when}{remind}"
+            sealed = " sealed" if command.sealed else ""
+            silence = f" silence {command.silence.text}" if command.silence is not None else ""
+            expect = ""
+            if command.expect is not None:
+                names = " ".join(f'"{name}"' for name in command.expect)
+                expect = f" expect {names or 'none'}"
+            return f"add {title} due {when}{remind}{sealed}{silence}{expect}"
         case ExtendDeadline(ref=ref, when=when, reason=reason):
             verb = "extend"
         case MoveDeadline(ref=ref, when=when, reason=reason):
@@ -327,6 +344,12 @@ def _parse_deadline(text: str) -> Command:
             f'I understood "feed" but not {quote(rest)} after it: use mine, revoke or mine revoke.',
             hint=hint,
         )
+    if sub == "brief":
+        if not rest:
+            return BriefRequest()
+        if rest.lower() == "revoke":
+            return BriefRequest(revoke=True)
+        return BriefRequest(ref=whole_ref(rest, said=said, hint=hint))
     if sub in ("extend", "move"):
         ref, when, reason = _parse_reschedule(rest, said=said, hint=hint)
         if sub == "move":
@@ -338,11 +361,21 @@ def _parse_deadline(text: str) -> Command:
         return _parse_owners(rest, said=said, hint=hint)
     if sub == "expect":
         return parse_expect(rest, said=said)
+    if sub == "silence":
+        return _parse_silence(rest, said=said, hint=hint)
+    if sub == "done":
+        because = _BECAUSE_RE.search(rest)
+        reason = ""
+        if because is not None:
+            rest, reason = rest[: because.start()].strip(), rest[because.end() :].strip()
+            if not reason:
+                raise GrammarError(f'{said} has "because" but no reason after it.', hint=hint)
+        return CompleteDeadline(whole_ref(rest, said=said, hint=hint), reason=reason)
     ref = whole_ref(rest, said=said, hint=hint)
     if sub == "show":
         return ShowDeadline(ref)
-    if sub == "done":
-        return CompleteDeadline(ref)
+    if sub == "seal":
+        return SealDeadline(ref)
     return CancelDeadline(ref)
 
 
@@ -354,19 +387,75 @@ def _parse_add(rest: str, *, said: str, hint: str) -> AddDeadline:
     title = unquote(" ".join(rest[: due.start()].split()))
     if not title:
         raise GrammarError(f'{said} has no title before "due".', hint=hint)
-    when = rest[due.end() :].strip()
-    offsets: tuple[timedelta, ...] | None = None
-    reminds = list(_REMIND_RE.finditer(when))
-    if reminds:
-        try:
-            offsets = parse_offsets(when[reminds[-1].end() :])
-        except GrammarError:
-            pass  # not offsets, so "remind" belongs to the time, which bot.when will judge
+    tokens = rest[due.end() :].split()
+    clauses: dict[str, list[str]] = {}
+    while tokens:
+        # The rightmost clause: a final "sealed", else the last clause word and what follows it.
+        if tokens[-1].lower() == "sealed":
+            start = len(tokens) - 1
         else:
-            when = when[: reminds[-1].start()].strip()
+            found = [i for i, token in enumerate(tokens) if token.lower() in _CLAUSE_WORDS]
+            if not found:
+                break
+            start = found[-1]
+        word = tokens[start].lower()
+        if word in clauses:
+            raise GrammarError(f'{said} has the "{word}" clause twice.', hint=hint)
+        clauses[word] = tokens[start + 1 :]
+        tokens = tokens[:start]
+    when = " ".join(tokens)
     if not when:
         raise GrammarError(f'{said} has no time after "due".', hint=hint)
-    return AddDeadline(title=title, when=when, offsets=offsets)
+    offsets: tuple[timedelta, ...] | None = None
+    if "remind" in clauses:
+        offsets = _clause(parse_offsets, "remind", clauses["remind"], hint)
+    silence = None
+    if "silence" in clauses:
+        silence = _clause(parse_silence_rule, "silence", clauses["silence"], hint)
+    expect: tuple[str, ...] | None = None
+    if "expect" in clauses:
+        expect = _clause(parse_party_names, "expect", clauses["expect"], hint)
+    return AddDeadline(
+        title=title,
+        when=when,
+        offsets=offsets,
+        sealed="sealed" in clauses,
+        silence=silence,
+        expect=expect,
+    )
+
+
+_CLAUSE_WORDS = ("remind", "silence", "expect")
+
+
+def _clause(read: Callable[[str], _T], word: str, words: list[str], hint: str) -> _T:
+    """One clause of ``add`` read by ``read``; an error that names the clause otherwise."""
+    text = " ".join(words)
+    try:
+        return read(text)
+    except GrammarError as error:
+        raise GrammarError(
+            f"I couldn't read the {word} clause {quote(f'{word} {text}'.strip())}: {error.message}",
+            hint=hint,
+        ) from None
+
+
+def _parse_silence(rest: str, *, said: str, hint: str) -> SetSilence:
+    """``<ref> <rule>``: the rule is the last word, or the last two after ``extend``."""
+    tokens = rest.split()
+    for size in (1, 2):
+        if len(tokens) > size:
+            try:
+                rule = parse_silence_rule(" ".join(tokens[-size:]))
+            except GrammarError:
+                continue
+            return SetSilence(read_ref(" ".join(tokens[:-size]), said=said, hint=hint), rule)
+    if not tokens:
+        raise GrammarError("Which deadline, and which silence rule?", hint=hint)
+    raise GrammarError(
+        f"I couldn't find a silence rule at the end of {said}: use {SILENCE_RULES_TEXT}.",
+        hint=hint,
+    )
 
 
 def _parse_reschedule(rest: str, *, said: str, hint: str) -> tuple[Ref, str, str]:
@@ -450,6 +539,9 @@ def _parse_position(text: str) -> Command:
         return ListPositions(whole_ref(rest, said=quote(text), hint=usage(form)))
     if sub == "ask":
         return _parse_ask(rest, said=quote(text), hint=usage(POSITION_FORMS["ask"]))
+    if sub == "verify":
+        form = POSITION_FORMS["verify"]
+        return VerifyPositions(whole_ref(rest, said=quote(text), hint=usage(form)))
     return _parse_record(text)
 
 

@@ -199,6 +199,20 @@ def parse_expect(rest: str, *, said: str) -> ExpectParties:
         )
     if after.lower() == "none":
         return ExpectParties(ref=ref, names=None)
+    return ExpectParties(ref=ref, names=_names(after, said=said, hint=hint))
+
+
+def parse_party_names(text: str) -> tuple[str, ...]:
+    """``<party> ...|none`` of ``add``'s expect clause: () for none."""
+    hint = usage(DEADLINE_FORMS["expect"])
+    if not text:
+        raise GrammarError("name the parties, or none for no party.", hint=hint)
+    if text.lower() == "none":
+        return ()
+    return _names(text, said=quote(text), hint=hint)
+
+
+def _names(after: str, *, said: str, hint: str) -> tuple[str, ...]:
     names: list[str] = []
     while after:
         if starts_quoted(after):
@@ -211,4 +225,4 @@ def parse_expect(rest: str, *, said: str) -> ExpectParties:
             names.append(name)
     if not names:
         raise GrammarError(f"{said} names no party.", hint=hint)
-    return ExpectParties(ref=ref, names=tuple(names))
+    return tuple(names)

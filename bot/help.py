@@ -13,8 +13,10 @@ from bot.domain import STANCE_ALIASES, Stance
 
 DEADLINE_FORMS: dict[str, tuple[str, str]] = {
     "add": (
-        "/deadline add <title> due <when> [remind <offsets>]",
-        "/deadline add Signed usage agreement due Friday 17:00 America/New_York",
+        "/deadline add <title> due <when> [remind <offsets>] [sealed] [silence <rule>] "
+        "[expect <parties>|none]",
+        "/deadline add Signed usage agreement due Friday 17:00 America/New_York sealed "
+        "silence oppose",
     ),
     "list": ("/deadline list [all]", "/deadline list all"),
     "show": ("/deadline show <ref>", "/deadline show D1"),
@@ -26,12 +28,21 @@ DEADLINE_FORMS: dict[str, tuple[str, str]] = {
         "/deadline move <ref> to <when> [because <reason>]",
         "/deadline move D1 to Thursday 17:00 because the board meets a day early",
     ),
-    "done": ("/deadline done <ref>", "/deadline done D1"),
+    "done": (
+        "/deadline done <ref> [because <reason>]",
+        "/deadline done D1 because signed with both red lines",
+    ),
     "cancel": ("/deadline cancel <ref>", "/deadline cancel D1"),
     "remind": ("/deadline remind <ref> <offsets>", "/deadline remind D1 7d,2d,1d,4h,1h,15m"),
     "owners": ("/deadline owners <ref> [remove] <@user> ...", "/deadline owners D1 @sam"),
     "feed": ("/deadline feed [mine|revoke|mine revoke]", "/deadline feed mine"),
+    "brief": ("/deadline brief [<ref>|revoke]", "/deadline brief D1"),
     "expect": ("/deadline expect <ref> <party> ...|none", '/deadline expect D1 Anthropic "DoD"'),
+    "seal": ("/deadline seal <ref>", "/deadline seal D1"),
+    "silence": (
+        "/deadline silence <ref> support|oppose|extend <offset>|none",
+        "/deadline silence D1 extend 1d",
+    ),
     "help": ("/deadline help", "/deadline help"),
 }
 POSITION_FORMS: dict[str, tuple[str, str]] = {
@@ -42,6 +53,7 @@ POSITION_FORMS: dict[str, tuple[str, str]] = {
     "form": ("/position <ref>", "/position D1"),
     "list": ("/position list <ref>", "/position list D1"),
     "ask": ("/position ask <ref> <@user> [<@user> ...]", "/position ask D1 @legal @policy"),
+    "verify": ("/position verify <ref>", "/position verify D1"),
     "help": ("/position help", "/position help"),
 }
 PARTY_FORMS: dict[str, tuple[str, str]] = {
@@ -107,11 +119,20 @@ HELP_DEADLINE = "\n".join(
         "(default 7d,1d,4h,1h,15m; at most 8 weeks). The deadline itself is always announced.",
         "done marks a deadline as met; feed gives a private calendar (iCal) link for this "
         "channel, mine for all of yours; revoke makes the links given so far stop working.",
+        "brief gives a private web page (timeline, positions, offers) for this channel's "
+        "negotiation, or for one deadline; brief revoke makes every brief link of this channel "
+        "stop working and gives a new one.",
         "Owners: whoever adds a deadline owns it, and may name co-owners with owners "
         "(remove takes them off again; the last owner stays). Only owners extend, move, "
         "cancel, mark done, change reminders or owners.",
         "expect: which declared parties the deadline waits for (none: no party). A deadline "
         "expects the parties declared before it was added.",
+        "sealed: positions are commit-reveal: each is answered privately with a receipt, the "
+        "channel sees only a commitment, and all are revealed at the deadline (or when it is "
+        "marked done or cancelled). seal turns it on while no position is recorded.",
+        "silence <rule>: at the deadline, the silent (expected parties and asked people with no "
+        "position) are recorded as support or oppose (by silence), or the deadline is extended "
+        "once by the offset (extend 1d), or, with none, listed as silent.",
         "Numbers count per channel: D1 here is not D1 elsewhere. In a direct message with me, "
         "a reference reaches the deadlines you own or were asked about, in any channel.",
     ]
@@ -132,6 +153,9 @@ HELP_POSITION = "\n".join(
         "whoever first recorded it. Owners get no exception. Your own position only by you.",
         "/position <ref> alone opens a form; /position list shows every position and who has "
         "not answered; /position ask requests positions and nudges those who have not answered.",
+        "On a sealed deadline your position is answered with a private receipt (label, stance, "
+        "terms, salt, commitment); /position verify lists the commitments and, once revealed, "
+        "checks each. In a Teams channel, use the form (/position <ref>) for a sealed position.",
     ]
 )
 

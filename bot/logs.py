@@ -12,12 +12,14 @@ composition root calls it once). Every record that reaches it passes these filte
   them, at every level and for every logger (aiohttp's access log, bolt,
   SQLAlchemy included): Slack tokens (``xoxb-...``, ``xapp-...``), Bearer and
   Basic credentials and whole ``Authorization`` values, JWTs, passwords in
-  URLs, feed tokens and event links in ``/calendar/...`` paths, Slack
+  URLs, feed tokens and event links in ``/calendar/...`` paths, brief tokens in
+  ``/brief/...`` paths, Slack
   response URLs (``hooks.slack.com/...`` and any ``response_url`` value: each
   lets its holder post into a channel for 30 minutes), secret-looking query
-  parameters, Slack request signatures, and the configured secret values
-  themselves (signing secret, bot token, client secret, app password, the
-  database password) wherever they appear;
+  parameters (the Socket Mode websocket URL's ``ticket`` included), Slack
+  request signatures, and the configured secret values themselves (signing
+  secret, bot token, app token, client secret, app password, the database
+  password) wherever they appear;
 - aiosqlite's DEBUG statement trace (it carries query parameters) is dropped,
   and so is everything below WARNING from the platform SDKs
   (``QUIET_LIBRARIES``): at DEBUG and INFO they log whole request and
@@ -153,21 +155,37 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
         r"\g<1>" + REDACTED + "@",
         ("://",),
     ),
-    # Calendar feed tokens (the token is the secret); adapters.feeds already
-    # writes "~<hash prefix>" labels instead, which stay.
+    # Calendar feed and brief tokens (the token is the secret); adapters.feeds
+    # already writes "~<hash prefix>" labels instead, which stay.
     (
         re.compile(r"(/calendar/(?:event/)?)(?!~)[^/\s?#\"'<>]+?(?=\.ics|[/\s?#\"'<>]|$)"),
         r"\g<1>" + REDACTED,
         ("/calendar/",),
     ),
+    (
+        re.compile(r"(/brief/)(?!~)[^/\s?#\"'<>]+"),
+        r"\g<1>" + REDACTED,
+        ("/brief/",),
+    ),
     # Secret-looking query or form parameters.
     (
         re.compile(
             r"(?i)\b((?:access_|refresh_|bot_|id_)?token|client_secret|code|state|password"
-            r"|secret|signature|sig|api_key)=[^&\s\"',]+"
+            r"|secret|signature|sig|api_key|ticket)=[^&\s\"',]+"
         ),
         r"\g<1>=" + REDACTED,
-        ("token=", "secret=", "code=", "state=", "password=", "signature=", "sig=", "api_key="),
+        # ticket: the Socket Mode websocket URL's, which lets its holder connect as the app.
+        (
+            "token=",
+            "secret=",
+            "code=",
+            "state=",
+            "password=",
+            "signature=",
+            "sig=",
+            "api_key=",
+            "ticket=",
+        ),
     ),
 )
 _WORDS = tuple(word for _, _, words in _PATTERNS for word in words)
@@ -239,6 +257,7 @@ def configured_secrets(settings: Settings) -> list[str]:
     values = [
         settings.slack_signing_secret,
         settings.slack_bot_token,
+        settings.slack_app_token,
         settings.slack_client_secret,
         settings.microsoft_app_password,
     ]

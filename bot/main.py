@@ -50,8 +50,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parley")
 
+# The seed negotiation: two parties with their reps, the best and final offer, and a
+# sealed deadline whose silent parties oppose by silence.
 DEMO_SCRIPT = (
-    ("alex", "deadline", "add Signed usage agreement due Friday 17:00 America/New_York"),
+    ("alex", "party", "add Anthropic @dario"),
+    ("alex", "party", 'add "Department of Defense" @pete'),
+    (
+        "alex",
+        "deadline",
+        "add Signed usage agreement due Friday 17:00 America/New_York sealed silence oppose",
+    ),
+    (
+        "pete",
+        "offer",
+        "D1 Best and final offer https://example.com/bafo.pdf from Department of Defense",
+    ),
     (
         "dario",
         "position",
@@ -114,10 +127,13 @@ async def _opened(
         await repository.close()
 
 
-def build_app(runtime: Runtime) -> web.Application:
-    """Parley's HTTP application on ``runtime``: health, metrics, calendar feeds and each
-    configured platform, whose gateway the alert dispatcher uses while the app runs."""
+def build_app(runtime: Runtime, *, receive: bool = True) -> web.Application:
+    """Parley's HTTP application on ``runtime``: health, metrics, calendar feeds, briefs and
+    each configured platform, whose gateway the alert dispatcher uses while the app runs.
+    ``receive``: also connect to Slack through Socket Mode when SLACK_APP_TOKEN is set
+    (``parley serve``; the worker only posts alerts)."""
     from adapters import metrics
+    from adapters.brief.http import mount as mount_brief
     from adapters.feeds import mount as mount_feeds
     from adapters.replay import ReplayGuard
     from adapters.web import create_app
@@ -132,6 +148,7 @@ def build_app(runtime: Runtime) -> web.Application:
     )
     runtime.observers.add(watch)
     mount_feeds(app, runtime.feeds)
+    mount_brief(app, feeds=runtime.feeds, store=runtime.repository, clock=runtime.clock)
     gateways: dict[str, ChatGateway] = {}
     if settings.slack_enabled:
         from adapters.slack.app import mount as mount_slack
@@ -145,6 +162,11 @@ def build_app(runtime: Runtime) -> web.Application:
             replay=replay,
             installations=runtime.repository,
         )
+        if settings.slack_socket_mode and receive:
+            from adapters.slack.app import SLACK
+            from adapters.slack.socket_mode import connect
+
+            connect(app, app[SLACK], app_token=settings.slack_app_token)
     if settings.teams_served:
         from adapters.teams.handler import mount as mount_teams
 
@@ -181,7 +203,8 @@ async def serve(
     ``scheduler``) from when the database schema is current (``schema`` is None)."""
     from adapters.web import serving
 
-    async with serving(build_app(runtime), host=host, port=port, listen=listen) as server:
+    app = build_app(runtime, receive=listen)
+    async with serving(app, host=host, port=port, listen=listen) as server:
         stopped = asyncio.create_task(server.until_stopped())
         current = asyncio.create_task(until_schema_current(schema))
         try:
@@ -275,12 +298,15 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 print(render_message(message, now=runtime.clock.now()))
             print()
     print(
-        "Demo loaded into #general. Try next:\n"
+        "Demo loaded into #general: positions on D1 are sealed until its deadline. Try next:\n"
         "  parley shell\n"
         "  /deadline list\n"
         "  /deadline show D1\n"
         "  /position list D1\n"
-        "  /position D1 conditional as Legal Only with an audit clause"
+        "  /offer list D1\n"
+        "  /position D1 conditional Only with an audit clause\n"
+        "  /position verify D1\n"
+        "  /deadline done D1 because signed with both red lines   (reveals every position)"
     )
     return 0
 

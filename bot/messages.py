@@ -19,8 +19,9 @@ People are mentioned in text as ``<@id>``, or ``<@id|name>`` with the name to
 show; ``MENTION`` matches that form (group 1 the id, group 2 the name) for
 every renderer. A conversation is named as ``<#id>`` (``CHANNEL``): Slack shows
 the channel, the shell ``#id``, Teams (which has no such link) "its channel". A
-``sensitive`` message carries a secret (a feed URL): it is shown only to its
-user, never in a shared conversation.
+``sensitive`` message carries a secret (a feed URL) or buttons that act for
+its user alone (a vague time's choices): it is shown only to its user, never
+in a shared conversation.
 
 An instant inside text (``moment``) is written as ``<!at^<unix seconds>|<text>>``:
 each renderer shows it in the viewer's zone (a Slack date token, Teams

@@ -5,7 +5,8 @@ and silence"), for the matrix, ``show`` and whatever else lists the silent.
 declared at or before the deadline was created. *Silent*: an expected party
 with no position recorded by one of its reps (or, when it has no reps, by
 anyone for it), or an asked person who has recorded no position of their own
-and none as a rep.
+and none as a rep. A position the silence rule recorded at the deadline
+("by silence") answers for its party or person: they are no longer listed silent.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def spoke_for(party: Party, positions: Sequence[Position]) -> bool:
     """Whether ``party`` has a position that counts: by a rep, or by anyone without reps."""
     return any(
         position.stakeholder == party.stakeholder
-        and (not party.reps or position.recorded_by in party.reps)
+        and (position.by_silence or not party.reps or position.recorded_by in party.reps)
         for position in positions
     )
 
@@ -53,6 +54,7 @@ def silent(
 ) -> Silence:
     """Who is silent (see the module docstring)."""
     speakers = {position.recorded_by for position in positions}
+    speakers |= {position.stakeholder for position in positions if position.by_silence}
     return Silence(
         parties=tuple(party.name for party in expected if not spoke_for(party, positions)),
         people=tuple(r.user_id for r in requests if r.user_id not in speakers),

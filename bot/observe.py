@@ -33,6 +33,7 @@ from bot.errors import StorageUnavailable, UserError
 from bot.grammar import (
     AddDeadline,
     AskPositions,
+    BriefRequest,
     CancelDeadline,
     Command,
     CompleteDeadline,
@@ -43,9 +44,12 @@ from bot.grammar import (
     ListPositions,
     OpenPositionForm,
     RecordPosition,
+    SealDeadline,
     SetOwners,
     SetReminders,
+    SetSilence,
     ShowDeadline,
+    VerifyPositions,
     parse_command,
 )
 from bot.grammar_negotiation import (
@@ -73,6 +77,7 @@ _NAMES: dict[type[Command], str] = {
     SetReminders: "deadline remind",
     SetOwners: "deadline owners",
     FeedRequest: "deadline feed",
+    BriefRequest: "deadline brief",
     RecordPosition: "position record",
     OpenPositionForm: "position form",
     ListPositions: "position list",
@@ -84,6 +89,9 @@ _NAMES: dict[type[Command], str] = {
     RecordOffer: "offer record",
     ListOffers: "offer list",
     OfferHelp: "offer help",
+    SealDeadline: "deadline seal",
+    SetSilence: "deadline silence",
+    VerifyPositions: "position verify",
 }
 _PRESSES = {
     views.ACTION_STANCE: _NAMES[RecordPosition],

@@ -10,8 +10,11 @@ Storage is one port per consumer, so each part takes only what it uses:
 - ``AlertOutbox``: the alert outbox (the dispatcher, which also reads and marks
   deadlines through a ``DeadlineStore``);
 - ``NoticeOutbox``: the direct messages that tell people of changes (``bot.notices``);
-- ``FeedStore``: calendar feed tokens and what feeds show (``bot.feeds``);
+- ``FeedStore``: calendar feed and brief tokens, what feeds show (``bot.feeds``),
+  and the alerts a brief lists (``bot.brief``);
 - ``ConversationStore``: where a platform lets Parley post later (Teams);
+- ``ReplayStore``: requests and buttons already handled (``bot.once``), and
+  the deployment's secrets;
 - ``Installations``: the Slack workspaces Parley is installed in, their bot
   tokens, and the OAuth install flow's one-time states (the Slack adapter);
 - ``Maintenance``: export, import and the readiness ping.
@@ -21,7 +24,8 @@ Storage is one port per consumer, so each part takes only what it uses:
 Every storage call is scoped to one workspace, except where a port says why not:
 no query crosses workspaces. Each mutating call is one transaction: it either
 writes everything it names (row, history event, alert and notice outbox changes)
-or nothing.
+or nothing. A mutating call made by a command that carries idempotency keys
+(``bot.once``) claims them in the same transaction.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from bot.domain import (
     PlannedNotice,
     Position,
     PositionRequest,
+    SentAlert,
     SlackBot,
     SlackInstallation,
 )
@@ -118,7 +123,8 @@ class DeadlineStore(Protocol):
         notice: PlannedNotice | None = None,
     ) -> Deadline:
         """Write ``deadline``'s mutable fields (due_at, tz, status, reminder_offsets,
-        updated_at), raise its sequence by one, append ``event``. When ``alerts`` is
+        updated_at, silence; sealed and settled_at only from unset to set), raise its
+        sequence by one, append ``event``. When ``alerts`` is
         not None, replace the deadline's pending alerts with them (empty: drop all).
         A ``notice`` goes to the notice outbox (see ``NoticeOutbox``)."""
         ...
@@ -129,6 +135,36 @@ class DeadlineStore(Protocol):
         """Write ``deadline.owners`` (its first becomes ``owner_id``), raise the
         sequence, append ``event``, if the stored owners are still ``previous``;
         otherwise change nothing and raise ``InvalidInput`` (try again)."""
+        ...
+
+    async def settle_deadline(
+        self,
+        *,
+        deadline: Deadline,
+        at: datetime,
+        positions: Sequence[Position],
+        events: Sequence[Event],
+    ) -> bool:
+        """Settle the deadline once: if it is not settled yet, set ``settled_at`` to ``at``,
+        add ``positions`` (the silence positions: a stakeholder who has one by now keeps
+        it) and append ``events``, in one transaction; False (nothing written) if it
+        was settled already."""
+        ...
+
+    async def extend_by_silence(
+        self,
+        *,
+        deadline: Deadline,
+        previous_due: datetime,
+        event: Event,
+        alerts: Sequence[PlannedAlert],
+        keep_alert_ids: Sequence[int],
+    ) -> bool:
+        """The silence rule's one extension: if the stored deadline is open, unsettled,
+        not extended by silence yet and still due at ``previous_due``, move it to
+        ``deadline.due_at``, mark it extended, append ``event``, and replace its pending
+        alerts but ``keep_alert_ids`` (the claimed alert announcing it) with ``alerts``.
+        False (nothing written) otherwise."""
         ...
 
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
@@ -345,17 +381,33 @@ class FeedStore(Protocol):
         """Forget the channel's link secret: every link signed with it stops working."""
         ...
 
+    async def list_sent_alerts(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> list[SentAlert]:
+        """The alerts sent for these deadlines (a brief's timeline), oldest first."""
+        ...
+
 
 class ReplayStore(Protocol):
-    """Requests already handled, shared by the replicas of one database."""
+    """Requests and buttons already handled, shared by the replicas of one database
+    (``bot.once``), and the deployment's secrets."""
 
     async def claim_replay_key(self, *, key: str, now: datetime, expires_at: datetime) -> bool:
         """Store ``key`` until ``expires_at`` unless a copy that has not expired by
         ``now`` is there; True when this call stored it (the request may run)."""
         ...
 
+    async def release_replay_key(self, *, key: str) -> None:
+        """Forget ``key``: what it named failed, and may run when it comes again."""
+        ...
+
     async def prune_replay_keys(self, *, now: datetime) -> int:
         """Delete the keys that expired before ``now``; return how many."""
+        ...
+
+    async def deployment_secret(self, *, name: str, create: str, now: datetime) -> str:
+        """The deployment's secret called ``name``; when there is none yet, ``create``
+        is stored (whichever replica stores one first wins). Never exported."""
         ...
 
 

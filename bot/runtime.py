@@ -78,7 +78,12 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
     observers = CommandObservers(CommandLog())
     feeds = Feeds(store=repository, clock=clock, public_url=settings.public_url)
     service = Parley(
-        repository=repository, clock=clock, feeds=feeds, on_change=changed, observer=observers
+        repository=repository,
+        clock=clock,
+        keys=repository,
+        feeds=feeds,
+        on_change=changed,
+        observer=observers,
     )
     runtime = Runtime(
         settings=settings,

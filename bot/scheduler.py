@@ -33,9 +33,13 @@ lease to run out, and no new claim is made. Cancelling gives back the same.
 
 Alerts missed while no process ran (several of one deadline due long ago)
 collapse into one catch-up message. Posts to one channel are paced by the
-platform's allowance. At the deadline itself an open deadline becomes missed
-and the channel sees the final position matrix; at the 1d and 1h offsets the
+platform's allowance. At the deadline itself the job first applies the
+silence rule, records silence positions and reveals sealed ones
+(``bot.deadline_end``: each write conditional, so a retried or re-claimed job
+does none of it twice, and its time comes off the post's budget); then an open
+deadline becomes missed and the channel sees the final position matrix; at the 1d and 1h offsets the
 people asked for a position who have not answered get a direct message.
+What a job posts, and what follows the post, is ``bot.alert_jobs``'s part.
 """
 
 from __future__ import annotations
@@ -46,36 +50,28 @@ import logging
 import random
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import views
+from bot.alert_jobs import AlertJobs, Job, Lease, no_event_url
 from bot.concurrency import SharedStatement, within
 from bot.dispatch_policy import DEFAULT_PACING, DispatchPolicy, DispatchStats
 from bot.domain import (
-    NUDGE_OFFSETS,
     Alert,
     Deadline,
     DeadlineState,
     DeadlineStatus,
-    Event,
-    EventKind,
 )
 from bot.errors import (
     DeliveryError,
-    PermanentDelivery,
     RateLimited,
     StorageUnavailable,
     TransientDelivery,
 )
-from bot.messages import Audience, Message
-from bot.ports import AlertOutbox, ChatGateway, Clock, DeadlineStore
+from bot.messages import Message
+from bot.ports import AlertOutbox, ChatGateway, Clock, NegotiationStore
 
 log = logging.getLogger("parley.scheduler")
-
-
-async def _no_event_url(deadline: Deadline) -> str | None:
-    return None
 
 
 class Dispatcher:
@@ -83,7 +79,7 @@ class Dispatcher:
         self,
         *,
         outbox: AlertOutbox,
-        deadlines: DeadlineStore,
+        deadlines: NegotiationStore,
         gateways: Mapping[str, ChatGateway],
         clock: Clock,
         policy: DispatchPolicy | None = None,
@@ -93,22 +89,27 @@ class Dispatcher:
     ) -> None:
         self.outbox = outbox
         self.deadlines = deadlines
-        self.event_url = event_url or _no_event_url
         self.gateways = gateways
         self.clock = clock
         self.policy = policy or DispatchPolicy()
         self.pacing = pacing
         self.stats = DispatchStats()
+        self.jobs = AlertJobs(
+            deadlines=deadlines,
+            clock=clock,
+            policy=self.policy,
+            stats=self.stats,
+            event_url=event_url or no_event_url,
+        )
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._last_post: dict[str, datetime] = {}
-        self._told_owner: set[int] = set()
         self._paused = False
         self._stopping = False
         self._stopped = asyncio.Event()
         self._unsent: set[int] = set()  # claimed, not yet handed to a gateway
         self._claimed: set[int] = set()  # claimed, not yet finished with
-        self._queues: defaultdict[str, deque[_Job]] = defaultdict(deque)
+        self._queues: defaultdict[str, deque[Job]] = defaultdict(deque)
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._posting = asyncio.Semaphore(self.policy.max_posting)
         self._renew = SharedStatement(self._renew_leases)
@@ -214,7 +215,7 @@ class Dispatcher:
         claimed = await self.outbox.claim_due_alerts(
             now=asked_at, lease_seconds=self.policy.lease_seconds, limit=room
         )
-        lease = _Lease(asked_at, self.clock.now(), self.policy.lease_seconds)
+        lease = Lease(asked_at, self.clock.now(), self.policy.lease_seconds)
         # One whose lease ran out while it waited here is claimed again by this process
         # too: it stays with the job that has it, which renews before posting.
         new = [alert for alert in claimed if alert.id not in self._claimed]
@@ -249,7 +250,7 @@ class Dispatcher:
             return
         log.info("gave back %d claimed alerts", len(unsent))
 
-    async def _load_jobs(self, claimed: list[Alert], lease: _Lease) -> list[_Job]:
+    async def _load_jobs(self, claimed: list[Alert], lease: Lease) -> list[Job]:
         """The claimed alerts grouped by deadline, with what each alert shows,
         read in three queries per workspace."""
         by_deadline: dict[int, list[Alert]] = defaultdict(list)
@@ -263,7 +264,7 @@ class Dispatcher:
                 workspace_id=workspace_id, deadline_ids=sorted(deadline_ids)
             ):
                 states[loaded.deadline.id] = loaded
-        jobs: list[_Job] = []
+        jobs: list[Job] = []
         for deadline_id, alerts in by_deadline.items():
             state = states.get(deadline_id)
             if state is None or state.deadline.status in (
@@ -277,7 +278,7 @@ class Dispatcher:
                     await self.outbox.mark_alert_failed(alert_id=alert.id, error="deadline closed")
                 continue
             alerts.sort(key=lambda a: a.due_at)
-            jobs.append(_Job(state=state, alerts=alerts, lease=lease))
+            jobs.append(Job(state=state, alerts=alerts, lease=lease))
         jobs.sort(key=lambda job: job.alerts[0].due_at)
         return jobs
 
@@ -326,7 +327,7 @@ class Dispatcher:
                 self._claimed.difference_update(alert.id for alert in job.alerts)
             self.wake()
 
-    async def _post_if_still_ours(self, key: str, job: _Job) -> None:
+    async def _post_if_still_ours(self, key: str, job: Job) -> None:
         """Post the job's alerts this process still holds, then record them sent.
 
         A lease without time for a whole post and its record is renewed right
@@ -354,7 +355,7 @@ class Dispatcher:
         if gateway is not None:
             await self._posted(job, gateway)
 
-    def _post_budget(self, lease: _Lease) -> float:
+    def _post_budget(self, lease: Lease) -> float:
         """How long a post on ``lease`` may take (up to ``send_timeout``): it must end
         ``send_timeout`` before the lease, to record it, and that must be at least twice
         what the write that set the lease took. Zero or less: no time for a post."""
@@ -364,7 +365,7 @@ class Dispatcher:
         left = (lease.ends_at - self.clock.now()).total_seconds()
         return min(keep, left - keep)
 
-    async def _renewed(self, job: _Job) -> _Job | None:
+    async def _renewed(self, job: Job) -> Job | None:
         """The job with only the alerts this process still holds (one whose lease ran
         out may be another replica's by now), their leases renewed; None if none is."""
         asked_at = self.clock.now()
@@ -378,7 +379,7 @@ class Dispatcher:
         alerts = [alert for alert in job.alerts if alert.id in held]
         if not alerts:
             return None
-        lease = _Lease(asked_at, self.clock.now(), self.policy.lease_seconds)
+        lease = Lease(asked_at, self.clock.now(), self.policy.lease_seconds)
         return replace(job, alerts=alerts, lease=lease)
 
     async def _pace(self, key: str, platform: str) -> None:
@@ -390,40 +391,20 @@ class Dispatcher:
                 await self._sleep_unless(wait, self._stopped)
 
     # --- one deadline's due alerts ------------------------------------------
-    async def _post(self, job: _Job, *, budget: float) -> ChatGateway | None:
+    async def _post(self, job: Job, *, budget: float) -> ChatGateway | None:
         """Post the job's message, answered within ``budget`` seconds or given up;
         the gateway that took it, or None (a failure, already dealt with)."""
         deadline, alerts = job.deadline, job.alerts
-        positions, requests = job.state.positions, job.state.requests
-        now = self.clock.now()
-        late = [a for a in alerts if now - a.due_at > self.policy.catch_up_after]
-        if len(alerts) > 1 and late:
-            message = views.catch_up_alert(
-                deadline,
-                now=now,
-                missed=[a.offset for a in alerts],
-                positions=positions,
-                requests=requests,
-                marks_missed=self._will_mark_missed(deadline, alerts),
-            )
-            self.stats.collapsed += len(alerts) - 1
-        elif alerts[-1].offset == timedelta(0):
-            message = views.deadline_reached(
-                deadline,
-                now=now,
-                positions=positions,
-                requests=requests,
-                marks_missed=self._will_mark_missed(deadline, alerts),
-            )
-        else:
-            message = views.countdown_alert(
-                deadline,
-                now=now,
-                offset=alerts[-1].offset,
-                positions=positions,
-                requests=requests,
-                calendar_url=await self.event_url(deadline),
-            )
+        started = self.clock.now()
+        message = await self.jobs.message(job)
+        # At the deadline the message is made by writes (bot.deadline_end): what they
+        # took comes off the post's time, which must still end before the lease does.
+        budget -= (self.clock.now() - started).total_seconds()
+        if budget <= 0:
+            log.warning("no time left to post deadline %s's alert; given back", deadline.id)
+            with contextlib.suppress(StorageUnavailable):
+                await self.outbox.release_leases(alert_ids=[a.id for a in alerts])
+            return None
         gateway = self.gateways.get(deadline.platform)
         if gateway is None:
             for alert in alerts:
@@ -439,10 +420,9 @@ class Dispatcher:
             return None
         return gateway
 
-    async def _posted(self, job: _Job, gateway: ChatGateway) -> None:
-        """Record a posted job's alerts sent, then what follows the post: the deadline
-        missed, and nudges for those who have not answered."""
-        deadline, alerts, requests = job.deadline, job.alerts, job.state.requests
+    async def _posted(self, job: Job, gateway: ChatGateway) -> None:
+        """Record a posted job's alerts sent, then what follows the post."""
+        alerts = job.alerts
         sent_at = self.clock.now()
         try:
             await self._record_sent([alert.id for alert in alerts])
@@ -456,18 +436,7 @@ class Dispatcher:
             self.stats.lateness.append((sent_at - alert.due_at).total_seconds())
             self.stats.lateness_count += 1
         self.stats.sent += len(alerts)
-        if self._will_mark_missed(deadline, alerts):
-            await self._mark_missed(deadline, sent_at)
-        if any(a.offset in NUDGE_OFFSETS for a in alerts) and deadline.due_at > sent_at:
-            await self._nudge(
-                deadline, gateway, [r.user_id for r in requests if r.answered_at is None]
-            )
-
-    @staticmethod
-    def _will_mark_missed(deadline: Deadline, alerts: list[Alert]) -> bool:
-        """The alert at the deadline turns an open deadline missed (and says so)."""
-        at_deadline = any(a.offset == timedelta(0) for a in alerts)
-        return at_deadline and deadline.status is DeadlineStatus.OPEN
+        await self.jobs.after_post(job, gateway, sent_at)
 
     async def _send_within(
         self, seconds: float, gateway: ChatGateway, deadline: Deadline, message: Message
@@ -490,38 +459,6 @@ class Dispatcher:
             )
             raise TransientDelivery(f"no answer within {self.policy.send_timeout:g} s") from None
 
-    async def _mark_missed(self, deadline: Deadline, now: datetime) -> None:
-        event = Event(deadline_id=deadline.id, kind=EventKind.MISSED, at=now, actor_id="parley")
-        missed = replace(deadline, status=DeadlineStatus.MISSED, updated_at=now)
-        await self.deadlines.update_deadline(deadline=missed, event=event, alerts=None)
-
-    async def _nudge(self, deadline: Deadline, gateway: ChatGateway, user_ids: list[str]) -> None:
-        for user_id in user_ids:
-            message = views.nudge_message(deadline, user_id=user_id, now=self.clock.now())
-            await self._send_best_effort(gateway, deadline, message)
-
-    async def _send_best_effort(
-        self, gateway: ChatGateway, deadline: Deadline, message: Message
-    ) -> None:
-        """Follow-ups (nudges, failure notices) get a few quick tries; the channel alert
-        they follow is already sent, so they must not make it be sent again."""
-        for attempt in range(3):
-            try:
-                await gateway.send(
-                    workspace_id=deadline.workspace_id,
-                    channel_id=deadline.channel_id,
-                    message=message,
-                )
-                return
-            except RateLimited as error:
-                await self.clock.sleep(min(error.retry_after, 30.0))
-            except TransientDelivery:
-                await self.clock.sleep(self.policy.backoff_base**attempt)
-            except PermanentDelivery as error:
-                log.warning("follow-up for deadline %s not delivered: %s", deadline.id, error)
-                return
-        log.warning("follow-up for deadline %s not delivered after retries", deadline.id)
-
     async def _failed(
         self, deadline: Deadline, alerts: list[Alert], error: DeliveryError, gateway: ChatGateway
     ) -> None:
@@ -537,7 +474,7 @@ class Dispatcher:
                 await self.outbox.mark_alert_failed(alert_id=alert.id, error=str(error)[:500])
             self.stats.failed += len(alerts)
             log.warning("alert for deadline %s failed permanently: %s", deadline.id, error)
-            await self._tell_owner(deadline, error, gateway)
+            await self.jobs.tell_owner(deadline, error, gateway)
             return
         for alert in alerts:
             await self.outbox.release_alert(
@@ -545,49 +482,3 @@ class Dispatcher:
             )
         self.stats.retried += len(alerts)
         self.wake()
-
-    async def _tell_owner(
-        self, deadline: Deadline, error: DeliveryError, gateway: ChatGateway
-    ) -> None:
-        if deadline.id in self._told_owner:
-            return
-        self._told_owner.add(deadline.id)
-        text = (
-            f"Parley could not post the alert for {deadline.ref} {deadline.title} in its channel "
-            f"({error}). Invite Parley back to the channel, or move the deadline to another one."
-        )
-        for owner in deadline.owners:  # co-owners too: any of them can move the deadline
-            notice = views.info_message(text, user_id=owner, audience=Audience.DIRECT)
-            await self._send_best_effort(gateway, deadline, notice)
-
-
-@dataclass(frozen=True)
-class _Lease:
-    """A lease as this process knows it, set by a write (claim or renewal) whose
-    transaction began after ``asked_at``: no other replica can claim before ``ends_at``."""
-
-    asked_at: datetime
-    answered_at: datetime
-    seconds: float
-
-    @property
-    def ends_at(self) -> datetime:
-        return self.asked_at + timedelta(seconds=self.seconds)
-
-    @property
-    def write_seconds(self) -> float:
-        """How long the write took: about what recording a post takes then."""
-        return (self.answered_at - self.asked_at).total_seconds()
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One deadline's claimed alerts, sent together as one message."""
-
-    state: DeadlineState
-    alerts: list[Alert]
-    lease: _Lease
-
-    @property
-    def deadline(self) -> Deadline:
-        return self.state.deadline

@@ -21,12 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Protocol
 
-from bot import views
+from bot import once, views
 from bot.domain import Context, Deadline, DeadlineStatus, Stance
 from bot.errors import FormError, InvalidInput, StorageUnavailable, UserError, VagueTime, chat_text
 from bot.grammar import (
     AddDeadline,
     AskPositions,
+    BriefRequest,
     CancelDeadline,
     Command,
     CompleteDeadline,
@@ -39,9 +40,12 @@ from bot.grammar import (
     MoveDeadline,
     OpenPositionForm,
     RecordPosition,
+    SealDeadline,
     SetOwners,
     SetReminders,
+    SetSilence,
     ShowDeadline,
+    VerifyPositions,
 )
 from bot.grammar_negotiation import (
     ChangeParty,
@@ -53,7 +57,7 @@ from bot.grammar_negotiation import (
     RecordOffer,
 )
 from bot.help import HELP_DEADLINE, HELP_OFFER, HELP_PARTY, HELP_POSITION
-from bot.messages import Message
+from bot.messages import Actions, Message
 from bot.observe import (
     CommandObserver,
     CommandObservers,
@@ -62,13 +66,14 @@ from bot.observe import (
     observing_press,
     parse_observed,
 )
-from bot.ports import Clock, NegotiationStore
-from bot.usecases import access, changes, choices, offers, parties, positions, schedule
+from bot.ports import Clock, NegotiationStore, ReplayStore
+from bot.usecases import access, changes, choices, home, offers, parties, positions, schedule
 from bot.words import Ref
 
 # `/deadline list` shows what still needs attention: open deadlines, and missed
 # ones until someone marks them done or cancels them.
 UNSETTLED = frozenset({DeadlineStatus.OPEN, DeadlineStatus.MISSED})
+HOME = "home"  # typed alone (Teams): the person's home
 
 
 class FeedLinks(Protocol):
@@ -77,6 +82,8 @@ class FeedLinks(Protocol):
     async def feed_url(self, *, ctx: Context, scope: str) -> str: ...
 
     async def event_url(self, *, deadline: Deadline) -> str | None: ...
+
+    async def brief_url(self, *, ctx: Context, deadline: Deadline | None, revoke: bool) -> str: ...
 
 
 class Parley:
@@ -87,6 +94,7 @@ class Parley:
         *,
         repository: NegotiationStore,
         clock: Clock,
+        keys: ReplayStore,
         feeds: FeedLinks | None = None,
         on_change: Callable[[], None] | None = None,
         observer: CommandObserver | None = None,
@@ -95,16 +103,31 @@ class Parley:
         self.clock = clock
         self.feeds = feeds
         self._on_change = on_change or (lambda: None)
-        self._choices = choices.ChoiceLedger()
+        self.keys = keys
+        self._button_secret: bytes | None = None
         self.observer = observer or CommandObservers()
 
     # --- entry points ----------------------------------------------------
     async def handle(self, *, ctx: Context, command: str, text: str) -> list[Message]:
-        """Run one slash command (``command`` is ``deadline`` or ``position``)."""
+        """Run one slash command (``command`` is ``deadline`` or ``position``) once for
+        the request that carries it (``bot.once``), or ``home`` alone (typed in Teams: the
+        person's home, ``bot.usecases.home``)."""
         try:
-            return await self._run(ctx, command, text)
+            if command == HOME and not text.strip():
+                return await self._home(ctx)
+            return await once.run_once(lambda: self._run(ctx, command, text), claim=self._claim)
         except (UserError, StorageUnavailable) as error:
-            return [views.error_message(chat_text(error), user_id=ctx.user_id)]
+            return _refusal(ctx, error)
+
+    async def _home(self, ctx: Context) -> list[Message]:
+        """What the person owns and what is asked of them, across the workspace's
+        conversations; typed in a channel it is sent to them alone (``sensitive``)."""
+        access.check_ids(ctx)
+        found = await home.person_home(
+            self.repository, workspace_id=ctx.workspace_id, user_id=ctx.user_id
+        )
+        message = home.home_message(found, now=self.clock.now(), user_id=ctx.user_id)
+        return [message if ctx.direct else replace(message, sensitive=True)]
 
     async def _run(self, ctx: Context, command: str, text: str) -> list[Message]:
         """Parse and execute; a vague time becomes its choices."""
@@ -119,7 +142,24 @@ class Parley:
                 # The choices name the deadline by number: a title prefix may stop matching.
                 deadline = await self.resolve(ctx, parsed.ref)
                 parsed = replace(parsed, ref=Ref(number=deadline.number, prefix=""))
-            return [choices.offer(vague, ctx=ctx, command=parsed, now=self.clock.now())]
+            now = self.clock.now()
+            secret = await self._secret()
+            return [choices.offer(vague, ctx=ctx, command=parsed, now=now, secret=secret)]
+
+    async def _claim(self, key: once.Key) -> bool:
+        """Claim ``key`` for a command that wrote nothing (``bot.once``)."""
+        return await self.keys.claim_replay_key(
+            key=key.digest, now=key.now, expires_at=key.expires_at
+        )
+
+    async def _secret(self) -> bytes:
+        """The deployment's key for signing buttons, made once for every replica."""
+        if self._button_secret is None:
+            found = await self.keys.deployment_secret(
+                name=choices.SECRET_NAME, create=choices.new_secret(), now=self.clock.now()
+            )
+            self._button_secret = bytes.fromhex(found)
+        return self._button_secret
 
     async def execute(self, *, ctx: Context, command: Command) -> list[Message]:
         """Run a parsed command; raises ``UserError`` for a mistake in it."""
@@ -133,6 +173,7 @@ class Parley:
             | AddDeadline
             | ListDeadlines
             | FeedRequest
+            | BriefRequest
             | ChangeParty
             | ListParties
             | PartyHelp
@@ -167,6 +208,9 @@ class Parley:
                 return await self._list(ctx, include_closed)
             case FeedRequest(scope=scope):
                 return await self._feed(ctx, scope)
+            case BriefRequest(ref=ref, revoke=revoke):
+                one = None if ref is None else await self.resolve(ctx, ref)
+                return await self._brief(ctx, one, revoke=revoke)
 
     async def _on_deadline(
         self, ctx: Context, deadline: Deadline, command: DeadlineCommand
@@ -181,10 +225,19 @@ class Parley:
             case CompleteDeadline() | CancelDeadline():
                 met = isinstance(command, CompleteDeadline)
                 status = DeadlineStatus.MET if met else DeadlineStatus.CANCELLED
+                reason = command.reason if isinstance(command, CompleteDeadline) else ""
                 closed = await changes.close(
-                    store=store, now=now, ctx=ctx, deadline=deadline, status=status
+                    store=store, now=now, ctx=ctx, deadline=deadline, status=status, reason=reason
                 )
                 return self._changed(closed)
+            case SealDeadline():
+                return await changes.seal(store=store, now=now, ctx=ctx, deadline=deadline)
+            case SetSilence():
+                return await changes.set_silence(
+                    store=store, now=now, ctx=ctx, deadline=deadline, command=command
+                )
+            case VerifyPositions():
+                return [await positions.verify(store, ctx, deadline)]
             case SetReminders():
                 reminded = await changes.set_reminders(
                     store=store, now=now, ctx=ctx, deadline=deadline, command=command
@@ -203,6 +256,7 @@ class Parley:
                     stance=stance,
                     party=party,
                     terms=terms,
+                    typed=True,
                 )
             case OpenPositionForm():
                 return [await positions.form(store, ctx, deadline)]
@@ -229,19 +283,23 @@ class Parley:
         return messages
 
     async def press(self, *, ctx: Context, action_id: str, value: str) -> list[Message]:
-        """A button of ``views.CORE_ACTIONS`` (a stance, the form, a time choice) was pressed."""
+        """A button of ``views.CORE_ACTIONS`` (a stance, the form, a time choice) was
+        pressed; its command runs once for the request, and a time choice once for its
+        prompt (``bot.once``)."""
         try:
             with observing_press(self.observer, ctx=ctx, action_id=action_id):
-                return await self._press(ctx, action_id, value)
+                if action_id == views.ACTION_CHOOSE_TIME:
+                    return await self._choose(ctx, value)
+                return await once.run_once(
+                    lambda: self._press(ctx, action_id, value), claim=self._claim
+                )
         except ValueError:
             return [views.error_message("That button is out of date.", user_id=ctx.user_id)]
         except (UserError, StorageUnavailable) as error:
-            return [views.error_message(chat_text(error), user_id=ctx.user_id)]
+            return _refusal(ctx, error)
 
     async def _press(self, ctx: Context, action_id: str, value: str) -> list[Message]:
         access.check_ids(ctx)
-        if action_id == views.ACTION_CHOOSE_TIME:
-            return await self._choose(ctx, choices.TimeChoice.decode(value))
         if action_id == views.ACTION_STANCE:
             deadline_id, _, stance = value.partition("|")
             deadline = await access.by_id(self.repository, ctx, deadline_id)
@@ -254,6 +312,8 @@ class Parley:
                 party=None,
                 terms=None,
             )
+        if action_id == views.ACTION_BRIEF:
+            return await self._brief(ctx, await access.by_id(self.repository, ctx, value))
         if action_id == views.ACTION_OPEN_FORM:
             deadline = await access.by_id(self.repository, ctx, value)
             return [await positions.form(self.repository, ctx, deadline)]
@@ -274,6 +334,18 @@ class Parley:
         access.check_ids(ctx)
         stance, party, terms = positions.read_form(fields)
         try:
+            return await once.run_once(
+                lambda: self._submit(ctx, value, stance, party, terms), claim=self._claim
+            )
+        except once.AlreadyHandled as error:
+            if error.key.refusal:
+                raise
+            return []  # a copy of the request that another replica ran
+
+    async def _submit(
+        self, ctx: Context, value: str, stance: Stance, party: str | None, terms: str
+    ) -> list[Message]:
+        try:
             deadline = await access.by_id(self.repository, ctx, value)
         except ValueError:
             raise FormError({"stance": "This form is out of date; open it again."}) from None
@@ -287,12 +359,13 @@ class Parley:
             terms=terms,
         )
 
-    async def _choose(self, ctx: Context, choice: choices.TimeChoice) -> list[Message]:
-        """Run a time choice as if its command were typed again, by its person, where it
-        was offered, once."""
-        if ctx.channel_id != choice.channel_id:
-            # Offered elsewhere: nothing here may run it (a Teams client can send any data).
-            raise ValueError("a time choice pressed outside its conversation")
+    async def _choose(self, ctx: Context, value: str) -> list[Message]:
+        """Run a time choice as if its command were typed again, by its person, in the
+        conversation where it was typed, once (``bot.usecases.choices``)."""
+        access.check_ids(ctx)
+        choice = choices.TimeChoice.decode(value, await self._secret())
+        if ctx.workspace_id != choice.workspace_id:
+            raise ValueError("a time choice pressed in another workspace")
         if ctx.user_id != choice.user_id:
             raise InvalidInput(
                 f"These choices were offered to {views.mention(choice.user_id)}; "
@@ -303,13 +376,13 @@ class Parley:
             raise InvalidInput(
                 f"These choices have expired. Type it again: /{choice.command} {choice.text}"
             )
-        if not self._choices.take(choice, now=now):
-            raise InvalidInput("One of these choices has already been used.")
-        try:
-            return await self._run(ctx, choice.command, choice.text)
-        except BaseException:
-            self._choices.give_back(choice)
-            raise
+        # Where it was typed: Teams offers the choices in the person's 1:1 chat.
+        where = replace(ctx, channel_id=choice.channel_id, direct=choice.direct)
+        return await once.run_once(
+            lambda: self._run(where, choice.command, choice.text),
+            claim=self._claim,
+            extra=(choice.key(now),),
+        )
 
     # --- references ------------------------------------------------------
     async def resolve(self, ctx: Context, ref: Ref) -> Deadline:
@@ -322,6 +395,22 @@ class Parley:
         deadlines = await self.repository.list_deadlines(
             workspace_id=ctx.workspace_id, channel_id=ctx.channel_id, statuses=statuses
         )
+        if ctx.direct and not include_closed:
+            # In a direct conversation: the person's home, this conversation's own
+            # deadlines among those shown as theirs.
+            found = await home.person_home(
+                self.repository,
+                workspace_id=ctx.workspace_id,
+                user_id=ctx.user_id,
+                statuses=UNSETTLED,
+            )
+            known = {d.id for d in found.owned}
+            owned = sorted(
+                [*found.owned, *(d for d in deadlines if d.id not in known)],
+                key=lambda d: (d.due_at, d.number),
+            )
+            found = replace(found, owned=tuple(owned))
+            return [home.home_message(found, now=self.clock.now(), user_id=ctx.user_id)]
         if ctx.direct:
             theirs = await self.repository.find_deadlines_of_person(
                 workspace_id=ctx.workspace_id, user_id=ctx.user_id, statuses=statuses
@@ -348,16 +437,19 @@ class Parley:
         requests = await self.repository.list_position_requests(
             workspace_id=workspace, deadline_id=deadline_id
         )
+        details = views.deadline_details(
+            deadline,
+            now=self.clock.now(),
+            events=events,
+            positions=positions,
+            requests=requests,
+            user_id=ctx.user_id,
+            silence=await parties.silence(self.repository, workspace, deadline),
+        )
+        if self.feeds is None:
+            return [details]
         return [
-            views.deadline_details(
-                deadline,
-                now=self.clock.now(),
-                events=events,
-                positions=positions,
-                requests=requests,
-                user_id=ctx.user_id,
-                silence=await parties.silence(self.repository, workspace, deadline),
-            )
+            replace(details, blocks=(*details.blocks, Actions((views.brief_button(deadline),))))
         ]
 
     async def _reschedule(
@@ -390,6 +482,29 @@ class Parley:
         )
         return [replace(views.info_message(text, user_id=ctx.user_id), sensitive=True)]
 
+    async def _brief(
+        self, ctx: Context, deadline: Deadline | None, *, revoke: bool = False
+    ) -> list[Message]:
+        if self.feeds is None:
+            raise InvalidInput("Brief pages are not enabled on this Parley server.")
+        url = await self.feeds.brief_url(ctx=ctx, deadline=deadline, revoke=revoke)
+        what = "this channel's negotiation" if deadline is None else deadline.ref
+        revoked = " The brief links given before in this channel no longer work." if revoke else ""
+        text = (
+            f"Your private brief page for {what}:\n{url}\n"
+            "Open it in a browser, print it or forward it to whoever needs the briefing: "
+            "anyone with this URL can read it, until `/deadline brief revoke`." + revoked
+        )
+        return [replace(views.info_message(text, user_id=ctx.user_id), sensitive=True)]
+
     async def event_url(self, deadline: Deadline) -> str | None:
         """The single-event .ics link for ``deadline`` ("Add to calendar"), if feeds are on."""
         return await self.feeds.event_url(deadline=deadline) if self.feeds is not None else None
+
+
+def _refusal(ctx: Context, error: UserError | StorageUnavailable) -> list[Message]:
+    """What the person is told; a request already handled elsewhere is answered with
+    nothing, as a replay caught in memory is (``adapters.replay``)."""
+    if isinstance(error, once.AlreadyHandled) and not error.key.refusal:
+        return []
+    return [views.error_message(chat_text(error), user_id=ctx.user_id)]

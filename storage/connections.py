@@ -11,6 +11,12 @@
   SQLite, see ``storage.db.writer``), retried a few times when SQLite reports
   the database locked or PostgreSQL a deadlock. ``write_statement(work)`` is the
   same for work of ONE statement, which PostgreSQL then runs in autocommit.
+- A write of a command that carries idempotency keys (``bot.once``) claims
+  them first, in the same transaction (``storage.claims``): a key claimed
+  already stops the transaction with ``AlreadyHandled`` before anything is
+  written; a transaction that fails or rolls back takes its claim with it.
+  ``write_statement`` hands its work the one key to claim in its statement
+  (more than one: the transaction of ``write``, which claims them first).
 - ``read_cached(key, load)`` is a read model for a hot read (``/deadline
   list``): what ``load()`` gave for ``key`` is kept and given again while
   nothing was written since, and loaded again after any write. On a SQLite
@@ -38,7 +44,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import StaticPool
 
+from bot import once
 from storage.changes import NOTIFY, ChangeFeed, watch_writes, wrote_deadlines
+from storage.claims import claim_key
 from storage.db import inline_sqlite_engine, single_statement_reader, writer
 from storage.errors import retryable
 from storage.inline_sqlite import InlineSqlite
@@ -121,22 +129,58 @@ class Connections:
         return value
 
     async def write(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
-        """Run ``work`` in one write transaction, retrying lock timeouts and deadlocks."""
+        """Run ``work`` in one write transaction, retrying lock timeouts and deadlocks;
+        the running command's unclaimed keys are claimed in it (see the module docstring)."""
+        keys = once.pending()
         try:
-            return await self._write(work)
+            if not keys:
+                return await self._write(work)
+            result = await self._write(self._claiming(keys, work))
+            for key in keys:
+                key.claimed = True
+            return result
         finally:
             # Counted whatever happened: a write that failed may still have committed.
             self._writes += 1
 
-    async def write_statement(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
+    async def write_statement(
+        self, work: Callable[[AsyncConnection, once.Key | None], Awaitable[_T]]
+    ) -> _T:
         """``write(work)`` for ``work`` that runs ONE statement: on PostgreSQL without
-        BEGIN and COMMIT (a statement is atomic by itself), two round trips fewer."""
-        if self.dialect != "postgresql":
-            return await self.write(work)
+        BEGIN and COMMIT (a statement is atomic by itself), two round trips fewer.
+
+        Exactly once holds there too: ``work`` gets the running command's one
+        unclaimed key (or None) and claims it in its statement, which then writes
+        nothing, and ``work`` raises ``AlreadyHandled``, when the key was claimed
+        already. With more keys, or not on PostgreSQL, ``work`` gets None and runs
+        in ``write``'s transaction, which claims the keys before it."""
+        keys = once.pending() if self.dialect == "postgresql" else ()
+        if self.dialect != "postgresql" or len(keys) > 1:
+            return await self.write(lambda conn: work(conn, None))
+        key = keys[0] if keys else None
         try:
-            return await self._retrying(self._reader, work)
+            result = await self._retrying(self._reader, lambda conn: work(conn, key))
+            if key is not None:
+                key.claimed = True
+            return result
         finally:
             self._writes += 1
+
+    def _claiming(
+        self, keys: tuple[once.Key, ...], work: Callable[[AsyncConnection], Awaitable[_T]]
+    ) -> Callable[[AsyncConnection], Awaitable[_T]]:
+        """``work``, after claiming ``keys`` in its transaction."""
+
+        async def claimed_then_work(conn: AsyncConnection) -> _T:
+            for key in keys:
+                claimed = await claim_key(
+                    conn, self.insert, key=key.digest, now=key.now, expires_at=key.expires_at
+                )
+                if not claimed:
+                    raise once.AlreadyHandled(key)
+            return await work(conn)
+
+        return claimed_then_work
 
     async def _write(self, work: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
         if self._inline is not None:

@@ -11,12 +11,11 @@ negotiation (one channel today) from a counter row.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, insert, or_, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
@@ -31,12 +30,10 @@ from bot.domain import (
     PlannedNotice,
     Position,
     PositionRequest,
-    negotiation_key,
 )
 from bot.errors import InvalidInput, NotFound
-from storage.adding import ADD_DEADLINE, add_parameters
+from storage.adding import add_deadline
 from storage.connections import SqlStore
-from storage.direct_dml import prepared
 from storage.errors import guarded
 from storage.notices import add_notices
 from storage.rows import (
@@ -47,7 +44,6 @@ from storage.rows import (
     REQUEST_COLUMNS,
     REQUESTS_OF_DEADLINE,
     A,
-    C,
     D,
     E,
     P,
@@ -59,6 +55,7 @@ from storage.rows import (
     offsets_to_text,
     owners_to_text,
     position_from_row,
+    position_values,
     request_from_row,
     states_from_rows,
 )
@@ -120,23 +117,18 @@ _EVENTS = (
 )
 
 
-def _counter_statement(dialect_insert: Any) -> Any:
-    stmt = dialect_insert(C).values(
-        negotiation_key=bindparam("key"), workspace_id=bindparam("ws"), last_number=1
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[C.c.negotiation_key],
-        set_={"last_number": C.c.last_number + 1},
-    ).returning(C.c.last_number)
-
-
-# The negotiation's next deadline number (SQLite; PostgreSQL: storage.adding).
-_NEXT_NUMBER = prepared(_counter_statement(sqlite.insert))
-# A new deadline (read back as stored: instants come back in UTC, like every read),
-# its history's first event, its alerts.
-_INSERT_DEADLINE = prepared(insert(D).returning(*DEADLINE_COLUMNS))
-_INSERT_EVENT = prepared(insert(E))
-_INSERT_ALERTS = prepared(insert(A))
+# What recording a position again replaces (the key stays).
+_POSITION_CHANGES = (
+    "label",
+    "stance",
+    "terms",
+    "recorded_by",
+    "recorded_at",
+    "offer_version",
+    "salt",
+    "commitment",
+    "by_silence",
+)
 
 
 def _like_escape(text: str) -> str:
@@ -188,53 +180,11 @@ async def _check_owned(conn: AsyncConnection, workspace_id: str, deadline_ids: s
 class SqlDeadlineStore(SqlStore):
     """The DeadlineStore port on shared ``Connections``."""
 
-    async def _next_number(self, conn: AsyncConnection, draft: NewDeadline) -> int:
-        key = negotiation_key(draft.workspace_id, draft.channel_id)
-        result = await conn.execute(_NEXT_NUMBER, {"key": key, "ws": draft.workspace_id})
-        return int(result.scalar_one())
-
     @guarded
     async def create_deadline(
         self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
     ) -> Deadline:
-        ws = draft.workspace_id
-        values = {
-            "workspace_id": ws,
-            "channel_id": draft.channel_id,
-            "platform": draft.platform,
-            "title": draft.title,
-            "title_key": draft.title.casefold(),
-            "due_at": draft.due_at,
-            "tz": draft.tz,
-            "owner_id": draft.owner_id,
-            "owners": owners_to_text([draft.owner_id]),
-            "status": DeadlineStatus.OPEN.value,
-            "reminder_offsets": offsets_to_text(draft.reminder_offsets),
-            "created_at": draft.created_at,
-            "updated_at": draft.created_at,
-            "sequence": 0,
-            "uid": secrets.token_hex(16),
-        }
-        if self._db.dialect == "postgresql":
-            # One statement, one round trip (see storage.adding).
-            key = negotiation_key(ws, draft.channel_id)
-            params = add_parameters(key, values, event_values(ws, 0, event), alerts)
-
-            async def add(conn: AsyncConnection) -> Deadline:
-                return deadline_from_row((await conn.execute(ADD_DEADLINE, params)).one())
-
-            return await self._db.write_statement(add)
-
-        async def work(conn: AsyncConnection) -> Deadline:
-            number = await self._next_number(conn, draft)
-            row = (await conn.execute(_INSERT_DEADLINE, {**values, "number": number})).one()
-            deadline = deadline_from_row(row)
-            await conn.execute(_INSERT_EVENT, event_values(ws, deadline.id, event))
-            if alerts:
-                await conn.execute(_INSERT_ALERTS, alert_values(ws, deadline.id, alerts))
-            return deadline
-
-        return await self._db.write(work)
+        return await add_deadline(self._db, draft=draft, event=event, alerts=alerts)
 
     @guarded
     async def get_deadline(
@@ -334,6 +284,10 @@ class SqlDeadlineStore(SqlStore):
                 reminder_offsets=offsets_to_text(deadline.reminder_offsets),
                 updated_at=deadline.updated_at,
                 sequence=D.c.sequence + 1,
+                # Sealing and settling are one-way: a write from an older copy never undoes them.
+                sealed=true() if deadline.sealed else D.c.sealed,
+                silence_rule=deadline.silence.text,
+                settled_at=func.coalesce(D.c.settled_at, deadline.settled_at),
             )
             .returning(*DEADLINE_COLUMNS)
         )
@@ -401,30 +355,10 @@ class SqlDeadlineStore(SqlStore):
 
     @guarded
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
-        upsert = self._db.insert(P).values(
-            deadline_id=position.deadline_id,
-            stakeholder=position.stakeholder,
-            workspace_id=workspace_id,
-            label=position.label,
-            stance=position.stance.value,
-            terms=position.terms,
-            recorded_by=position.recorded_by,
-            recorded_at=position.recorded_at,
-            offer_version=position.offer,
-        )
+        upsert = self._db.insert(P).values(position_values(workspace_id, position))
         upsert = upsert.on_conflict_do_update(
             index_elements=[P.c.deadline_id, P.c.stakeholder],
-            set_={
-                name: upsert.excluded[name]
-                for name in (
-                    "label",
-                    "stance",
-                    "terms",
-                    "recorded_by",
-                    "recorded_at",
-                    "offer_version",
-                )
-            },
+            set_={name: upsert.excluded[name] for name in _POSITION_CHANGES},
         )
         answered = (
             update(R)
@@ -446,6 +380,85 @@ class SqlDeadlineStore(SqlStore):
             await conn.execute(answered)
 
         await self._db.write(work)
+
+    @guarded
+    async def settle_deadline(
+        self,
+        *,
+        deadline: Deadline,
+        at: datetime,
+        positions: Sequence[Position],
+        events: Sequence[Event],
+    ) -> bool:
+        ws = deadline.workspace_id
+        settle = (
+            update(D)
+            .where(D.c.workspace_id == ws, D.c.id == deadline.id, D.c.settled_at.is_(None))
+            .values(settled_at=at, updated_at=at, sequence=D.c.sequence + 1)
+        )
+        # A position recorded meanwhile is no longer silent: it stays.
+        silent = self._db.insert(P).on_conflict_do_nothing(
+            index_elements=[P.c.deadline_id, P.c.stakeholder]
+        )
+
+        async def work(conn: AsyncConnection) -> bool:
+            if (await conn.execute(settle)).rowcount != 1:
+                await _check_owned(conn, ws, {deadline.id})
+                return False
+            if positions:
+                await conn.execute(silent, [position_values(ws, p) for p in positions])
+            for event in events:
+                await conn.execute(insert(E), event_values(ws, deadline.id, event))
+            return True
+
+        return await self._db.write(work)
+
+    @guarded
+    async def extend_by_silence(
+        self,
+        *,
+        deadline: Deadline,
+        previous_due: datetime,
+        event: Event,
+        alerts: Sequence[PlannedAlert],
+        keep_alert_ids: Sequence[int],
+    ) -> bool:
+        ws = deadline.workspace_id
+        extend = (
+            update(D)
+            .where(
+                D.c.workspace_id == ws,
+                D.c.id == deadline.id,
+                D.c.due_at == previous_due,
+                D.c.status == DeadlineStatus.OPEN.value,
+                D.c.settled_at.is_(None),
+                D.c.silence_extended.is_(False),
+            )
+            .values(
+                due_at=deadline.due_at,
+                silence_extended=True,
+                updated_at=deadline.updated_at,
+                sequence=D.c.sequence + 1,
+            )
+        )
+        drop = delete(A).where(
+            A.c.workspace_id == ws,
+            A.c.deadline_id == deadline.id,
+            A.c.status == AlertStatus.PENDING.value,
+            A.c.id.not_in(list(keep_alert_ids)),
+        )
+
+        async def work(conn: AsyncConnection) -> bool:
+            if (await conn.execute(extend)).rowcount != 1:
+                await _check_owned(conn, ws, {deadline.id})
+                return False
+            await conn.execute(insert(E), event_values(ws, deadline.id, event))
+            await conn.execute(drop)
+            if alerts:
+                await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
+            return True
+
+        return await self._db.write(work)
 
     @guarded
     async def list_positions(self, *, workspace_id: str, deadline_id: int) -> list[Position]:

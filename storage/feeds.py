@@ -12,14 +12,24 @@ the feed's own rows (``feed_fingerprint``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.domain import DeadlineState, DeadlineStatus, FeedKind, FeedScope, FeedToken, Stance
+from bot.domain import (
+    AlertStatus,
+    DeadlineState,
+    DeadlineStatus,
+    FeedKind,
+    FeedScope,
+    FeedToken,
+    SentAlert,
+    Stance,
+)
 from storage.connections import SqlStore
 from storage.errors import guarded
 from storage.rows import (
@@ -30,6 +40,7 @@ from storage.rows import (
     POSITIONS_OF_DEADLINE,
     REQUEST_COLUMNS,
     REQUESTS_OF_DEADLINE,
+    A,
     D,
     E,
     P,
@@ -150,6 +161,7 @@ class SqlFeedStore(SqlStore):
             "subject": scope.subject,
             "created_at": token.created_at,
             "created_by": token.created_by,
+            "deadline_id": scope.deadline_id,
         }
 
         async def work(conn: AsyncConnection) -> None:
@@ -215,3 +227,32 @@ class SqlFeedStore(SqlStore):
             positions = (await conn.execute(POSITIONS_OF_DEADLINE, params)).all()
             requests = (await conn.execute(REQUESTS_OF_DEADLINE, params)).all()
         return states_from_rows([row], positions, requests)[0]
+
+    @guarded
+    async def list_sent_alerts(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> list[SentAlert]:
+        """Read with the feeds' other reads: the brief page is served beside them."""
+        if not deadline_ids:
+            return []
+        stmt = (
+            select(A.c.deadline_id, A.c.offset_seconds, A.c.due_at, A.c.sent_at)
+            .where(
+                A.c.workspace_id == workspace_id,
+                A.c.deadline_id.in_(list(deadline_ids)),
+                A.c.status == AlertStatus.SENT.value,
+                A.c.sent_at.is_not(None),
+            )
+            .order_by(A.c.sent_at, A.c.id)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            SentAlert(
+                deadline_id=deadline_id,
+                offset=timedelta(seconds=offset),
+                due_at=due_at,
+                sent_at=sent_at,
+            )
+            for deadline_id, offset, due_at, sent_at in rows
+        ]

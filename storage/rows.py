@@ -36,6 +36,7 @@ from bot.domain import (
     PlannedAlert,
     Position,
     PositionRequest,
+    SilenceRule,
     Stance,
 )
 from storage.tables import (
@@ -105,12 +106,21 @@ DEADLINE_COLUMNS = (
     D.c.sequence,
     D.c.uid,
     D.c.owners,
+    D.c.sealed,
+    D.c.silence_rule,
+    D.c.silence_extended,
+    D.c.settled_at,
 )
+
+
+@functools.lru_cache(maxsize=64)  # a handful of distinct rules
+def silence_from_text(value: str) -> SilenceRule:
+    return SilenceRule.from_text(value)
 
 
 def deadline_from_row(row: Sequence[Any]) -> Deadline:
     (id_, ws, number, channel, platform, title, due_at, tz, owner, status, offsets, created,
-     updated, sequence, uid, owners) = row  # fmt: skip
+     updated, sequence, uid, owners, sealed, silence, extended, settled) = row  # fmt: skip
     return Deadline(
         id=id_,
         workspace_id=ws,
@@ -128,6 +138,10 @@ def deadline_from_row(row: Sequence[Any]) -> Deadline:
         sequence=sequence,
         uid=uid,
         owners=owners_from_text(owners),
+        sealed=bool(sealed),
+        silence=silence_from_text(silence),
+        silence_extended=bool(extended),
+        settled_at=settled,
     )
 
 
@@ -140,11 +154,15 @@ POSITION_COLUMNS = (
     P.c.recorded_by,
     P.c.recorded_at,
     P.c.offer_version,
+    P.c.salt,
+    P.c.commitment,
+    P.c.by_silence,
 )
 
 
 def position_from_row(row: Sequence[Any]) -> Position:
-    deadline_id, stakeholder, label, stance, terms, recorded_by, recorded_at, offer = row
+    (deadline_id, stakeholder, label, stance, terms, recorded_by, recorded_at, offer, salt,
+     commitment, by_silence) = row  # fmt: skip
     return Position(
         deadline_id=deadline_id,
         stakeholder=stakeholder,
@@ -154,7 +172,27 @@ def position_from_row(row: Sequence[Any]) -> Position:
         recorded_by=recorded_by,
         recorded_at=recorded_at,
         offer=offer,
+        salt=salt,
+        commitment=commitment,
+        by_silence=bool(by_silence),
     )
+
+
+def position_values(workspace_id: str, position: Position) -> dict[str, Any]:
+    return {
+        "deadline_id": position.deadline_id,
+        "stakeholder": position.stakeholder,
+        "workspace_id": workspace_id,
+        "label": position.label,
+        "stance": position.stance.value,
+        "terms": position.terms,
+        "recorded_by": position.recorded_by,
+        "recorded_at": position.recorded_at,
+        "offer_version": position.offer,
+        "salt": position.salt,
+        "commitment": position.commitment,
+        "by_silence": position.by_silence,
+    }
 
 
 REQUEST_COLUMNS = (R.c.deadline_id, R.c.user_id, R.c.asked_by, R.c.asked_at, R.c.answered_at)
@@ -244,14 +282,15 @@ FEED_TOKEN_COLUMNS = (
     FT.c.subject,
     FT.c.created_at,
     FT.c.created_by,
+    FT.c.deadline_id,
 )
 
 
 def feed_token_from_row(row: Sequence[Any]) -> FeedToken:
-    token_hash, ws, kind, subject, created_at, created_by = row
+    token_hash, ws, kind, subject, created_at, created_by, deadline_id = row
     return FeedToken(
         token_hash=token_hash,
-        scope=FeedScope(ws, FeedKind(kind), subject),
+        scope=FeedScope(ws, FeedKind(kind), subject, deadline_id),
         created_at=created_at,
         created_by=created_by,
     )

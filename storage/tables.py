@@ -73,6 +73,13 @@ class DeadlineRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sequence: int = Field(default=0, nullable=False)
     uid: str = Field(sa_type=String(32), nullable=False)
+    # Sealed positions (commit-reveal) and the silence rule (``bot.domain.SilenceRule``'s
+    # text: "none", "support", "oppose", "extend 1d"); ``settled_at``: when its end was
+    # dealt with, once (silence positions, the reveal).
+    sealed: bool = Field(default=False, nullable=False)
+    silence_rule: str = Field(default="none", sa_type=String(32), nullable=False)
+    silence_extended: bool = Field(default=False, nullable=False)
+    settled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class NegotiationCounterRow(SQLModel, table=True):
@@ -130,7 +137,9 @@ class OfferRow(SQLModel, table=True):
 
 class PositionRow(SQLModel, table=True):
     """The current position of one stakeholder on one deadline; ``offer_version``:
-    the offer it answered (none when no offer was on the table)."""
+    the offer it answered (none when no offer was on the table). A sealed one has its
+    ``salt`` and ``commitment`` (``bot.sealing``); ``by_silence``: recorded by the
+    deadline's silence rule."""
 
     __tablename__ = "position"
     __table_args__ = (_deadline_fk("position"),)
@@ -144,6 +153,9 @@ class PositionRow(SQLModel, table=True):
     recorded_by: str = Field(sa_type=String(_ID), nullable=False)
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     offer_version: int | None = Field(default=None, nullable=True)
+    salt: str | None = Field(default=None, sa_type=String(32), nullable=True)
+    commitment: str | None = Field(default=None, sa_type=String(64), nullable=True)
+    by_silence: bool = Field(default=False, nullable=False)
 
 
 class PositionRequestRow(SQLModel, table=True):
@@ -261,8 +273,10 @@ class ConversationReferenceRow(SQLModel, table=True):
 class FeedTokenRow(SQLModel, table=True):
     """A calendar feed token: the SHA-256 of the secret in the feed URL, never the secret.
 
-    ``kind`` is ``channel`` (``subject`` a channel id) or ``user`` (``subject`` a
-    user id). A revoked token keeps its row, with ``revoked_at`` set.
+    ``kind`` is ``channel`` (``subject`` a channel id), ``user`` (``subject`` a
+    user id) or ``brief`` (the brief page of channel ``subject``; of its deadline
+    ``deadline_id`` alone when that is set). A revoked token keeps its row, with
+    ``revoked_at`` set.
     """
 
     __tablename__ = "feed_token"
@@ -279,6 +293,7 @@ class FeedTokenRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     created_by: str = Field(sa_type=String(_ID), nullable=False)
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    deadline_id: int | None = Field(default=None, nullable=True)
 
 
 class SlackBotRow(SQLModel, table=True):
@@ -395,5 +410,17 @@ class EventLinkKeyRow(SQLModel, table=True):
 
     workspace_id: str = Field(sa_type=String(_ID), primary_key=True)
     channel_id: str = Field(sa_type=String(_ID), primary_key=True)
+    secret: str = Field(sa_type=String(64), nullable=False)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DeploymentSecretRow(SQLModel, table=True):
+    """A secret the whole deployment shares, by name: ``buttons`` signs the values of
+    buttons that carry a command (``bot.usecases.choices``). Made by whichever replica
+    needs it first; never exported."""
+
+    __tablename__ = "deployment_secret"
+
+    name: str = Field(sa_type=String(64), primary_key=True)
     secret: str = Field(sa_type=String(64), nullable=False)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -14,10 +14,15 @@ party keys, event ``data`` and a conversation ``reference`` objects. ``counters`
 each negotiation's last number (``negotiation_key``, ``workspace_id``,
 ``last_number``). Feed tokens are stored as hashes and go as they are, so
 subscribed calendars keep working after a move. An offer's ``url`` is checked as
-``/offer`` checks it. Left out: Slack installations
+``/offer`` checks it. A deadline's ``silence_rule`` must read as a rule; a sealed
+position's ``salt`` (32) and ``commitment`` (64) are lowercase hex, both or
+neither. Fields added since an export was written (``sealed``, ``silence_rule``,
+``silence_extended``, ``by_silence``) take their defaults when absent. Left out: Slack installations
 (their bot tokens are secrets: ``slack_workspaces`` names the workspaces that
 must install Parley again), the secrets of "Add to calendar" links (links
-posted before the move stop working; feeds do not), and replay keys. Version 1
+posted before the move stop working; feeds do not), replay keys, and the
+deployment's secrets (vague-time choices offered before the move stop
+working; the new database makes a new signing key). Version 1
 exports (without the two new sections) are still read, as are exports written
 before deadlines were numbered per channel: a deadline without ``owners`` is
 owned by its ``owner_id``, and counters without a ``negotiation_key`` (one per
@@ -39,9 +44,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
-from sqlalchemy.types import Integer, String, Text
+from sqlalchemy.types import Boolean, Integer, String, Text
 
-from bot.domain import AlertStatus, DeadlineStatus, EventKind, FeedKind, Stance, negotiation_key
+from bot.domain import (
+    AlertStatus,
+    DeadlineStatus,
+    EventKind,
+    FeedKind,
+    SilenceRule,
+    Stance,
+    negotiation_key,
+)
 from bot.errors import GrammarError, InvalidInput
 from bot.grammar_negotiation import check_url
 from storage.rows import (
@@ -100,6 +113,14 @@ EARLIEST, LATEST = 1970, 2999
 # C0 and C1 controls (tab and newline allowed in text) and bidirectional overrides.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _HEX64 = re.compile("[0-9a-f]{64}")
+_HEX32 = re.compile("[0-9a-f]{32}")
+# Columns added after version 2 was first written: absent in older exports.
+_DEFAULTS: dict[tuple[str, str], Any] = {
+    ("deadline", "sealed"): False,
+    ("deadline", "silence_rule"): "none",
+    ("deadline", "silence_extended"): False,
+    ("position", "by_silence"): False,
+}
 _SHOWN = 40  # characters of a bad value shown in a problem
 
 
@@ -199,6 +220,13 @@ def _check_keys(rows: dict[str, list[dict[str, Any]]], problems: list[str]) -> N
             if count > 1:
                 problems.append(f"{section}: {count} rows share the key {_shown(key)}")
     deadlines = {(row["workspace_id"], row["id"]) for row in rows["deadlines"]}
+    for index, row in enumerate(rows["feed_tokens"]):
+        one = row.get("deadline_id")
+        if one is not None and (row["workspace_id"], one) not in deadlines:
+            problems.append(
+                f"feed_tokens[{index}]: deadline {one} of {row['workspace_id']} "
+                "is not in the export"
+            )
     for section in ("expectations", "offers", "positions", "position_requests", "events", "alerts"):
         for index, row in enumerate(rows[section]):
             if (row["workspace_id"], row["deadline_id"]) not in deadlines:
@@ -223,6 +251,8 @@ def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict
         at = f"{where}.{name}"
         if table is D and name == "owners":
             values[name] = _owners(row, at, problems)
+        elif name not in row and (table.name, name) in _DEFAULTS:
+            values[name] = _DEFAULTS[table.name, name]
         elif name not in row or value is None:
             if not column.nullable:
                 problems.append(f"{at}: missing")
@@ -253,10 +283,29 @@ def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict
         except GrammarError as error:
             problems.append(f"{where}.url: {error}")
             return None
+    if table is D:
+        try:
+            SilenceRule.from_text(values["silence_rule"])
+        except ValueError:
+            problems.append(
+                f"{where}.silence_rule: not a silence rule {_shown(values['silence_rule'])}"
+            )
+            return None
+    if table is P and not _sealed_fields(values["salt"], values["commitment"]):
+        problems.append(
+            f"{where}: salt and commitment must be 32 and 64 lowercase hex, or both null"
+        )
+        return None
     if table is FT and not _HEX64.fullmatch(values["token_hash"]):
         problems.append(f"{where}.token_hash: not a SHA-256 in hex")
         return None
     return values
+
+
+def _sealed_fields(salt: str | None, commitment: str | None) -> bool:
+    if salt is None and commitment is None:
+        return True
+    return bool(salt and commitment and _HEX32.fullmatch(salt) and _HEX64.fullmatch(commitment))
 
 
 def _owners(row: dict[str, Any], at: str, problems: list[str]) -> str | None:
@@ -328,6 +377,10 @@ def _import_value(table: Table, column: Any, value: Any, at: str, problems: list
             problems.append(f"{at}: {_shown(value)} is not between {EARLIEST} and {LATEST}")
             return None
         return stamp
+    if isinstance(type_, Boolean):
+        if type(value) is not bool:
+            problems.append(f"{at}: not true or false: {_shown(value)}")
+        return value
     if isinstance(type_, Integer):
         lowest = 0 if column.name in _COUNTS else 1
         highest = int(OFFSET_MAX.total_seconds()) if column.name == "offset_seconds" else INT_MAX

@@ -19,6 +19,8 @@ did next, Parley needs two things, done here as bolt does them:
   follows through the response URL. Further replies go out after the ack.
 
 Buttons, forms and events (``url_verification`` included) still go through bolt.
+``acknowledge`` gives what the ack carries, for HTTP (``answer``) and for Socket
+Mode (``adapters.slack.socket_mode``) alike.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ from bot.service import Parley
 log = logging.getLogger("parley.slack")
 
 COMMANDS = frozenset(f"/{word}" for word in COMMAND_WORDS)
+# A command's ack: a message (JSON; ``{}`` for an empty ack), plain text, or None
+# when it failed before the core ran it (HTTP 500; no ack through Socket Mode).
+Ack = JSON | str | None
 ACK_BUDGET = 2.0  # seconds the core may take before the ack says "Working on it…"
 WORKING = "Working on it…"
 
@@ -120,11 +125,21 @@ class SlashCommands:
 
     async def answer(self, payload: Mapping[str, Any]) -> web.Response:
         """The HTTP answer to a slash command (its ack)."""
+        ack = await self.acknowledge(payload)
+        if ack is None:
+            return web.Response(status=500)
+        if isinstance(ack, str):
+            return web.Response(text=ack)
+        return web.Response(text="") if not ack else json_response(ack)
+
+    async def acknowledge(self, payload: Mapping[str, Any]) -> Ack:
+        """Run a slash command; what its ack carries: a message (JSON), plain text, an
+        empty ack (``{}``), or None when it failed before the core ran it (no ack)."""
         try:
             token = await self.authorize(payload)
         except SlackApiError as error:
             log.error("Slack refused the bot token: %s", error)
-            return web.Response(text=authorize_error_message())
+            return str(authorize_error_message())
         if token is None:
             log.error(
                 "a command from workspace %s, which has no installation", payload.get("team_id")
@@ -135,8 +150,8 @@ class SlashCommands:
             body = await self._run(payload, client)
         except Exception:
             log.exception("a Slack command failed before the core ran it")
-            return web.Response(status=500)
-        return web.Response(text="") if body is None else json_response(body)
+            return None
+        return {} if body is None else body
 
     def _client_for(self, token: str) -> AsyncWebClient:
         shared = self.client
@@ -148,17 +163,17 @@ class SlashCommands:
             retry_handlers=shared.retry_handlers,
         )
 
-    async def _not_installed(self, payload: Mapping[str, Any]) -> web.Response:
-        message = authorize_error_message()
+    async def _not_installed(self, payload: Mapping[str, Any]) -> Ack:
+        message = str(authorize_error_message())
         response_url = payload.get("response_url")
         if not response_url:
-            return web.Response(text=message)
+            return message
         webhook = AsyncWebhookClient(response_url, session=self.client.session)
         try:
             await webhook.send(text=message)
         except (aiohttp.ClientError, TimeoutError) as error:
             log.warning("could not tell a workspace without an installation: %r", error)
-        return web.Response(text="")
+        return {}
 
     async def _run(self, body: Mapping[str, Any], client: AsyncWebClient) -> JSON | None:
         """Run the command; the ack body (None: an empty ack)."""

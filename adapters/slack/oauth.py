@@ -94,9 +94,11 @@ class SlackOAuth:
         return None if result is None else result.bot_token or result.user_token
 
     def bolt_app(self, *, signing_secret: str, client: AsyncWebClient) -> AsyncApp:
-        """A bolt app that authorizes each request from the stored installations."""
+        """A bolt app that authorizes each request from the stored installations.
+        Without a signing secret (Socket Mode) there is no request to verify."""
         return AsyncApp(
             signing_secret=signing_secret,
+            request_verification_enabled=bool(signing_secret),
             client=client,
             # Bolt accepts an AsyncAuthorize instance here (its annotation says callable).
             authorize=self.authorize,  # type: ignore[arg-type]

@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from bot import views
-from bot.domain import Deadline
 from bot.messages import (
     Actions,
     Block,
@@ -41,6 +40,7 @@ from bot.messages import (
     format_local,
     time_left,
 )
+from bot.usecases.home import Home, home_blocks
 
 JSON = dict[str, Any]
 
@@ -57,8 +57,6 @@ VIEW_TITLE_MAX = 24
 OPTION_TEXT_MAX = 75
 PLACEHOLDER_MAX = 150
 METADATA_MAX = 3000
-HOME_OWNED_MAX = 15
-HOME_ASKED_MAX = 15
 
 _MENTION = re.compile(r"&lt;([@#])([A-Z0-9]+)(?:\|[^<>]*?)?&gt;")
 _MOMENT = re.compile(r"&lt;!at\^([0-9]{1,12})\|([^<>|&]*)&gt;")
@@ -277,31 +275,9 @@ def form_errors(block_ids: Sequence[str], errors: Mapping[str, str]) -> dict[str
     return {k: clip(v, FIELD_TEXT_MAX) for k, v in shown.items()}
 
 
-def home_view(
-    *,
-    owned: Sequence[Deadline],
-    asked: Sequence[Deadline],
-    now: datetime,
-) -> JSON:
-    """The App Home tab: deadlines the user owns, and those where their position is asked."""
-    blocks: list[Block] = [Text("Parley: your negotiation deadlines", Role.HEADING)]
-    blocks.append(Text(f"Your open deadlines ({len(owned)})", Role.HEADING))
-    if not owned:
-        blocks.append(Text("None. Add one with `/deadline add <title> due <when>`.", Role.MUTED))
-    for deadline in owned[:HOME_OWNED_MAX]:
-        blocks.append(Text(f"{views.deadline_summary(deadline, now)} in <#{deadline.channel_id}>"))
-        blocks.append(views.countdown(deadline))
-    if len(owned) > HOME_OWNED_MAX:
-        blocks.append(Text(f"… and {len(owned) - HOME_OWNED_MAX} more.", Role.MUTED))
-    blocks.append(Divider())
-    blocks.append(Text(f"Your position is asked on ({len(asked)})", Role.HEADING))
-    if not asked:
-        blocks.append(Text("Nobody is waiting for your position.", Role.MUTED))
-    for deadline in asked[:HOME_ASKED_MAX]:
-        blocks.append(Text(f"{views.deadline_summary(deadline, now)} in <#{deadline.channel_id}>"))
-        blocks.append(views.countdown(deadline))
-        blocks.append(views.position_buttons(deadline))
-    if len(asked) > HOME_ASKED_MAX:
-        blocks.append(Text(f"… and {len(asked) - HOME_ASKED_MAX} more.", Role.MUTED))
-    blocks.append(Text("`/deadline help` and `/position help` list every command.", Role.MUTED))
-    return {"type": "home", "blocks": render_blocks(blocks, now=now, limit=VIEW_BLOCKS_MAX)}
+def home_view(home: Home, *, now: datetime) -> JSON:
+    """The App Home tab: deadlines the user owns, and those waiting for their position."""
+    return {
+        "type": "home",
+        "blocks": render_blocks(home_blocks(home, now=now), now=now, limit=VIEW_BLOCKS_MAX),
+    }

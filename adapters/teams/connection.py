@@ -43,6 +43,7 @@ from adapters.teams.auth import (
     bot_framework_authentication,
     service_url_problem,
 )
+from bot import once
 from bot.config import Settings
 from bot.errors import chat_text
 from bot.messages import Message
@@ -52,6 +53,8 @@ log = logging.getLogger("parley.teams")
 
 RAW_ACTIVITY = "parley.raw_activity"  # turn_state key: the activity JSON as received
 NAMES_MAX = 10_000
+# Activities that run a command of the core (typed, or a card's button or form).
+COMMAND_ACTIVITIES = frozenset({"message", "invoke"})
 
 
 class TurnHandler(Protocol):
@@ -164,18 +167,27 @@ class TeamsConnection:
             log.info("refused an activity: %s", error)
             return web.Response(status=401)
 
-        if body.get("id") and not await self.replay.first_time(
-            "teams-activity",
-            f"{parse.tenant_of(body)}\n{parse.conversation_id(body)}\n{body['id']}",
-        ):
-            log.info("a Teams activity was sent again; it was already handled")
-            return web.Response(status=200)
+        key: once.Key | None = None
+        if body.get("id"):
+            replay_id = f"{parse.tenant_of(body)}\n{parse.conversation_id(body)}\n{body['id']}"
+            if body.get("type") in COMMAND_ACTIVITIES:
+                # Its key is claimed with the command's writes (``adapters.replay``).
+                key = await self.replay.request_key("teams-activity", replay_id)
+                first = key is not None
+            else:
+                first = await self.replay.first_time("teams-activity", replay_id)
+            if not first:
+                log.info("a Teams activity was sent again; it was already handled")
+                return web.Response(status=200)
 
         async def logic(turn_context: Any) -> None:
             turn_context.turn_state[RAW_ACTIVITY] = body
             await bot.on_turn(turn_context)
 
-        invoke: InvokeResponse | None = await self.adapter.process_activity(auth, activity, logic)
+        with once.request(key):
+            invoke: InvokeResponse | None = await self.adapter.process_activity(
+                auth, activity, logic
+            )
         if invoke is not None:
             return web.json_response(invoke.body, status=invoke.status)
         return web.Response(status=200)

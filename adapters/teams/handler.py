@@ -9,8 +9,11 @@ Where replies go (Teams has no ephemeral messages):
 - ``EPHEMERAL`` messages (help, errors, lists, the position form) are replies
   in the thread that start with an @mention of the person who typed; in a
   personal chat they are plain replies. A ``sensitive`` message (the calendar
-  feed answer carries a secret URL) always goes to the person's 1:1 chat
-  with Parley.
+  feed answer carries a secret URL; a vague time's choices act for one person;
+  ``home`` lists deadlines of other conversations) always goes to the person's
+  1:1 chat with Parley, and the thread hears only "I sent you … in our personal
+  chat". A choice clicked there runs its command in the conversation where it
+  was typed, and announces there.
 - ``DIRECT`` messages go to the person's 1:1 chat, created (or found again:
   Teams answers with the existing one) with their AAD object id in the tenant.
 
@@ -48,7 +51,7 @@ from bot.errors import (
     UserError,
     chat_text,
 )
-from bot.messages import Audience, Message, Role, Text
+from bot.messages import Actions, Audience, Message, Role, Text
 from bot.ports import Clock
 from bot.service import Parley
 
@@ -282,12 +285,19 @@ class ParleyTeamsBot(ActivityHandler):  # type: ignore[misc]
                     await turn_context.send_activity(self.connection.activity(message))
                 case Audience.CHANNEL | Audience.EPHEMERAL if message.sensitive:
                     sent = await self._direct(turn_context, str(sender.get("id") or ""), message)
+                    choices = any(isinstance(block, Actions) for block in message.blocks)
                     if sent:
-                        note = "I sent you the details in our personal chat."
+                        what = "the choices" if choices else "the details"
+                        note = f"I sent you {what} in our personal chat."
+                    elif choices:
+                        # Buttons that act for one person: shown here, addressed to them,
+                        # they still work for them alone (signed, ``bot.usecases.choices``).
+                        await self._reply_to_sender(turn_context, sender, message)
+                        continue
                     else:
                         note = (
                             "I couldn't message you privately. Open a chat with Parley "
-                            "and type deadline feed there."
+                            "and type the command there."
                         )
                     await self._reply_to_sender(turn_context, sender, _note(note))
                 case Audience.CHANNEL:

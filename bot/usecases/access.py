@@ -4,15 +4,17 @@ A deadline belongs to the channel it was added in (DESIGN.md, "Data and
 time"). From that channel a reference (``D1``, ``1``, a title prefix) reaches
 the channel's deadlines and nothing else. In a direct conversation with
 Parley (``Context.direct``) it reaches that conversation's own deadlines and
-those the person owns or was asked a position on, in any channel of the
-workspace. Anything else answers exactly as a deadline that does not exist:
-the same words, so that nobody learns that it does.
+those the person owns, was asked a position on, or represents a party on (a
+party the deadline expects), in any channel of the workspace. Anything else
+answers exactly as a deadline that does not exist: the same words, so that
+nobody learns that it does.
 
 Buttons carry a deadline's id, not its number. A press (or a form submitted
 from one) reaches the deadline when it comes from the deadline's own channel,
-or from someone who owns it or was asked on it: the ask DM's buttons, the App
-Home. An id that is not a positive number under 2**63 is a button Parley never
-made ("That button is out of date.").
+or from someone who owns it, was asked on it or represents a party it expects:
+the ask DM's buttons, the App Home, the Teams home. An id that is not a
+positive number under 2**63 is a button Parley never made ("That button is
+out of date.").
 
 Roles: only a deadline's owners (``Deadline.owners``) extend, move, cancel,
 close or remind it, or change its owners; anyone else is told who can.
@@ -30,8 +32,9 @@ from bot import views
 from bot.domain import Context, Deadline, DeadlineStatus
 from bot.errors import AmbiguousReference, InvalidInput, NotFound
 from bot.people import Person
-from bot.ports import DeadlineStore
+from bot.ports import NegotiationStore
 from bot.sanitize import has_controls
+from bot.usecases import home
 from bot.words import Ref
 
 ID_LIMIT = 2**63  # every database's largest integer key, plus one
@@ -54,7 +57,7 @@ def deadline_id(value: str) -> int:
     return int(value)
 
 
-async def resolve(store: DeadlineStore, ctx: Context, ref: Ref) -> Deadline:
+async def resolve(store: NegotiationStore, ctx: Context, ref: Ref) -> Deadline:
     """The deadline ``ref`` names where ``ctx`` is (see the module docstring)."""
     candidates = await _candidates(store, ctx, ref)
     if ref.number is None:
@@ -68,7 +71,7 @@ async def resolve(store: DeadlineStore, ctx: Context, ref: Ref) -> Deadline:
     return candidates[0]
 
 
-async def _candidates(store: DeadlineStore, ctx: Context, ref: Ref) -> list[Deadline]:
+async def _candidates(store: NegotiationStore, ctx: Context, ref: Ref) -> list[Deadline]:
     ws, here = ctx.workspace_id, ctx.channel_id
     found: list[Deadline] = []
     if ref.number is not None:
@@ -87,8 +90,31 @@ async def _candidates(store: DeadlineStore, ctx: Context, ref: Ref) -> list[Dead
         )
         known = {d.id for d in found}
         found.extend(d for d in theirs if d.id not in known)
+        found.extend(await _represented(store, ctx, ref, known={d.id for d in found}))
         found.sort(key=lambda d: (d.due_at, d.number))
     return found
+
+
+async def _represented(
+    store: NegotiationStore, ctx: Context, ref: Ref, *, known: set[int]
+) -> list[Deadline]:
+    """The deadlines ``ref`` names that expect a party the person represents."""
+    named = [
+        d
+        for d in await store.list_deadlines(workspace_id=ctx.workspace_id)
+        if d.id not in known
+        and (d.number == ref.number if ref.number is not None else _starts(d, ref.prefix))
+    ]
+    if not named:
+        return []
+    reps = await home.represented(
+        store, workspace_id=ctx.workspace_id, user_id=ctx.user_id, deadlines=named
+    )
+    return [d for d in named if d.id in reps]
+
+
+def _starts(deadline: Deadline, prefix: str | None) -> bool:
+    return prefix is not None and deadline.title.casefold().startswith(prefix.casefold())
 
 
 def _not_found(ctx: Context, ref: Ref) -> NotFound:
@@ -125,7 +151,7 @@ def _ambiguous(ctx: Context, ref: Ref, candidates: Sequence[Deadline]) -> Ambigu
     )
 
 
-async def by_id(store: DeadlineStore, ctx: Context, value: str) -> Deadline:
+async def by_id(store: NegotiationStore, ctx: Context, value: str) -> Deadline:
     """The deadline a button or form names, if the presser may reach it; ``ValueError``
     for a malformed id, else ``NotFound`` (the same for gone and out of reach)."""
     found = await store.get_deadline_by_id(
@@ -136,14 +162,20 @@ async def by_id(store: DeadlineStore, ctx: Context, value: str) -> Deadline:
     return found
 
 
-async def reaches(store: DeadlineStore, ctx: Context, deadline: Deadline) -> bool:
-    """Whether a press from ``ctx`` may reach ``deadline`` (its channel, an owner, asked)."""
+async def reaches(store: NegotiationStore, ctx: Context, deadline: Deadline) -> bool:
+    """Whether a press from ``ctx`` may reach ``deadline`` (its channel, an owner, asked,
+    or a rep of a party it expects: the home's buttons)."""
     if deadline.channel_id == ctx.channel_id or ctx.user_id in deadline.owners:
         return True
     requests = await store.list_position_requests(
         workspace_id=ctx.workspace_id, deadline_id=deadline.id
     )
-    return any(request.user_id == ctx.user_id for request in requests)
+    if any(request.user_id == ctx.user_id for request in requests):
+        return True
+    reps = await home.represented(
+        store, workspace_id=ctx.workspace_id, user_id=ctx.user_id, deadlines=[deadline]
+    )
+    return deadline.id in reps
 
 
 def require_owner(ctx: Context, deadline: Deadline, doing: str) -> None:

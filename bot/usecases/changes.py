@@ -1,4 +1,5 @@
-"""Changes only a deadline's owners make: close it, set its reminders, change its owners.
+"""Changes only a deadline's owners make: close it (done, with its outcome, or
+cancelled), set its reminders, change its owners, seal it, set its silence rule.
 
 Each refuses anyone but an owner first (``access.require_owner``), before
 looking at anything else, and announces what it changed in the deadline's own
@@ -9,6 +10,9 @@ Owners: the creator owns a deadline; any owner may add co-owners or remove
 owners (themselves included) with ``/deadline owners <ref> [remove] @a @b``,
 but never the last one. With nobody named, ``owners`` lists them, for anyone
 who reaches the deadline.
+
+Closing settles the deadline (``Deadline.settled_at``): a sealed one is revealed
+in the same write, and the final matrix is posted with the outcome.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime
 
 from bot import notices, views
 from bot.domain import (
+    REASON_MAX,
     Change,
     ChangeKind,
     Context,
@@ -29,10 +34,10 @@ from bot.domain import (
     plan_alerts,
 )
 from bot.errors import InvalidInput
-from bot.grammar import SetOwners, SetReminders
+from bot.grammar import SetOwners, SetReminders, SetSilence
 from bot.messages import Audience, Message
-from bot.ports import DeadlineStore
-from bot.usecases import access
+from bot.ports import DeadlineStore, NegotiationStore
+from bot.usecases import access, parties
 
 OWNERS_MAX = 20
 
@@ -44,29 +49,108 @@ def _announce(text: str, deadline: Deadline) -> Message:
 
 async def close(
     *,
-    store: DeadlineStore,
+    store: NegotiationStore,
     now: datetime,
     ctx: Context,
     deadline: Deadline,
     status: DeadlineStatus,
+    reason: str = "",
 ) -> list[Message]:
-    """Mark ``deadline`` met or cancelled; its pending alerts go, and the people asked
-    on it are told (``bot.notices``) in the same write."""
-    verb = "marked done (met)" if status is DeadlineStatus.MET else "cancelled"
-    doing = (
-        f"mark {deadline.ref} done" if status is DeadlineStatus.MET else f"cancel {deadline.ref}"
-    )
+    """Mark ``deadline`` met (with its outcome, ``reason``) or cancelled; its pending
+    alerts go, a sealed deadline is revealed, and the people asked on it are told
+    (``bot.notices``) in the same write. The channel sees the final matrix."""
+    met = status is DeadlineStatus.MET
+    verb = "marked done (met)" if met else "cancelled"
+    doing = f"mark {deadline.ref} done" if met else f"cancel {deadline.ref}"
     access.require_owner(ctx, deadline, doing)
     if deadline.status in (DeadlineStatus.MET, DeadlineStatus.CANCELLED):
         raise InvalidInput(f"{deadline.ref} is already {deadline.status.value}.")
-    kind = EventKind.COMPLETED if status is DeadlineStatus.MET else EventKind.CANCELLED
-    updated = replace(deadline, status=status, updated_at=now)
-    event = Event(deadline_id=deadline.id, kind=kind, at=now, actor_id=ctx.user_id)
-    told = ChangeKind.MET if status is DeadlineStatus.MET else ChangeKind.CANCELLED
-    change = Change(kind=told, at=now, actor_id=ctx.user_id)
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"The reason is {len(reason)} characters; the limit is {REASON_MAX}.")
+    kind = EventKind.COMPLETED if met else EventKind.CANCELLED
+    revealing = deadline.sealed_now
+    updated = replace(
+        deadline, status=status, updated_at=now, settled_at=deadline.settled_at or now
+    )
+    data: dict[str, object] = {"reason": reason} if reason else {}
+    if revealing:
+        data["revealed"] = True
+    event = Event(deadline_id=deadline.id, kind=kind, at=now, actor_id=ctx.user_id, data=data)
+    told = ChangeKind.MET if met else ChangeKind.CANCELLED
+    change = Change(kind=told, at=now, actor_id=ctx.user_id, reason=reason)
     notice = await notices.notice_of(deadline, change, store=store)
     saved = await store.update_deadline(deadline=updated, event=event, alerts=(), notice=notice)
-    text = f"{views.mention(ctx.user_id)} {verb} {saved.ref} {saved.title}. Its reminders are off."
+    because = f" because {reason}" if reason else ""
+    who = views.mention(ctx.user_id)
+    text = f"{who} {verb} {saved.ref} {saved.title}{because}. Its reminders are off."
+    messages = [_announce(text, saved)]
+    if met or revealing:
+        ws = saved.workspace_id
+        outcome = f"met{because}" if met else "cancelled"
+        messages.append(
+            views.final_matrix(
+                saved,
+                now=now,
+                headline=f"Final positions on {saved.ref} {saved.title}",
+                positions=await store.list_positions(workspace_id=ws, deadline_id=saved.id),
+                requests=await store.list_position_requests(workspace_id=ws, deadline_id=saved.id),
+                silence=await parties.silence(store, ws, saved),
+                offers=await store.list_offers(workspace_id=ws, deadline_id=saved.id),
+                outcome=outcome,
+            )
+        )
+    return messages
+
+
+async def seal(
+    *, store: DeadlineStore, now: datetime, ctx: Context, deadline: Deadline
+) -> list[Message]:
+    """``/deadline seal``: positions become commit-reveal, only while none is recorded."""
+    access.require_owner(ctx, deadline, f"seal {deadline.ref}")
+    if deadline.sealed:
+        raise InvalidInput(f"{deadline.ref} is already sealed.")
+    if deadline.status is not DeadlineStatus.OPEN:
+        raise InvalidInput(
+            f"{deadline.ref} is {deadline.status.value}; it can no longer be sealed."
+        )
+    if await store.list_positions(workspace_id=ctx.workspace_id, deadline_id=deadline.id):
+        raise InvalidInput(
+            f"{deadline.ref} already has positions, shown to everyone; a deadline can be "
+            "sealed only before any position is recorded. Nothing was changed."
+        )
+    event = Event(deadline_id=deadline.id, kind=EventKind.SEALED, at=now, actor_id=ctx.user_id)
+    updated = replace(deadline, sealed=True, updated_at=now)
+    saved = await store.update_deadline(deadline=updated, event=event, alerts=None)
+    text = (
+        f"{views.mention(ctx.user_id)} sealed positions on {saved.ref} {saved.title}: each "
+        "position is answered with a private receipt, the channel sees only its commitment, "
+        "and all are revealed at the deadline."
+    )
+    return [_announce(text, saved)]
+
+
+async def set_silence(
+    *, store: DeadlineStore, now: datetime, ctx: Context, deadline: Deadline, command: SetSilence
+) -> list[Message]:
+    """``/deadline silence``: what happens to the silent at the deadline."""
+    access.require_owner(ctx, deadline, f"change {deadline.ref}'s silence rule")
+    if deadline.status is not DeadlineStatus.OPEN:
+        raise InvalidInput(f"{deadline.ref} is {deadline.status.value}; its deadline has passed.")
+    rule = command.rule
+    event = Event(
+        deadline_id=deadline.id,
+        kind=EventKind.SILENCE_CHANGED,
+        at=now,
+        actor_id=ctx.user_id,
+        data={"rule": rule.text},
+    )
+    saved = await store.update_deadline(
+        deadline=replace(deadline, silence=rule, updated_at=now), event=event, alerts=None
+    )
+    text = (
+        f"{views.mention(ctx.user_id)} set the silence rule of {saved.ref} {saved.title}: "
+        f"{views.silence_rule_text(saved)}."
+    )
     return [_announce(text, saved)]
 
 

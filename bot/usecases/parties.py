@@ -26,6 +26,7 @@ from bot.domain import (
     Party,
     negotiation_key,
     party_key,
+    shown_positions,
 )
 from bot.errors import InvalidInput
 from bot.grammar_negotiation import ChangeParty, ExpectParties
@@ -47,6 +48,11 @@ def match(parties: Sequence[Party], name: str) -> Party:
     found = next((party for party in parties if party.key == key), None)
     if found is not None:
         return found
+    if not parties:
+        raise InvalidInput(
+            f'"{name}" is not a party of this negotiation: none is declared here yet.',
+            hint='Declare it first: /party add "<name>" [@rep ...]',
+        )
     close = difflib.get_close_matches(key, [party.key for party in parties], n=1, cutoff=0.6)
     suggestion = next((f' Did you mean "{p.name}"?' for p in parties if [p.key] == close), "")
     names = ", ".join(f'"{party.name}"' for party in parties)
@@ -145,9 +151,13 @@ async def listing(*, store: NegotiationStore, ctx: Context) -> Message:
         reps = f" (reps: {reps_text(party)})" if party.reps else " (no reps)"
         lines.append(f"{party.name}{reps}")
         for deadline in deadlines:
-            positions = await store.list_positions(workspace_id=ws, deadline_id=deadline.id)
+            positions = shown_positions(
+                deadline, await store.list_positions(workspace_id=ws, deadline_id=deadline.id)
+            )
             current = next((p for p in positions if p.stakeholder == party.stakeholder), None)
-            stance = current.stance.value if current is not None else "no position"
+            stance = "no position"
+            if current is not None:
+                stance = "sealed" if current.hidden else current.stance.value
             lines.append(f"  {deadline.ref} {deadline.title}: {stance}")
     return views.info_message("\n".join(lines), user_id=ctx.user_id)
 

@@ -15,15 +15,21 @@ Terms: a typed position without terms, and a stance button, keep the current
 terms; ``terms none`` (an empty ``terms``) clears them; a form sends what its
 terms field holds. Every recording keeps its terms in the history event, so
 ``show`` can tell how red lines changed.
+
+Sealed deadlines (``bot.sealing``): until the reveal a recording is answered with
+a private receipt, and the channel sees only who recorded and the commitment;
+each change issues a new salt and commitment, all kept in the history. A
+sealed position typed in a Teams channel is refused (Teams shows the typed line
+to everyone): the form, or the personal chat, keeps it private.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot import views
+from bot import sealing, views
 from bot.domain import (
     PARTY_MAX,
     STANCE_ALIASES,
@@ -33,16 +39,19 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
+    Offer,
     Party,
     Position,
     PositionRequest,
     Stance,
     negotiation_key,
     party_key,
+    shown_positions,
 )
 from bot.errors import FormError, InvalidInput
 from bot.grammar import AskPositions
 from bot.messages import Audience, Message
+from bot.negotiation import Silence
 from bot.ports import DeadlineStore, NegotiationStore
 from bot.sanitize import strip_controls
 from bot.usecases import access
@@ -62,11 +71,20 @@ async def record(
     stance: Stance,
     party: str | None,
     terms: str | None,
+    typed: bool = False,
 ) -> list[Message]:
     """Record a position (``terms`` None: keep the current terms) and announce it in
-    the deadline's channel."""
+    the deadline's channel; ``typed``: the command was typed (not a button or form)."""
     if deadline.status is DeadlineStatus.CANCELLED:
         raise InvalidInput(f"{deadline.ref} is cancelled; positions on it are closed.")
+    sealed = deadline.sealed_now
+    if sealed and typed and ctx.platform == "teams" and not ctx.direct:
+        raise InvalidInput(
+            f"{deadline.ref} is sealed, and Teams shows what you type in a channel to everyone. "
+            "Nothing was recorded. Use the form: type `@Parley position "
+            f"{deadline.ref}` and fill it in, or type the position in your personal chat "
+            "with Parley."
+        )
     party_name = " ".join(party.split()) if party else None
     if party_name is not None and len(party_name) > PARTY_MAX:
         raise InvalidInput(
@@ -103,30 +121,52 @@ async def record(
             )
     if terms is None:
         terms = current.terms if current else ""
+    terms = terms.strip()
     offers = await store.list_offers(workspace_id=ctx.workspace_id, deadline_id=deadline.id)
+    salt = commitment = None
+    if sealed:
+        salt = sealing.new_salt()
+        commitment = sealing.commitment(
+            salt=salt, label=party_name or ctx.user_id, stance=stance.value, terms=terms
+        )
     position = Position(
         deadline_id=deadline.id,
         stakeholder=stakeholder,
         label=label,
         stance=stance,
-        terms=terms.strip(),
+        terms=terms,
         recorded_by=ctx.user_id,
         recorded_at=now,
         offer=offers[-1].version if offers else None,
+        salt=salt,
+        commitment=commitment,
     )
+    data: dict[str, object] = {
+        "stakeholder": stakeholder,
+        "label": label,
+        "stance": stance.value,
+        "terms": position.terms,
+    }
+    if commitment is not None:
+        data |= {"sealed": True, "salt": salt, "commitment": commitment}
     event = Event(
         deadline_id=deadline.id,
         kind=EventKind.POSITION_RECORDED,
         at=now,
         actor_id=ctx.user_id,
-        data={
-            "stakeholder": stakeholder,
-            "label": label,
-            "stance": stance.value,
-            "terms": position.terms,
-        },
+        data=data,
     )
     await store.record_position(workspace_id=ctx.workspace_id, position=position, event=event)
+    if commitment is not None:
+        return [
+            views.sealed_notice(deadline, label=label, commitment=commitment),
+            views.receipt(
+                deadline,
+                position=position,
+                label=sealing.commit_label(position),
+                user_id=ctx.user_id,
+            ),
+        ]
     on_behalf = "" if stakeholder == ctx.user_id else f" (recorded by {views.mention(ctx.user_id)})"
     detail = f": {position.terms}" if position.terms else ""
     text = f"{label} {stance.value}s {deadline.ref} {deadline.title}{on_behalf}{detail}"
@@ -161,6 +201,13 @@ async def current_position(
     return next((p for p in positions if p.stakeholder == stakeholder), None)
 
 
+async def verify(store: DeadlineStore, ctx: Context, deadline: Deadline) -> Message:
+    """``/position verify``: the commitments, and once revealed the check of each."""
+    positions = await store.list_positions(workspace_id=ctx.workspace_id, deadline_id=deadline.id)
+    lines = sealing.verify_lines(deadline, shown_positions(deadline, positions))
+    return views.info_message("\n".join(lines), user_id=ctx.user_id)
+
+
 async def form(store: DeadlineStore, ctx: Context, deadline: Deadline) -> Message:
     """The position form, filled with the person's own current position."""
     current = await current_position(store, ctx, deadline, ctx.user_id)
@@ -186,20 +233,43 @@ def read_form(fields: Mapping[str, str]) -> tuple[Stance, str | None, str]:
     return stance, party, terms
 
 
+@dataclass(frozen=True, slots=True)
+class MatrixState:
+    """What the channel can see of a deadline's positions: the matrix, the brief page
+    and anything else that shows positions read them through ``matrix_state``."""
+
+    positions: list[Position]
+    requests: list[PositionRequest]
+    silence: Silence
+    offers: list[Offer]
+
+
+async def matrix_state(store: NegotiationStore, ws: str, deadline: Deadline) -> MatrixState:
+    """What the matrix of ``deadline`` shows anyone now (sealed positions hidden)."""
+    return MatrixState(
+        positions=list(
+            shown_positions(
+                deadline, await store.list_positions(workspace_id=ws, deadline_id=deadline.id)
+            )
+        ),
+        requests=await store.list_position_requests(workspace_id=ws, deadline_id=deadline.id),
+        silence=await silence_of(store, ws, deadline),
+        offers=await store.list_offers(workspace_id=ws, deadline_id=deadline.id),
+    )
+
+
 async def matrix(
     store: NegotiationStore, now: datetime, ctx: Context, deadline: Deadline
 ) -> Message:
-    ws = ctx.workspace_id
-    positions = await store.list_positions(workspace_id=ws, deadline_id=deadline.id)
-    requests = await store.list_position_requests(workspace_id=ws, deadline_id=deadline.id)
+    state = await matrix_state(store, ctx.workspace_id, deadline)
     return views.position_matrix(
         deadline,
         now=now,
-        positions=positions,
-        requests=requests,
+        positions=state.positions,
+        requests=state.requests,
         user_id=ctx.user_id,
-        silence=await silence_of(store, ws, deadline),
-        offers=await store.list_offers(workspace_id=ws, deadline_id=deadline.id),
+        silence=state.silence,
+        offers=state.offers,
     )
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot import notices, views
 from bot.domain import (
     DEFAULT_OFFSETS,
+    NO_RULE,
     REASON_MAX,
     TITLE_MAX,
     Change,
@@ -29,19 +30,21 @@ from bot.domain import (
     EventKind,
     NewDeadline,
     format_offset,
+    negotiation_key,
     plan_alerts,
 )
 from bot.errors import InvalidInput
 from bot.grammar import AddDeadline, ExtendDeadline, MoveDeadline
 from bot.messages import Message, Role, Text, format_local
-from bot.ports import DeadlineStore
+from bot.ports import DeadlineStore, NegotiationStore
 from bot.timeplace import describe
+from bot.usecases.parties import match as match_party
 from bot.when import parse_when
 
 
 async def add_deadline(
     *,
-    repository: DeadlineStore,
+    repository: NegotiationStore,
     now: datetime,
     ctx: Context,
     command: AddDeadline,
@@ -56,6 +59,13 @@ async def add_deadline(
             f"The title is {len(title)} characters; the limit is {TITLE_MAX}.",
             hint="Shorten it and try again.",
         )
+    expected: tuple[str, ...] | None = None
+    if command.expect is not None:
+        declared = await repository.list_parties(
+            workspace_id=ctx.workspace_id,
+            negotiation=negotiation_key(ctx.workspace_id, ctx.channel_id),
+        )
+        expected = tuple(dict.fromkeys(match_party(declared, name).key for name in command.expect))
     when = parse_when(command.when, now=now, tz=ctx.tz)
     offsets = DEFAULT_OFFSETS if command.offsets is None else command.offsets
     due_at = when.at.astimezone(UTC)
@@ -69,19 +79,23 @@ async def add_deadline(
         owner_id=ctx.user_id,
         reminder_offsets=tuple(offsets),
         created_at=now,
+        sealed=command.sealed,
+        silence=command.silence or NO_RULE,
+        expected=expected,
     )
-    event = Event(
-        deadline_id=0,
-        kind=EventKind.CREATED,
-        at=now,
-        actor_id=ctx.user_id,
-        data={
-            "title": title,
-            "due_at": due_at.isoformat(),
-            "tz": when.tz,
-            "due_local": when.understood,
-        },
-    )
+    data: dict[str, object] = {
+        "title": title,
+        "due_at": due_at.isoformat(),
+        "tz": when.tz,
+        "due_local": when.understood,
+    }
+    if command.sealed:
+        data["sealed"] = True
+    if command.silence is not None:
+        data["silence"] = command.silence.text
+    if expected is not None:
+        data["expected"] = list(expected)
+    event = Event(deadline_id=0, kind=EventKind.CREATED, at=now, actor_id=ctx.user_id, data=data)
     alerts = plan_alerts(due_at=due_at, offsets=draft.reminder_offsets, now=now)
     deadline = await repository.create_deadline(draft=draft, event=event, alerts=alerts)
     skipped = [o for o in offsets if due_at - o <= now]

@@ -56,7 +56,7 @@ def test_demo_then_export_and_import_reproduce_every_view(tmp_path: Path) -> Non
     assert "parley shell" in demo
     views = "/deadline list all\n/deadline show D1\n/position list D1\n"
     before = parley("shell", db=first, stdin=views)
-    assert "Department of Defense: support" in before
+    assert "Department of Defense: sealed (commitment" in before
     dump = tmp_path / "dump.json"
     parley("export", "-o", str(dump), db=first)
     assert json.loads(dump.read_text())["format"] == "parley-export"

@@ -181,7 +181,7 @@ def demo(installed: Installed) -> tuple[Path, str]:
     assert "parley shell" in installed.run("demo", DATABASE_URL=database)
     views = installed.run("shell", stdin=VIEWS, DATABASE_URL=database)
     assert "D1 Signed usage agreement" in views
-    assert "Department of Defense: support" in views
+    assert "Department of Defense: sealed (commitment" in views
     dump = installed.home / "demo.json"
     installed.run("export", "-o", str(dump), DATABASE_URL=database)
     assert json.loads(dump.read_text(encoding="utf-8"))["format"] == "parley-export"

@@ -10,6 +10,8 @@ random (``choose()`` returns None, 429, a 5xx status or an error code per call);
 Each recorded ``Call`` says how it was answered (``status``, ``error``,
 ``accepted``) and when it arrived (``at``, ``time.monotonic()``). It also serves
 response URLs (``response_url("r1")``), recorded as calls to ``response_url``.
+``apps.connections.open`` answers ``socket_url`` (a ``FakeSocketMode``'s ws:// URL)
+to an app-level token (``xapp-…``), and ``not_allowed_token_type`` to any other.
 
 Tests wait on what arrives, never on the clock::
 
@@ -73,6 +75,7 @@ class FakeSlackApi(LocalServer):
     bot_user_id: str = "UBOT"
     bot_id: str = "BBOT"
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    socket_url: str = ""  # what apps.connections.open answers (see FakeSocketMode)
     calls: list[Call] = field(default_factory=list)
     _answers: dict[str, Answer] = field(default_factory=dict)
     _failures: dict[str, deque[Failure]] = field(default_factory=lambda: defaultdict(deque))
@@ -261,6 +264,10 @@ class FakeSlackApi(LocalServer):
                 return {"ok": True, "channel": {"id": f"D{params.get('users', 'X')}"}}
             case "oauth.v2.access":
                 return self.oauth_access(str(params.get("code", "")))
+            case "apps.connections.open":
+                if not (call.token or "").startswith("xapp-"):
+                    return {"ok": False, "error": "not_allowed_token_type"}
+                return {"ok": True, "url": self.socket_url}
             case _:
                 return {"ok": True}
 

@@ -1,7 +1,8 @@
 """In-memory storage ports, so the service and the dispatcher can be tested without a database.
 
 ``MemoryDeadlines`` is a ``DeadlineStore``, ``MemoryOutbox`` the ``AlertOutbox`` and
-``MemoryNotices`` the ``NoticeOutbox`` over the same rows: as in storage, the
+``MemoryNotices`` the ``NoticeOutbox`` over the same rows (``MemoryReplay``, the
+``ReplayStore``, stands alone): as in storage, the
 outboxes are written with the deadline changes and drained by the dispatcher and
 the notice sender. They follow the storage contract (tests/storage) as far as one
 process can tell: numbers per channel, every read scoped to its workspace (lookups
@@ -141,8 +142,12 @@ class MemoryDeadlines:
             created_at=draft.created_at,
             updated_at=draft.created_at,
             uid=secrets.token_hex(16),
+            sealed=draft.sealed,
+            silence=draft.silence,
         )
         self.deadlines[deadline.id] = deadline
+        if draft.expected is not None:
+            self.expected[deadline.id] = draft.expected
         self.events.append(replace(event, deadline_id=deadline.id))
         self._plan(deadline, alerts)
         return deadline
@@ -244,6 +249,9 @@ class MemoryDeadlines:
             reminder_offsets=deadline.reminder_offsets,
             updated_at=deadline.updated_at,
             sequence=stored.sequence + 1,
+            sealed=stored.sealed or deadline.sealed,
+            silence=deadline.silence,
+            settled_at=stored.settled_at or deadline.settled_at,
         )
         self.deadlines[saved.id] = saved
         self.events.append(replace(event, deadline_id=saved.id))
@@ -320,6 +328,63 @@ class MemoryDeadlines:
         versions.append(stored)
         self.events.append(replace(event, data={**event.data, "version": stored.version}))
         return stored
+
+    async def settle_deadline(
+        self,
+        *,
+        deadline: Deadline,
+        at: datetime,
+        positions: Sequence[Position],
+        events: Sequence[Event],
+    ) -> bool:
+        self._check_owned(deadline.workspace_id, deadline.id)
+        stored = self.deadlines[deadline.id]
+        if stored.settled_at is not None:
+            return False
+        self.deadlines[deadline.id] = replace(
+            stored, settled_at=at, updated_at=at, sequence=stored.sequence + 1
+        )
+        for position in positions:
+            self.positions.setdefault((position.deadline_id, position.stakeholder), position)
+        self.events.extend(replace(event, deadline_id=deadline.id) for event in events)
+        return True
+
+    async def extend_by_silence(
+        self,
+        *,
+        deadline: Deadline,
+        previous_due: datetime,
+        event: Event,
+        alerts: Sequence[PlannedAlert],
+        keep_alert_ids: Sequence[int],
+    ) -> bool:
+        self._check_owned(deadline.workspace_id, deadline.id)
+        stored = self.deadlines[deadline.id]
+        if (
+            stored.due_at != previous_due
+            or stored.status is not DeadlineStatus.OPEN
+            or stored.settled_at is not None
+            or stored.silence_extended
+        ):
+            return False
+        saved = replace(
+            stored,
+            due_at=deadline.due_at,
+            silence_extended=True,
+            updated_at=deadline.updated_at,
+            sequence=stored.sequence + 1,
+        )
+        self.deadlines[saved.id] = saved
+        self.events.append(replace(event, deadline_id=saved.id))
+        for alert_id, row in list(self.outbox.items()):
+            if (
+                row.alert.deadline_id == saved.id
+                and row.alert.status is AlertStatus.PENDING
+                and alert_id not in keep_alert_ids
+            ):
+                del self.outbox[alert_id]
+        self._plan(saved, alerts)
+        return True
 
     async def record_position(self, *, workspace_id: str, position: Position, event: Event) -> None:
         self._check_owned(workspace_id, position.deadline_id)
@@ -531,3 +596,32 @@ class MemoryNotices:
 _deadline_store: type[NegotiationStore] = MemoryDeadlines
 _alert_outbox: type[AlertOutbox] = MemoryOutbox
 _notice_outbox: type[NoticeOutbox] = MemoryNotices
+
+
+class MemoryReplay:
+    """The ReplayStore port in memory: keys claimed until they expire, and secrets.
+
+    It has no transactions, so a command's keys are claimed when it ends
+    (``bot.once``), not with its writes."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, datetime] = {}
+        self._secrets: dict[str, str] = {}
+
+    async def claim_replay_key(self, *, key: str, now: datetime, expires_at: datetime) -> bool:
+        if key in self._keys and self._keys[key] > now:
+            return False
+        self._keys[key] = expires_at
+        return True
+
+    async def release_replay_key(self, *, key: str) -> None:
+        self._keys.pop(key, None)
+
+    async def prune_replay_keys(self, *, now: datetime) -> int:
+        expired = [key for key, expiry in self._keys.items() if expiry <= now]
+        for key in expired:
+            del self._keys[key]
+        return len(expired)
+
+    async def deployment_secret(self, *, name: str, create: str, now: datetime) -> str:
+        return self._secrets.setdefault(name, create)

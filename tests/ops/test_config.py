@@ -20,6 +20,7 @@ NAMES = (
     "SLACK_BOT_TOKEN",
     "SLACK_CLIENT_ID",
     "SLACK_CLIENT_SECRET",
+    "SLACK_APP_TOKEN",
     "MICROSOFT_APP_ID",
     "MICROSOFT_APP_PASSWORD",
     "LOG_LEVEL",
@@ -47,6 +48,8 @@ CASES = [
         },
         "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set but empty",
     ),
+    ({"SLACK_APP_TOKEN": "xoxb-1", "SLACK_BOT_TOKEN": "xoxb-1"}, "must be an app-level token"),
+    ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_APP_TOKEN is set but neither SLACK_BOT_TOKEN nor"),
     ({"MICROSOFT_APP_ID": "app"}, "MICROSOFT_APP_PASSWORD is not"),
     ({"PARLEY_REPLICAS": "2"}, "PARLEY_REPLICAS=2 needs PostgreSQL"),
     ({"PARLEY_REPLICAS": "0", "DATABASE_URL": PG}, "PARLEY_REPLICAS must be 1 or more"),
@@ -94,6 +97,15 @@ def test_several_replicas_on_postgresql_are_fine(clean_env: pytest.MonkeyPatch) 
     clean_env.setenv("PARLEY_REPLICAS", "2")
     clean_env.setenv("DATABASE_URL", PG)
     assert load_settings().parley_replicas == 2
+
+
+def test_socket_mode_needs_no_signing_secret(clean_env: pytest.MonkeyPatch) -> None:
+    from bot.config import load_settings
+
+    clean_env.setenv("SLACK_APP_TOKEN", "xapp-1-A1-1")
+    clean_env.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    settings = load_settings()
+    assert settings.slack_enabled and settings.slack_socket_mode
 
 
 def test_a_real_process_stops_before_doing_anything(tmp_path: Path) -> None:

@@ -380,7 +380,12 @@ def test_service_and_ingress_reach_the_pods(k8s: dict[str, dict[str, Any]]) -> N
             assert backend["name"] == service["metadata"]["name"]
             assert backend["port"]["name"] == port["name"]
             paths[path["path"]] = path["pathType"]
-    assert paths == {"/slack": "Prefix", "/api/messages": "Exact", "/calendar": "Prefix"}
+    assert paths == {
+        "/slack": "Prefix",
+        "/api/messages": "Exact",
+        "/calendar": "Prefix",
+        "/brief": "Prefix",
+    }
 
 
 def test_the_migration_job_runs_parley_migrate(k8s: dict[str, dict[str, Any]]) -> None:
@@ -433,6 +438,14 @@ def slack_manifest() -> dict[str, Any]:
 
 def test_the_slack_manifest_fits_slacks_manifest_type(slack_manifest: dict[str, Any]) -> None:
     assert violations(validator(SLACK_GENERATED), slack_manifest) == []
+
+
+def test_the_socket_mode_manifest_fits_slacks_manifest_type() -> None:
+    text = (INFRA / "slack" / "manifest.socket.yml").read_text(encoding="utf-8")
+    socket_manifest = yaml.safe_load(text)
+    assert violations(validator(SLACK_GENERATED), socket_manifest) == []
+    if SLACK_PUBLISHED.is_file():
+        assert violations(validator(SLACK_PUBLISHED), socket_manifest) == []
 
 
 def test_the_slack_manifest_validates_against_slacks_published_schema(

@@ -170,6 +170,10 @@ async def test_json_lines_carry_request_id_workspace_command_and_outcome(
         ),
         ("GET /calendar/~3f2a.ics", "GET /calendar/~3f2a.ics"),
         ("/slack/oauth_redirect?code=123.456&state=xyz", "/slack/oauth_redirect?code=&state="),
+        (
+            "wss://wss.example/link/?ticket=4f2a-9b&app_id=A1",
+            "wss://wss.example/link/?ticket=&app_id=A1",
+        ),
         ("X-Slack-Signature: v0=" + "0a" * 32, "X-Slack-Signature: v0="),
         (
             "POST https://hooks.slack.com/commands/T1/123/AbCd returned 200",
@@ -195,7 +199,7 @@ _PIECES = [
     "xoxp-", "xapp-1-A", "xoxe.1-a", "eyJhbGciO", ".eyJzdWIi", ".c2ln", "v0=", "0a" * 8,
     "hooks.slack.com/", "HOOKS.SLACK.COM%2F", "response_url", "RESPONSE_URL", "https://",
     "u:p@h", "/calendar/", "/calendar/event/", "~3f", ".ics", "token", "Client_Secret",
-    "code", "STATE", "pasſword", "signature", "sig", "api_key", "toKen", "=", ":", "/",
+    "code", "STATE", "pasſword", "signature", "sig", "api_key", "toKen", "TICKET", "=", ":", "/",
     "@", "'", '"', " ", "&", "?", "x", "1", "K", "ı", "İ", "é", "\n", "[10/Oct/2025:13:55:36]",
 ]  # fmt: skip
 
@@ -253,7 +257,14 @@ def test_exceptions_are_cut_too() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["slack_bolt", "slack_bolt.AsyncApp", "slack_sdk.web", "msrest.http_logger"]
+    "name",
+    [
+        "slack_bolt",
+        "slack_bolt.AsyncApp",
+        "slack_sdk.web",
+        "slack_sdk.socket_mode",
+        "msrest.http_logger",
+    ],
 )
 def test_sdk_records_below_warning_are_never_written(name: str, settings: Settings) -> None:
     out = io.StringIO()

@@ -17,8 +17,10 @@ from bot.domain import (
     PositionRequest,
     Stance,
 )
+from bot.errors import InvalidInput
 from bot.feeds import hash_token
 from storage.repository import SqlRepository
+from tests.storage.conftest import Database, RepoFactory
 from tests.storage.test_repository import NOW, add, event, record
 
 pytestmark = pytest.mark.asyncio
@@ -151,3 +153,68 @@ async def test_feed_queries_are_scoped_by_workspace_at_the_database(repo: SqlRep
             scope=FeedScope(ws, FeedKind.USER, "U1"), cancelled_since=SINCE
         )
         assert [i.deadline.title for i in items] == [f"{ws}'s"]
+
+
+async def test_brief_tokens_keep_their_deadline_and_revoke_with_their_channel(
+    repo: SqlRepository,
+) -> None:
+    d1 = await add(repo, ws="A", title="In C1", channel="C1")
+    whole = token(FeedScope("A", FeedKind.BRIEF, "C1"))
+    one = token(FeedScope("A", FeedKind.BRIEF, "C1", d1.id))
+    feed = token(FeedScope("A", FeedKind.CHANNEL, "C1"))
+    for made in (whole, one, feed):
+        await repo.add_feed_token(token=made)
+    found = await repo.find_feed_token(token_hash=one.token_hash)
+    assert found == one and found.scope.deadline_id == d1.id
+    assert await repo.find_feed_token(token_hash=whole.token_hash) == whole
+
+    renewed = token(FeedScope("A", FeedKind.BRIEF, "C1"), NOW + timedelta(hours=1))
+    await repo.add_feed_token(token=renewed, revoke_others=True)
+    assert await repo.find_feed_token(token_hash=whole.token_hash) is None
+    assert await repo.find_feed_token(token_hash=one.token_hash) is None
+    assert await repo.find_feed_token(token_hash=renewed.token_hash) == renewed
+    assert await repo.find_feed_token(token_hash=feed.token_hash) == feed
+
+
+async def test_sent_alerts_are_listed_per_workspace_in_the_order_sent(
+    repo: SqlRepository,
+) -> None:
+    d1 = await add(repo, ws="A", title="Soon", channel="C1", due=NOW + timedelta(minutes=30))
+    d2 = await add(repo, ws="A", title="Later", channel="C2", due=NOW + timedelta(minutes=50))
+    await add(repo, ws="B", title="Elsewhere", channel="C1", due=NOW + timedelta(minutes=30))
+    claimed = await repo.claim_due_alerts(now=NOW + timedelta(hours=1), lease_seconds=60, limit=20)
+    mine = sorted((a for a in claimed if a.workspace_id == "A"), key=lambda a: -a.offset)
+    assert [a.deadline_id for a in mine] == [d1.id, d2.id, d1.id, d2.id]
+    first, second, third, _unsent = mine
+    await repo.mark_alerts_sent(alert_ids=[second.id], sent_at=NOW + timedelta(minutes=5))
+    await repo.mark_alerts_sent(alert_ids=[first.id], sent_at=NOW + timedelta(minutes=6))
+    await repo.mark_alerts_sent(alert_ids=[third.id], sent_at=NOW + timedelta(minutes=30))
+    others = [a.id for a in claimed if a.workspace_id == "B"]
+    await repo.mark_alerts_sent(alert_ids=others, sent_at=NOW)
+
+    sent = await repo.list_sent_alerts(workspace_id="A", deadline_ids=[d1.id, d2.id])
+    assert [(s.deadline_id, s.offset, s.sent_at) for s in sent] == [
+        (d2.id, second.offset, NOW + timedelta(minutes=5)),
+        (d1.id, first.offset, NOW + timedelta(minutes=6)),
+        (d1.id, third.offset, NOW + timedelta(minutes=30)),
+    ]
+    assert sent[0].due_at == second.due_at
+    assert await repo.list_sent_alerts(workspace_id="A", deadline_ids=[]) == []
+    assert await repo.list_sent_alerts(workspace_id="B", deadline_ids=[d1.id]) == []
+
+
+async def test_brief_tokens_move_with_an_export_and_need_their_deadline(
+    repo: SqlRepository, other_database: Database, open_repo: RepoFactory
+) -> None:
+    d1 = await add(repo, ws="A", title="In C1", channel="C1")
+    one = token(FeedScope("A", FeedKind.BRIEF, "C1", d1.id))
+    await repo.add_feed_token(token=one)
+    dump = await repo.export_all()
+    assert [row["deadline_id"] for row in dump["feed_tokens"]] == [d1.id]
+
+    restored = await open_repo(other_database)
+    broken = {**dump, "feed_tokens": [{**dump["feed_tokens"][0], "deadline_id": d1.id + 1}]}
+    with pytest.raises(InvalidInput, match="feed_tokens\\[0\\]: deadline"):
+        await restored.import_all(broken)
+    await restored.import_all(dump)
+    assert await restored.find_feed_token(token_hash=one.token_hash) == one

@@ -35,10 +35,10 @@ from bot.domain import (
     plan_alerts,
 )
 from bot.errors import NotFound
-from bot.ports import AlertOutbox, DeadlineStore
+from bot.ports import AlertOutbox, DeadlineStore, ReplayStore
 from storage.db import make_engine
 from storage.repository import SqlRepository
-from tests.fakes.stores import MemoryDeadlines, MemoryOutbox
+from tests.fakes.stores import MemoryDeadlines, MemoryOutbox, MemoryReplay
 
 START = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 WORKSPACES = ("A", "B")
@@ -290,3 +290,36 @@ def test_the_memory_stores_answer_as_the_sql_stores_do(
     path = tmp_path / f"told-{secrets.token_hex(4)}.db"
     shutil.copyfile(sqlite_template, path)
     asyncio.run(tell_both(path, steps))
+
+
+async def replay_story(store: ReplayStore) -> list[object]:
+    later = START + timedelta(minutes=5)
+    answers: list[object] = [
+        await store.claim_replay_key(key="a", now=START, expires_at=later),
+        await store.claim_replay_key(key="a", now=START, expires_at=later),
+        await store.claim_replay_key(key="b", now=START, expires_at=START),
+        # expired by ``later``: taken over
+        await store.claim_replay_key(key="a", now=later, expires_at=later + timedelta(hours=1)),
+    ]
+    await store.release_replay_key(key="a")
+    return [
+        *answers,
+        await store.claim_replay_key(key="a", now=START, expires_at=later),
+        await store.prune_replay_keys(now=later + timedelta(minutes=1)),
+        await store.deployment_secret(name="buttons", create="1" * 64, now=START),
+        await store.deployment_secret(name="buttons", create="2" * 64, now=START),
+    ]
+
+
+async def test_the_memory_replay_store_answers_as_the_sql_one_does(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "replay.db"
+    shutil.copyfile(sqlite_template, path)
+    sql = SqlRepository(make_engine(f"sqlite+aiosqlite:///{path}"))
+    try:
+        told = await replay_story(sql)
+    finally:
+        await sql.close()
+    assert told == await replay_story(MemoryReplay())
+    assert told == [True, False, True, True, True, 2, "1" * 64, "1" * 64]

@@ -15,7 +15,7 @@ from bot.errors import PermanentDelivery
 from bot.messages import Audience
 from bot.scheduler import Dispatcher
 from bot.service import Parley
-from tests.fakes.stores import MemoryDeadlines, MemoryOutbox
+from tests.fakes.stores import MemoryDeadlines, MemoryOutbox, MemoryReplay
 from tests.unit.test_scheduler import RecordingGateway
 
 FRIDAY_5PM_ET = datetime.fromisoformat("2026-11-27T22:00:00+00:00")
@@ -36,7 +36,7 @@ def outbox(deadlines: MemoryDeadlines) -> MemoryOutbox:
 
 @pytest.fixture
 def service(deadlines: MemoryDeadlines, clock: ManualClock) -> Parley:
-    return Parley(repository=deadlines, clock=clock)
+    return Parley(repository=deadlines, clock=clock, keys=MemoryReplay())
 
 
 @pytest.fixture

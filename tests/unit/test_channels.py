@@ -5,6 +5,7 @@ deadlines; announcements go to the deadline's channel wherever the command was t
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -97,25 +98,38 @@ async def test_buttons_from_another_channel_reach_nothing(chat: Chat) -> None:
     assert await snapshot(chat.runtime) == before
 
 
-async def test_a_time_choice_runs_only_where_it_was_offered(chat: Chat) -> None:
+async def test_a_time_choice_runs_where_it_was_offered_wherever_it_is_pressed(
+    chat: Chat,
+) -> None:
+    """Teams shows the choices in the 1:1 chat: the click comes from there, and the
+    command runs (and is announced) in the channel it was typed in, which the
+    signed value names; a value altered to name another channel is refused."""
     await negotiation(chat)
     await chat.say("/deadline extend D1 to Friday evening")
     [choices] = chat.replies
     values = [b.value for block in choices.blocks for b in getattr(block, "buttons", ())]
     before = await snapshot(chat.runtime)
-    for channel in ("C-elsewhere", "dm:alex"):
-        [reply] = await chat.runtime.service.press(
-            ctx=chat.context(channel_id=channel), action_id=ACTION_CHOOSE_TIME, value=values[0]
-        )
-        assert (reply.audience, reply.fallback) == (
-            Audience.EPHEMERAL,
-            "That button is out of date.",
-        )
-    assert await snapshot(chat.runtime) == before
-    [done] = await chat.runtime.service.press(
-        ctx=chat.context(), action_id=ACTION_CHOOSE_TIME, value=values[0]
+    service = chat.runtime.service
+    elsewhere = chat.context(channel_id="C-elsewhere")
+    forged = json.loads(values[0]) | {"c": "C-elsewhere"}
+    [refused] = await service.press(
+        ctx=elsewhere, action_id=ACTION_CHOOSE_TIME, value=json.dumps(forged)
     )
-    assert done.audience is Audience.CHANNEL and "extended D1" in done.fallback
+    assert refused.fallback.startswith("That button's value was changed after Parley made it")
+    [theirs] = await service.press(
+        ctx=chat.context(user="mallory", channel_id="dm:mallory"),
+        action_id=ACTION_CHOOSE_TIME,
+        value=values[0],
+    )
+    assert "These choices were offered to <@alex>" in theirs.fallback
+    assert await snapshot(chat.runtime) == before
+    [done] = await service.press(
+        ctx=chat.context(channel_id="dm:alex"), action_id=ACTION_CHOOSE_TIME, value=values[0]
+    )
+    assert (done.audience, done.channel_id) == (Audience.CHANNEL, "negotiation")
+    assert "extended D1" in done.fallback
+    [again] = await service.press(ctx=chat.context(), action_id=ACTION_CHOOSE_TIME, value=values[1])
+    assert again.fallback == "One of these choices has already been used."
 
 
 async def test_the_asked_and_owners_reach_it_by_button_from_their_dms(chat: Chat) -> None:
@@ -159,9 +173,9 @@ async def test_a_dm_reaches_what_you_own_or_were_asked_about(chat: Chat) -> None
     unknown = await chat.say("/deadline show D7", channel_id="dm:mallory", user="mallory")
     assert stranger == unknown.replace("D7", "D1")
     assert "There is no deadline D1 here or among the deadlines you own" in stranger
-    assert "No open deadlines here" in await chat.say(
-        "/deadline list", channel_id="dm:mallory", user="mallory"
-    )
+    nothing = await chat.say("/deadline list", channel_id="dm:mallory", user="mallory")
+    assert "Your open deadlines (0)" in nothing
+    assert "Nobody is waiting for your position" in nothing
 
 
 async def test_a_dm_says_which_d1_when_two_channels_have_one(chat: Chat) -> None:
@@ -193,7 +207,8 @@ async def test_changes_typed_in_a_dm_are_announced_in_the_deadlines_channel(chat
     for line in lines:
         await chat.say(line, **dm)
         channel_messages = [m for m in chat.replies if m.audience is Audience.CHANNEL]
-        assert [m.channel_id for m in channel_messages] == ["negotiation"], line
+        assert channel_messages, line
+        assert {m.channel_id for m in channel_messages} == {"negotiation"}, line
 
 
 async def test_workspaces_share_nothing_even_by_button(chat: Chat) -> None:

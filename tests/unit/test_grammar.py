@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import DEFAULT_OFFSETS, STANCE_ALIASES, Stance, format_offset
+from bot.domain import DEFAULT_OFFSETS, STANCE_ALIASES, SilenceRule, Stance, format_offset
 from bot.errors import GrammarError
 from bot.grammar import (
     AddDeadline,
@@ -24,9 +24,12 @@ from bot.grammar import (
     MoveDeadline,
     OpenPositionForm,
     RecordPosition,
+    SealDeadline,
     SetOwners,
     SetReminders,
+    SetSilence,
     ShowDeadline,
+    VerifyPositions,
     command_text,
     parse_command,
     parse_line,
@@ -102,10 +105,29 @@ FORMS: list[tuple[str, Command]] = [
         "/deadline add Payment due diligence memo due Nov 30 5pm remind 1d, 1h",
         AddDeadline("Payment due diligence memo", "Nov 30 5pm", (DAY, HOUR)),
     ),
-    (  # "remind" that is not followed by offsets stays in the time text
-        "/deadline add Budget due Friday remind me",
-        AddDeadline("Budget", "Friday remind me", None),
+    (  # the clauses come off from the right, in any order
+        '/deadline add Budget due Friday 17:00 silence extend 1d sealed expect Anthropic "D o D"',
+        AddDeadline(
+            "Budget",
+            "Friday 17:00",
+            None,
+            sealed=True,
+            silence=SilenceRule("extend", DAY),
+            expect=("Anthropic", "D o D"),
+        ),
     ),
+    (
+        "/deadline add Budget due Friday sealed remind 1h silence oppose expect none",
+        AddDeadline("Budget", "Friday", (HOUR,), True, SilenceRule("oppose"), ()),
+    ),
+    ("/deadline seal D1", SealDeadline(D1)),
+    ("/deadline silence D1 support", SetSilence(D1, SilenceRule("support"))),
+    (
+        "/deadline silence Signed usage extend 2h",
+        SetSilence(title("Signed usage"), SilenceRule("extend", 2 * HOUR)),
+    ),
+    ("/deadline done D1 because signed as offered", CompleteDeadline(D1, "signed as offered")),
+    ("/position verify D1", VerifyPositions(D1)),
     ('/deadline add "Budget" DUE friday', AddDeadline("Budget", "friday", None)),
     ("/deadline add  Budget   review  due  Friday ", AddDeadline("Budget review", "Friday", None)),
     ("/deadline list", ListDeadlines(include_closed=False)),
@@ -227,6 +249,32 @@ def test_every_stance_alias(alias: str) -> None:
         ("deadline", "add due Friday", 'no title before "due"', "/deadline add"),
         ("deadline", "add Budget due", 'no time after "due"', "/deadline add"),
         ("deadline", "add Budget due remind 1d", 'no time after "due"', "/deadline add"),
+        (
+            "deadline",
+            "add Budget due Friday remind me",
+            'the remind clause "remind me"',
+            "/deadline add",
+        ),
+        (
+            "deadline",
+            "add Budget due Friday silence maybe",
+            'the silence clause "silence maybe"',
+            "/deadline add",
+        ),
+        (
+            "deadline",
+            "add Budget due Friday silence extend",
+            "extend needs one offset",
+            "/deadline add",
+        ),
+        (
+            "deadline",
+            "add Budget due Friday sealed sealed",
+            'the "sealed" clause twice',
+            "/deadline add",
+        ),
+        ("deadline", "silence D1 sometimes", "couldn't find a silence rule", "/deadline silence"),
+        ("deadline", "done D1 because", "no reason after it", "/deadline done"),
         ("deadline", "list everything", 'not "everything"', "/deadline list [all]"),
         ("deadline", "show", "Which deadline?", "/deadline show <ref>"),
         ("deadline", "done", "Which deadline?", "/deadline done <ref>"),
@@ -331,16 +379,16 @@ def test_default_offsets_round_trip_through_format_offset() -> None:
 def test_help_lists_every_form_with_an_example() -> None:
     forms = (
         "add", "list", "show", "extend", "move", "done", "cancel", "remind", "owners", "feed",
-        "expect", "help",
+        "brief", "expect", "seal", "silence", "help",
     )  # fmt: skip
     for form in forms:
         assert f"/deadline {form}" in HELP_DEADLINE
-    assert HELP_DEADLINE.count("e.g. /deadline") == 11  # all but "help" itself
-    for form in ("<ref> <stance>", "list <ref>", "ask <ref>", "help"):
+    assert HELP_DEADLINE.count("e.g. /deadline") == 14  # all but "help" itself
+    for form in ("<ref> <stance>", "list <ref>", "ask <ref>", "verify <ref>", "help"):
         assert f"/position {form}" in HELP_POSITION
     for alias in STANCE_ALIASES:
         assert alias in HELP_POSITION
-    assert HELP_POSITION.count("e.g. /position") == 4
+    assert HELP_POSITION.count("e.g. /position") == 5
 
 
 @settings(max_examples=1000, deadline=None)

@@ -16,7 +16,7 @@ from bot.clock import ManualClock
 from bot.domain import Context
 from bot.service import Parley
 from tests.conftest import NOW
-from tests.fakes.stores import MemoryDeadlines
+from tests.fakes.stores import MemoryDeadlines, MemoryReplay
 
 CHANNELS = ["C1", "C2", "dm:alex"]
 PEOPLE = ["alex", "bo", "cy"]
@@ -62,7 +62,7 @@ def test_a_reference_reaches_what_the_rule_says(added: list[Added]) -> None:
 
 
 async def _check(added: list[Added]) -> None:
-    service = Parley(repository=MemoryDeadlines(), clock=ManualClock(NOW))
+    service = Parley(repository=MemoryDeadlines(), clock=ManualClock(NOW), keys=MemoryReplay())
     numbers: list[int] = []
     for i, deadline in enumerate(added):
         where = ctx(deadline.creator, deadline.channel)

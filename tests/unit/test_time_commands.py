@@ -281,7 +281,9 @@ async def test_the_demo_extends_the_deadline_on_every_day_of_the_week(
             platform="shell",
         )
         replies.append(await runtime.service.handle(ctx=ctx, command=command, text=text))
-    (added,), (announcement,) = replies[0], replies[-1]
+    [adding] = [i for i, (_, command, text) in enumerate(DEMO_SCRIPT) if text.startswith("add ")
+                if command == "deadline"]  # fmt: skip
+    (added,), (announcement,) = replies[adding], replies[-1]
     friday = next(b.due_at for b in added.blocks if isinstance(b, Countdown))
     monday = next(b.due_at for b in announcement.blocks if isinstance(b, Countdown))
     assert announcement.fallback.startswith("<@alex> extended D1 (was ")

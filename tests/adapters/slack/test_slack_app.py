@@ -530,3 +530,32 @@ async def test_a_slow_zone_lookup_does_not_hold_up_the_command(slack: SlackWorld
     nine_in_new_york = int(datetime(2026, 11, 27, 14, 0, tzinfo=UTC).timestamp())
     assert f"<!date^{nine_in_new_york}^" in shown(ack)
     assert len(slack.api.calls_to("users.info")) == 1
+
+
+async def test_the_app_home_brief_button_sends_a_new_private_link_each_time(
+    slack: SlackWorld,
+) -> None:
+    await slack.command(f"/deadline add Signed usage agreement due {ISO_DUE}", user_id="U3")
+    home_event = {"type": "app_home_opened", "user": "U3", "channel": "DU3", "tab": "home"}
+    await slack.event(home_event)
+    [published] = await slack.api.wait_for("views.publish")
+    check_view(published.params["view"])
+    [brief] = [
+        (e["action_id"], e["value"])
+        for b in published.params["view"]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == "Brief"
+    ]
+    for count in (1, 2):  # two presses (a replayed request would run once)
+        press = press_payload(
+            slack, user_id="U3", action_id=brief[0], value=brief[1], trigger_id=f"t{count}"
+        )
+        await slack.interact(press)
+        sent = await slack.api.wait_for(
+            "chat.postMessage", count=count, where=lambda c: "/brief/" in c.params["text"]
+        )
+    # The App Home has no conversation: each link comes in a DM to the presser, never C1.
+    assert [c.params["channel"] for c in sent] == ["U3", "U3"]
+    first, second = (c.params["text"].split("/brief/", 1)[1].split()[0] for c in sent)
+    assert first != second

@@ -172,13 +172,23 @@ async def test_buttons_and_forms_from_elsewhere_reach_nothing(slack: SlackWorld)
     assert await snapshot(slack) == before
 
 
-async def test_a_time_choice_runs_only_in_the_channel_it_was_offered_in(
+async def test_a_time_choice_runs_in_the_channel_it_was_offered_in_and_cannot_be_redirected(
     slack: SlackWorld,
 ) -> None:
     await negotiation(slack)
     ack = await slack.command("/deadline extend D1 to Friday evening")
     [choice, *_] = [e for b in ack["blocks"] if b["type"] == "actions" for e in b["elements"]]
     before = await snapshot(slack)
+    # The value names the channel it runs in, signed: one altered to name C9 is refused.
+    forged = json.dumps(json.loads(choice["value"]) | {"c": "C9"})
+    payload = press(
+        slack, user_id="U1", action_id=choice["action_id"], value=forged, channel_id="C9", key="f"
+    )
+    await slack.interact(payload)
+    [told] = await slack.api.wait_for(RESPONSE_URL, where=lambda c: c.key == "f")
+    assert shown(told.params).startswith("That button's value was changed after Parley made it")
+    assert await snapshot(slack) == before
+    # Pressed from elsewhere, the real value runs where it was typed, and announces there.
     payload = press(
         slack,
         user_id="U1",
@@ -188,9 +198,11 @@ async def test_a_time_choice_runs_only_in_the_channel_it_was_offered_in(
         key="elsewhere",
     )
     await slack.interact(payload)
-    [told] = await slack.api.wait_for(RESPONSE_URL, where=lambda c: c.key == "elsewhere")
-    assert shown(told.params) == "That button is out of date."
-    assert await snapshot(slack) == before
+    [announced] = await slack.api.wait_for(
+        "chat.postMessage", where=lambda c: c.params["channel"] == "C1"
+    )
+    assert "<@U1> extended D1" in shown(announced.params)
+    assert not [c for c in slack.api.calls if c.params.get("channel") == "C9"]
 
 
 async def test_the_asked_answer_from_their_dm_and_the_channel_hears_it(slack: SlackWorld) -> None:

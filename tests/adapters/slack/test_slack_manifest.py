@@ -54,3 +54,31 @@ def test_slack_length_limits(manifest: dict[str, Any]) -> None:
     assert len(info["name"]) <= 35
     assert len(info["description"]) <= 140
     assert 175 <= len(info["long_description"]) <= 4000
+
+
+# --- the Socket Mode variant -----------------------------------------------------------
+SOCKET_MANIFEST = MANIFEST.with_name("manifest.socket.yml")
+
+
+def without_urls(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` with every request URL (and the OAuth redirect) taken out."""
+    copy: dict[str, Any] = yaml.safe_load(yaml.safe_dump(manifest))
+    for command in copy["features"]["slash_commands"]:
+        command.pop("url", None)
+    copy["settings"]["interactivity"].pop("request_url", None)
+    copy["settings"]["event_subscriptions"].pop("request_url", None)
+    copy["oauth_config"].pop("redirect_urls", None)
+    copy["settings"]["socket_mode_enabled"] = True
+    return copy
+
+
+def test_the_socket_mode_manifest_is_the_http_one_without_urls(
+    manifest: dict[str, Any],
+) -> None:
+    text = SOCKET_MANIFEST.read_text(encoding="utf-8")
+    assert "PUBLIC_URL" not in text and "http" not in text.split("_metadata:")[1]
+    socket: dict[str, Any] = yaml.safe_load(text)
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    # Same commands, scopes, events and texts: only how Slack reaches Parley differs.
+    assert socket == without_urls(manifest)

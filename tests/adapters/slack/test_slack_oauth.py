@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy.engine import make_url
 
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
@@ -20,6 +21,7 @@ from bot.runtime import Runtime
 from tests.adapters.slack.slack_world import SECRET, SlackWorld, check_everything_sent, open_world
 from tests.conftest import PostgresServer
 from tests.fakes.slack_api import FakeSlackApi
+from tests.ops.tcp_proxy import TcpProxy
 from tests.storage.legacy_slack_tables import legacy_slack_database
 
 CLIENT_ID = "1111.2222"
@@ -255,3 +257,27 @@ async def test_single_workspace_mode_has_no_install_routes(
             assert (await world.http.get("/slack/install")).status == 404
             uninstalled = await world.event({"type": "app_uninstalled"})
             assert uninstalled.status == 200
+
+
+async def test_an_event_whose_handler_failed_runs_when_slack_retries_it(
+    pg_url: str, clock: ManualClock, slack_api: FakeSlackApi
+) -> None:
+    """The database goes away while app_uninstalled is handled: bolt answers 500, and
+    Slack's retry (same event_id, new signature) is not taken for a replay."""
+    target = make_url(pg_url)
+    async with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
+        url = target.set(port=proxy.port).render_as_string(hide_password=False)
+        settings = oauth_settings(url, slack_api).model_copy(update={"parley_replicas": 2})
+        async with open_runtime(settings, clock=clock) as runtime:
+            async for slack in open_world(runtime, slack_api):
+                await install(slack)
+                await slack.command("/deadline help")  # the installation, cached
+                await proxy.cut()
+                failed = await slack.event({"type": "app_uninstalled"}, event_id="EvBlip")
+                assert failed.status == 500
+                await proxy.restore()
+                retried = await slack.event({"type": "app_uninstalled"}, event_id="EvBlip")
+                assert retried.status == 200
+                assert await stored_bot_token(slack) is None
+                replayed = await slack.event({"type": "app_uninstalled"}, event_id="EvBlip")
+                assert (replayed.status, await replayed.text()) == (200, "")

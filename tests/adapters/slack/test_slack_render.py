@@ -28,6 +28,7 @@ from bot.domain import (
     Stance,
 )
 from bot.messages import Actions, Button, Facts, Message, Role, Text
+from bot.usecases.home import Home
 from tests.adapters.slack.blockkit import check_message, check_view, texts
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
@@ -230,11 +231,11 @@ def test_form_errors_are_keyed_by_block_id() -> None:
 
 def test_app_home_lists_owned_and_asked_deadlines_within_limits() -> None:
     many = [deadline(i) for i in range(1, 201)]
-    view = home_view(owned=many, asked=many, now=NOW)
+    view = home_view(Home(owned=tuple(many), waiting=tuple(many)), now=NOW)
     check_view(view)
     shown = texts(view["blocks"])
     assert "Your open deadlines (200)" in shown and "and 185 more" in shown
-    empty = home_view(owned=[], asked=[], now=NOW)
+    empty = home_view(Home(owned=(), waiting=()), now=NOW)
     check_view(empty)
 
 

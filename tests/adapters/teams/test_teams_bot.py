@@ -253,6 +253,31 @@ async def test_the_feed_answer_goes_to_a_personal_chat(teams: TeamsWorld) -> Non
     assert "/calendar/" not in json.dumps(in_channel.body)
 
 
+async def test_the_brief_link_goes_to_the_personal_chat(teams: TeamsWorld) -> None:
+    await teams.say("deadline add Signed usage agreement due 2026-11-27T17:00-05:00")
+    posted = await teams.say("deadline brief D1")
+    assert [c.kind for c in posted.calls] == ["create", "send", "reply"]
+    private = posted.calls[1]
+    assert private.conversation_id == f"a:{ALEX_TEAMS_ID}"
+    assert "Your private brief page for D1" in private.card_text
+    assert "http://localhost:3000/brief/" in private.card_text  # PUBLIC_URL/brief/<token>
+    assert "/brief/" not in json.dumps(posted.calls[2].body)
+
+
+async def test_the_brief_button_on_show_sends_a_link_to_the_personal_chat(
+    teams: TeamsWorld,
+) -> None:
+    await teams.say("deadline add Signed usage agreement due 2026-11-27T17:00-05:00")
+    shown = await teams.say("deadline show D1")
+    card = shown.calls[-1].card
+    buttons = [a for e in card["body"] if e["type"] == "ActionSet" for a in e["actions"]]
+    [brief] = [b["data"] for b in buttons if b["title"] == "Brief"]
+    clicked = await teams.click(brief)
+    assert [c.kind for c in clicked.calls] == ["create", "send", "reply"]
+    assert clicked.calls[1].conversation_id == f"a:{ALEX_TEAMS_ID}"
+    assert "http://localhost:3000/brief/" in clicked.calls[1].card_text
+
+
 async def test_the_feed_answer_never_falls_back_to_the_channel(teams: TeamsWorld) -> None:
     teams.connector.fail("create", status=403, code="ConversationBlockedByUser")
     posted = await teams.say("deadline feed")

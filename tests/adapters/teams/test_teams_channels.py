@@ -6,6 +6,7 @@ channel; the people asked answer from their personal chat and the channel hears 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -151,15 +152,23 @@ async def test_card_buttons_and_forms_from_elsewhere_reach_nothing(
     assert await snapshot(teams) == before
 
 
-async def test_a_time_choice_runs_only_in_the_conversation_it_was_offered_in(
+async def test_a_time_choice_cannot_be_redirected_to_another_conversation(
     teams: TeamsWorld,
 ) -> None:
     await negotiation(teams)
-    [reply] = (await teams.say("deadline extend D1 to Friday evening")).messages
-    [(_, data), *_] = submit_data(reply.card)
+    posted = await teams.say("deadline extend D1 to Friday evening")
+    [card] = [c.cards[0] for c in posted.calls if c.cards and submit_data(c.cards[0])]
+    [(_, data), *_] = submit_data(card)
     before = await snapshot(teams)
-    clicked = await teams.post(elsewhere(teams, "card_submit", who="alex", value=data))
-    assert "That button is out of date." in clicked.text
+    value = json.loads(data["value"])
+    for who in ("alex", "mallory"):
+        # Teams clients build a submit's data themselves: one naming another conversation
+        # (signed for the one it was typed in) runs nowhere.
+        forged = {**data, "value": json.dumps(value | {"c": OTHER, "u": ALEX})}
+        clicked = await teams.post(elsewhere(teams, "card_submit", who=who, value=forged))
+        assert "That button's value was changed after Parley made it" in clicked.text
+    mallorys = await teams.post(elsewhere(teams, "card_submit", who="mallory", value=data))
+    assert "These choices were offered to @Alex Rivera" in mallorys.text
     assert await snapshot(teams) == before
 
 

@@ -11,6 +11,7 @@ import pytest
 from adapters.teams.package import APP_FILES, draw_icons, png_size
 from bot.config import load_settings
 from bot.errors import ConfigurationError
+from bot.grammar import COMMAND_WORDS
 from bot.main import COMMANDS, build_parser
 from tests.data.schemas import teams_manifest_validator, violations
 
@@ -52,12 +53,19 @@ async def test_teams_package_writes_the_app_zip(
     [bot] = manifest["bots"]
     assert bot["botId"] == APP_ID
     assert sorted(bot["scopes"]) == ["groupChat", "personal", "team"]
-    [commands] = bot["commandLists"]
-    assert sorted(commands["scopes"]) == ["groupChat", "personal", "team"]
-    titles = [c["title"] for c in commands["commands"]]
-    assert "deadline add" in titles and "position ask" in titles
-    assert len(titles) <= 10
-    assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands["commands"])
+    lists = {scope: group["commands"] for group in bot["commandLists"] for scope in group["scopes"]}
+    assert sorted(lists) == ["groupChat", "personal", "team"]
+    assert sum(len(group["scopes"]) for group in bot["commandLists"]) == 3  # each scope once
+    for commands in lists.values():
+        assert len(commands) <= 10  # Teams' limit per scope
+        assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands)
+    # Every command word of the grammar is offered in channels and group chats ...
+    in_channels = [c["title"] for c in lists["team"]]
+    assert {title.split()[0] for title in in_channels} == set(COMMAND_WORDS)
+    assert "deadline add" in in_channels and "position ask" in in_channels
+    # ... and the personal chat offers the home first.
+    personal = [c["title"] for c in lists["personal"]]
+    assert personal[0] == "home" and "deadline list" in personal and "position" in personal
     assert manifest["validDomains"] == ["parley.example.com"]
     assert manifest["developer"]["websiteUrl"] == "https://parley.example.com"
     assert "{{" not in json.dumps(manifest)

@@ -12,7 +12,9 @@ records them sent; this module decides the rest:
 - what follows the post: at the deadline an open deadline turns missed; at
   the nudge offsets the asked who have not answered get a direct message;
 - follow-ups (nudges, failure notices to the owners) get a few quick tries,
-  and never make the channel alert they follow be sent again.
+  and never make the channel alert they follow be sent again;
+- a deadline with an escalation ladder: its rungs' steps (``bot.escalation_jobs``),
+  in place of the built-in nudges.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot import views
+from bot import escalation_jobs, views
 from bot.deadline_end import at_deadline, end_deadline
 from bot.dispatch_policy import DispatchPolicy, DispatchStats
 from bot.domain import (
@@ -35,8 +37,10 @@ from bot.domain import (
     EventKind,
 )
 from bot.errors import DeliveryError, PermanentDelivery, RateLimited, TransientDelivery
+from bot.escalation import counts_down
+from bot.escalation_jobs import Reach
 from bot.messages import Audience, Message
-from bot.ports import ChatGateway, Clock, NegotiationStore
+from bot.ports import ChatGateway, Clock, EscalationSources, NegotiationStore
 
 log = logging.getLogger("parley.scheduler")
 
@@ -74,6 +78,7 @@ class Job:
     state: DeadlineState
     alerts: list[Alert]
     lease: Lease
+    reach: Reach | None = None  # the deadline's escalation ladder, if it has one
 
     @property
     def deadline(self) -> Deadline:
@@ -97,13 +102,38 @@ class AlertJobs:
         policy: DispatchPolicy,
         stats: DispatchStats,
         event_url: EventUrl = no_event_url,
+        escalations: EscalationSources | None = None,
     ) -> None:
         self.deadlines = deadlines
+        self.escalations = escalations
         self.clock = clock
         self.policy = policy
         self.stats = stats
         self.event_url = event_url
         self._told_owner: set[int] = set()
+
+    async def with_reach(self, jobs: list[Job]) -> list[Job]:
+        """The jobs, each with its deadline's escalation (``Job.reach``) when it has one."""
+        if self.escalations is None or not jobs:
+            return jobs
+        reaches = await escalation_jobs.load_reaches(
+            self.escalations,
+            [(job.state, [a.offset for a in job.alerts]) for job in jobs],
+            now=self.clock.now(),
+        )
+        return [replace(job, reach=reaches.get(job.deadline.id)) for job in jobs]
+
+    async def post(self, job: Job) -> Message | None:
+        """What the job posts in the deadline's channel, now: its countdown (``message``)
+        with the escalation's ``channel`` step merged in; None: no post (only rungs
+        whose steps are direct messages, or with nobody silent)."""
+        counting = any(counts_down(job.deadline, a.offset) for a in job.alerts)
+        countdown = await self.message(job) if counting else None
+        if job.reach is None:
+            return countdown
+        return escalation_jobs.channel_post(
+            job.reach, job.deadline, countdown, now=self.clock.now()
+        )
 
     async def message(self, job: Job) -> Message:
         """What the job posts in the deadline's channel, now."""
@@ -178,7 +208,13 @@ class AlertJobs:
         deadline, alerts, requests = job.deadline, job.alerts, job.state.requests
         if marks_missed(deadline, alerts):
             await self._mark_missed(deadline, sent_at)
-        if any(a.offset in NUDGE_OFFSETS for a in alerts) and deadline.due_at > sent_at:
+        if job.reach is not None:  # a ladder replaces the built-in nudges
+
+            async def send(message: Message) -> None:
+                await self.send_best_effort(gateway, deadline, message)
+
+            await escalation_jobs.follow_up(job.reach, deadline, now=self.clock.now(), send=send)
+        elif any(a.offset in NUDGE_OFFSETS for a in alerts) and deadline.due_at > sent_at:
             await self._nudge(
                 deadline, gateway, [r.user_id for r in requests if r.answered_at is None]
             )

@@ -45,11 +45,11 @@ from bot.messages import (
     CHANNEL,
     MENTION,
     format_local,
+    host,
     moments_as_written,
     time_left,
 )
 from bot.ports import FeedStore, NegotiationStore
-from bot.usecases.offers import host
 from bot.usecases.positions import MatrixState, matrix_state
 from bot.views import shown_status
 

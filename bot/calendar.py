@@ -11,9 +11,14 @@ One deadline is one VEVENT:
   (a fixed offset such as ``UTC-05:00``) and UTC itself are written as UTC
   (``...Z``), never as ``TZID=UTC-05:00``, which parsers read as the wrong instant.
 - ``DTSTAMP`` and ``LAST-MODIFIED`` are the last time anything shown in the event
-  changed: the deadline itself, a position on it, or a request for one.
+  changed: the deadline itself, a position on it, a request for one, or an offer.
 - ``STATUS`` is CONFIRMED, or CANCELLED for a cancelled deadline; open deadlines
   carry one ``VALARM`` per reminder offset.
+- ``DESCRIPTION`` lists the offers (``O2 title (host)``) and gives the current
+  one's URL in full, for clients that show no attachments but link URLs in text;
+  that URL is also the event's ``ATTACH`` (written as a URI, RFC 5545's default
+  value type, so no ``VALUE`` parameter). ``URL`` stays the link to the
+  deadline's chat.
 
 Nothing rendered depends on the current time, so an event's bytes are a function
 of its inputs and can be cached: ``EventCache`` keeps one serialized event per
@@ -44,7 +49,7 @@ from icalendar import (
 )
 
 from bot.domain import Deadline, DeadlineState, DeadlineStatus, format_offset
-from bot.messages import MENTION, format_local
+from bot.messages import MENTION, format_local, host, web_link
 from bot.views import position_tally, position_value, waiting_for
 
 PRODID = "-//Parley//Parley negotiation deadlines//EN"
@@ -52,6 +57,7 @@ EVENT_LENGTH = timedelta(minutes=15)
 REFRESH_INTERVAL = timedelta(minutes=15)
 CANCELLED_KEPT = timedelta(days=30)
 POSITIONS_SHOWN = 20
+OFFERS_SHOWN = 10  # the latest ones
 TERMS_SHOWN = 200
 UID_DOMAIN = "parley"
 
@@ -128,6 +134,7 @@ def describe(item: DeadlineState) -> str:
     pending = waiting_for(item.requests)
     if pending:
         lines.append("Waiting for: " + ", ".join(f"@{u}" for u in pending))
+    lines += _offer_lines(item)
     if deadline.status is DeadlineStatus.OPEN:
         lines += [
             "",
@@ -136,6 +143,31 @@ def describe(item: DeadlineState) -> str:
             " [as <party>] [<terms>]",
         ]
     return "\n".join(lines)
+
+
+def _offer_lines(item: DeadlineState) -> list[str]:
+    """``Offers:`` and one line per offer, the latest ``OFFERS_SHOWN``."""
+    if not item.offers:
+        return []
+    lines = ["Offers:"]
+    if len(item.offers) > OFFERS_SHOWN:
+        lines.append(f"… {len(item.offers) - OFFERS_SHOWN} earlier")
+    for offer in item.offers[-OFFERS_SHOWN:]:
+        line = f"• {offer.ref} {offer.title}"
+        if offer.url:
+            line += f" ({host(offer.url)})"
+        if offer.party:
+            line += f" from {offer.party}"
+        if offer is item.offers[-1]:
+            line += f" — current{f': {offer.url}' if offer.url else ''}"
+        lines.append(line)
+    return lines
+
+
+def current_offer_url(item: DeadlineState) -> str | None:
+    """The ``ATTACH`` of an event: the link of the offer on the table, if it has one."""
+    url = item.offers[-1].url if item.offers else None
+    return url if url and web_link(url) else None
 
 
 def _summary(deadline: Deadline) -> str:
@@ -162,6 +194,9 @@ def render_event(item: DeadlineState, *, url: str | None = None) -> bytes:
     event.add("description", describe(item))
     if url:
         event.add("url", url)
+    attachment = current_offer_url(item)
+    if attachment:
+        event.add("attach", attachment)
     if deadline.status is DeadlineStatus.OPEN:
         for offset in sorted(set(deadline.reminder_offsets), reverse=True):
             alarm = Alarm()

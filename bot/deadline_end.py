@@ -34,6 +34,7 @@ from bot.domain import (
     negotiation_key,
     plan_alerts,
 )
+from bot.escalation import alert_offsets
 from bot.messages import Message
 from bot.negotiation import Silence
 from bot.ports import NegotiationStore
@@ -120,12 +121,21 @@ async def _extend(
         deadline=moved,
         previous_due=deadline.due_at,
         event=event,
-        alerts=plan_alerts(due_at=new_due, offsets=deadline.reminder_offsets, now=now),
+        alerts=plan_alerts(due_at=new_due, offsets=await _alert_offsets(store, deadline), now=now),
         keep_alert_ids=[a.id for a in alerts],
     )
     if not done:
         return None
     return views.extended_by_silence(moved, previous_due=alert.due_at, silence=silence)
+
+
+async def _alert_offsets(store: NegotiationStore, deadline: Deadline) -> tuple[timedelta, ...]:
+    """The offsets the extended deadline's alert rows stand at: its reminders and the
+    rungs of its escalation ladder, if it has one (``bot.escalation``)."""
+    ladders = await store.get_ladders(
+        workspace_id=deadline.workspace_id, deadline_ids=[deadline.id]
+    )
+    return alert_offsets(deadline, ladders.get(deadline.id))
 
 
 async def _retell_extension(

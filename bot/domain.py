@@ -79,6 +79,7 @@ class EventKind(enum.StrEnum):
     OWNERS_CHANGED = "owners_changed"  # "added" or "removed" user ids in its data
     EXPECTED_CHANGED = "expected_changed"  # "parties": the names, or None for the default
     OFFER_RECORDED = "offer_recorded"  # "version", "title", "url", "party"
+    ESCALATION_CHANGED = "escalation_changed"  # "ladder": its text, or None (off)
     SEALED = "sealed"  # /deadline seal: positions are sealed (commit-reveal) from now on
     SILENCE_CHANGED = "silence_changed"  # "rule": the silence rule's text
     REVEALED = "revealed"  # the sealed positions were revealed ("count")
@@ -360,6 +361,7 @@ class DeadlineState:
     deadline: Deadline
     positions: tuple[Position, ...] = ()
     requests: tuple[PositionRequest, ...] = ()
+    offers: tuple[Offer, ...] = ()  # in order; read by the calendar feed's store only
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "positions", shown_positions(self.deadline, self.positions))
@@ -369,6 +371,7 @@ class DeadlineState:
         """The last time anything shown of this deadline changed."""
         stamps = [self.deadline.updated_at]
         stamps.extend(p.recorded_at for p in self.positions)
+        stamps.extend(o.recorded_at for o in self.offers)
         for request in self.requests:
             stamps.append(request.asked_at)
             if request.answered_at is not None:

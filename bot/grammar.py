@@ -22,6 +22,7 @@ Forms (see ``bot.help``)::
     deadline show|seal|cancel <ref>                       <ref> may be several words here
     deadline done <ref> [because <reason>]
     deadline silence <ref> support|oppose|none|extend <offset>
+    deadline escalate <ref> [<ladder>|off]            read by bot.grammar_escalation, with nudge
     deadline extend|move <ref> to <when> [because <reason>]   "to" may be left out after D<n>
     deadline remind <ref> <offsets>
     deadline owners <ref> [add|remove] [<@user> ...]     no one named: the owners are listed
@@ -29,8 +30,7 @@ Forms (see ``bot.help``)::
     deadline brief [<ref>|revoke]                         "revoke" alone revokes; quote a title
     position <ref> <stance> [as <party>] [<terms>|terms none]   no terms: the current ones stay
     position <ref>
-    position list <ref>
-    position verify <ref>
+    position list|verify|nudge <ref>
     position ask <ref> <@user> [<@user> ...]
     deadline help | position help | (nothing)
 
@@ -51,6 +51,7 @@ from typing import Literal, TypeAlias, TypeVar
 
 from bot.domain import STANCE_ALIASES, SilenceRule, Stance, format_offset
 from bot.errors import GrammarError
+from bot.grammar_escalation import NudgeSilent, SetEscalation, parse_escalate, parse_nudge
 from bot.grammar_negotiation import (
     ExpectParties,
     ListOffers,
@@ -228,6 +229,8 @@ DeadlineCommand: TypeAlias = (
     | ListPositions
     | AskPositions
     | ExpectParties
+    | SetEscalation
+    | NudgeSilent
     | RecordOffer
     | ListOffers
     | SealDeadline
@@ -361,6 +364,8 @@ def _parse_deadline(text: str) -> Command:
         return _parse_owners(rest, said=said, hint=hint)
     if sub == "expect":
         return parse_expect(rest, said=said)
+    if sub == "escalate":
+        return parse_escalate(rest, said=said)
     if sub == "silence":
         return _parse_silence(rest, said=said, hint=hint)
     if sub == "done":
@@ -539,6 +544,8 @@ def _parse_position(text: str) -> Command:
         return ListPositions(whole_ref(rest, said=quote(text), hint=usage(form)))
     if sub == "ask":
         return _parse_ask(rest, said=quote(text), hint=usage(POSITION_FORMS["ask"]))
+    if sub == "nudge":
+        return parse_nudge(rest, said=quote(text))
     if sub == "verify":
         form = POSITION_FORMS["verify"]
         return VerifyPositions(whole_ref(rest, said=quote(text), hint=usage(form)))

@@ -38,6 +38,10 @@ DEADLINE_FORMS: dict[str, tuple[str, str]] = {
     "feed": ("/deadline feed [mine|revoke|mine revoke]", "/deadline feed mine"),
     "brief": ("/deadline brief [<ref>|revoke]", "/deadline brief D1"),
     "expect": ("/deadline expect <ref> <party> ...|none", '/deadline expect D1 Anthropic "DoD"'),
+    "escalate": (
+        "/deadline escalate <ref> [<ladder>|off]",
+        "/deadline escalate D1 1d:dm,4h:owners,1h:channel",
+    ),
     "seal": ("/deadline seal <ref>", "/deadline seal D1"),
     "silence": (
         "/deadline silence <ref> support|oppose|extend <offset>|none",
@@ -53,6 +57,7 @@ POSITION_FORMS: dict[str, tuple[str, str]] = {
     "form": ("/position <ref>", "/position D1"),
     "list": ("/position list <ref>", "/position list D1"),
     "ask": ("/position ask <ref> <@user> [<@user> ...]", "/position ask D1 @legal @policy"),
+    "nudge": ("/position nudge <ref>", "/position nudge D1"),
     "verify": ("/position verify <ref>", "/position verify D1"),
     "help": ("/position help", "/position help"),
 }
@@ -127,6 +132,11 @@ HELP_DEADLINE = "\n".join(
         "cancel, mark done, change reminders or owners.",
         "expect: which declared parties the deadline waits for (none: no party). A deadline "
         "expects the parties declared before it was added.",
+        "escalate: a ladder of <offset>:<step> rungs reaching only the silent (those asked "
+        "and the parties expected who have not answered): dm messages each of them (a "
+        "party's reps), owners tells the owners who is silent, channel mentions them here. "
+        "Alone it sets the default 1d:dm,4h:owners,1h:channel; off removes the ladder. "
+        "Without a ladder, the silent asked get a reminder at 1d and 1h. Owners only.",
         "sealed: positions are commit-reveal: each is answered privately with a receipt, the "
         "channel sees only a commitment, and all are revealed at the deadline (or when it is "
         "marked done or cancelled). seal turns it on while no position is recorded.",
@@ -153,6 +163,8 @@ HELP_POSITION = "\n".join(
         "whoever first recorded it. Owners get no exception. Your own position only by you.",
         "/position <ref> alone opens a form; /position list shows every position and who has "
         "not answered; /position ask requests positions and nudges those who have not answered.",
+        "/position nudge messages everyone still silent now (the asked and the reps of "
+        "expected parties); anyone here may, once an hour per deadline.",
         "On a sealed deadline your position is answered with a private receipt (label, stance, "
         "terms, salt, commitment); /position verify lists the commitments and, once revealed, "
         "checks each. In a Teams channel, use the form (/position <ref>) for a sealed position.",

@@ -146,6 +146,9 @@ def event_text(event: Event, terms_before: dict[str, str]) -> str:
             return f"{who} added {added} as co-owners"
         case EventKind.EXPECTED_CHANGED:
             return f"{who} set the expected parties: {', '.join(data.get('parties') or ['none'])}"
+        case EventKind.ESCALATION_CHANGED:
+            ladder = data.get("ladder")
+            return f"escalation set to {ladder} by {who}" if ladder else f"escalation off by {who}"
         case EventKind.SEALED:
             return f"positions sealed by {who}"
         case EventKind.SILENCE_CHANGED:

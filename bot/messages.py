@@ -27,6 +27,13 @@ An instant inside text (``moment``) is written as ``<!at^<unix seconds>|<text>>`
 each renderer shows it in the viewer's zone (a Slack date token, Teams
 ``DATE()``/``TIME()``, the shell's ``--tz``), and ``<text>``, the instant in the
 deadline's zone, wherever no viewer is known (notification text, feeds).
+
+A link inside text (``link``) is its URL and title between ``LINK_MARK``s, a
+control character no stored text can hold (``bot.sanitize`` strips them at the
+core's edge and imports refuse them), so a title typed to look like a link
+never becomes one. Renderers show it as a link followed by its host (Slack
+``<url|title> (host)``, Teams ``[title](url) (host)``), the shell as
+``title (url)``, and plain text (notifications) as ``title (host)``.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 MENTION = re.compile(r"<@([^>|]+)(?:\|([^>]*))?>")
@@ -203,3 +211,57 @@ def render_moments(text: str, show: Callable[[datetime, str], str]) -> str:
 def moments_as_written(text: str) -> str:
     """Each ``moment`` as written, in the deadline's zone (for readers with no zone known)."""
     return render_moments(text, lambda _at, written: written)
+
+
+LINK_MARK = "\x1f"
+_LINK = re.compile(f"{LINK_MARK}([^{LINK_MARK}\\s]+) ([^{LINK_MARK}]*){LINK_MARK}")
+_URL_UNSAFE = re.compile(r"[\s<>|\"'`\\^{}\x00-\x1f\x7f]")
+
+
+def web_link(url: str) -> bool:
+    """Whether ``url`` is a plain http(s) link to a host, without credentials."""
+    if _URL_UNSAFE.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port raises here
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+    )
+
+
+def host(url: str) -> str:
+    """The host a link leads to, shown beside it."""
+    return urlsplit(url).hostname or url
+
+
+def link(title: str, url: str | None) -> str:
+    """``title`` inside text as a link to ``url`` (see the module doc); the title
+    alone when there is no URL or it is not a ``web_link``."""
+    title = " ".join(title.replace(LINK_MARK, "").split())
+    if not url or not web_link(url):
+        return title
+    return f"{LINK_MARK}{url} {title}{LINK_MARK}"
+
+
+def render_links(
+    text: str, show: Callable[[str, str], str], between: Callable[[str], str] = str
+) -> str:
+    """Each ``link`` in ``text`` as ``show(url, title)``, the text around them as
+    ``between(text)`` (a renderer escapes that text its own way)."""
+    if LINK_MARK not in text:
+        return between(text)
+    parts = _LINK.split(text)  # text, url, title, text, url, title, ..., text
+    shown = [between(parts[0])]
+    for index in range(1, len(parts), 3):
+        shown += [show(parts[index], parts[index + 1]), between(parts[index + 2])]
+    return "".join(shown)
+
+
+def links_as_text(text: str) -> str:
+    """Each ``link`` as ``title (host)``: notification text, and wherever links cannot show."""
+    return render_links(text, lambda url, title: f"{title} ({host(url)})")

@@ -52,6 +52,7 @@ from bot.grammar import (
     VerifyPositions,
     parse_command,
 )
+from bot.grammar_escalation import NudgeSilent, SetEscalation
 from bot.grammar_negotiation import (
     ChangeParty,
     ExpectParties,
@@ -83,6 +84,8 @@ _NAMES: dict[type[Command], str] = {
     ListPositions: "position list",
     AskPositions: "position ask",
     ExpectParties: "deadline expect",
+    SetEscalation: "deadline escalate",
+    NudgeSilent: "position nudge",
     ChangeParty: "party change",
     ListParties: "party list",
     PartyHelp: "party help",

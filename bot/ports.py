@@ -7,6 +7,7 @@ Storage is one port per consumer, so each part takes only what it uses:
 - ``DeadlineStore``: deadlines, positions, requests and history (the use cases);
 - ``PartyStore``: the parties of each negotiation, and who a deadline expects;
 - ``OfferStore``: the offer versions on each deadline;
+- ``EscalationStore``: each deadline's escalation ladder and its last manual nudge;
 - ``AlertOutbox``: the alert outbox (the dispatcher, which also reads and marks
   deadlines through a ``DeadlineStore``);
 - ``NoticeOutbox``: the direct messages that tell people of changes (``bot.notices``);
@@ -54,6 +55,7 @@ from bot.domain import (
     SlackBot,
     SlackInstallation,
 )
+from bot.escalation import Ladder
 from bot.messages import Message
 
 
@@ -235,8 +237,44 @@ class OfferStore(Protocol):
         ...
 
 
-class NegotiationStore(DeadlineStore, PartyStore, OfferStore, Protocol):
-    """What the use cases read and write: deadlines, the negotiation's parties, offers."""
+class EscalationStore(Protocol):
+    """Each deadline's escalation ladder (``bot.escalation``), and when it was last
+    nudged by hand. A deadline without a ladder keeps the built-in nudges."""
+
+    async def get_ladders(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> dict[int, Ladder]:
+        """The ladders of those of the deadlines that have one, by deadline id (one query)."""
+        ...
+
+    async def set_ladder(
+        self,
+        *,
+        deadline: Deadline,
+        ladder: Ladder | None,
+        event: Event,
+        alerts: Sequence[PlannedAlert],
+    ) -> None:
+        """Set (``None``: drop) the deadline's ladder, append ``event`` and replace its
+        pending alerts with ``alerts``, in one transaction."""
+        ...
+
+    async def claim_nudge(
+        self, *, workspace_id: str, deadline_id: int, now: datetime, not_before: datetime
+    ) -> datetime | None:
+        """Record a manual nudge at ``now`` unless one was recorded after ``not_before``:
+        ``None`` when recorded, else that earlier nudge's instant (of two concurrent
+        calls on any replicas, at most one records)."""
+        ...
+
+
+class NegotiationStore(DeadlineStore, PartyStore, OfferStore, EscalationStore, Protocol):
+    """What the use cases read and write: deadlines, the negotiation's parties, offers
+    and escalation ladders."""
+
+
+class EscalationSources(EscalationStore, PartyStore, Protocol):
+    """What the dispatcher reads to escalate: ladders, and the parties to tell who is silent."""
 
 
 class AlertOutbox(Protocol):
@@ -361,13 +399,13 @@ class FeedStore(Protocol):
     async def list_feed_items(
         self, *, scope: FeedScope, cancelled_since: datetime
     ) -> list[DeadlineState]:
-        """The deadlines a feed shows, with their positions and position requests,
-        ordered by due time then number: every deadline of the scope except those
-        cancelled before ``cancelled_since``."""
+        """The deadlines a feed shows, with their positions, position requests and
+        offers, ordered by due time then number: every deadline of the scope except
+        those cancelled before ``cancelled_since``."""
         ...
 
     async def get_feed_item(self, *, uid: str) -> DeadlineState | None:
-        """One deadline by its uid (in any workspace), with positions and requests."""
+        """One deadline by its uid (in any workspace), with positions, requests and offers."""
         ...
 
     async def event_link_secret(
@@ -517,6 +555,7 @@ class Repository(
     DeadlineStore,
     PartyStore,
     OfferStore,
+    EscalationStore,
     AlertOutbox,
     NoticeOutbox,
     FeedStore,

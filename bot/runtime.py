@@ -111,6 +111,7 @@ async def running_dispatcher(runtime: Runtime) -> AsyncIterator[Dispatcher]:
         clock=runtime.clock,
         policy=policy,
         event_url=runtime.service.event_url,
+        escalations=runtime.repository,
     )
     notices = NoticeSender(
         outbox=runtime.repository,

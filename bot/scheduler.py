@@ -38,7 +38,8 @@ silence rule, records silence positions and reveals sealed ones
 (``bot.deadline_end``: each write conditional, so a retried or re-claimed job
 does none of it twice, and its time comes off the post's budget); then an open
 deadline becomes missed and the channel sees the final position matrix; at the 1d and 1h offsets the
-people asked for a position who have not answered get a direct message.
+people asked for a position who have not answered get a direct message, unless
+the deadline has an escalation ladder, whose rungs are alerts too.
 What a job posts, and what follows the post, is ``bot.alert_jobs``'s part.
 """
 
@@ -69,7 +70,7 @@ from bot.errors import (
     TransientDelivery,
 )
 from bot.messages import Message
-from bot.ports import AlertOutbox, ChatGateway, Clock, NegotiationStore
+from bot.ports import AlertOutbox, ChatGateway, Clock, EscalationSources, NegotiationStore
 
 log = logging.getLogger("parley.scheduler")
 
@@ -86,6 +87,7 @@ class Dispatcher:
         pacing: Mapping[str, float] = DEFAULT_PACING,
         rng: random.Random | None = None,
         event_url: Callable[[Deadline], Awaitable[str | None]] | None = None,
+        escalations: EscalationSources | None = None,
     ) -> None:
         self.outbox = outbox
         self.deadlines = deadlines
@@ -100,6 +102,7 @@ class Dispatcher:
             policy=self.policy,
             stats=self.stats,
             event_url=event_url or no_event_url,
+            escalations=escalations,
         )
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
@@ -280,7 +283,7 @@ class Dispatcher:
             alerts.sort(key=lambda a: a.due_at)
             jobs.append(Job(state=state, alerts=alerts, lease=lease))
         jobs.sort(key=lambda job: job.alerts[0].due_at)
-        return jobs
+        return await self.jobs.with_reach(jobs)
 
     async def _renew_leases(self, alert_ids: list[int]) -> list[int]:
         return await self.outbox.renew_leases(
@@ -396,7 +399,7 @@ class Dispatcher:
         the gateway that took it, or None (a failure, already dealt with)."""
         deadline, alerts = job.deadline, job.alerts
         started = self.clock.now()
-        message = await self.jobs.message(job)
+        message = await self.jobs.post(job)
         # At the deadline the message is made by writes (bot.deadline_end): what they
         # took comes off the post's time, which must still end before the lease does.
         budget -= (self.clock.now() - started).total_seconds()
@@ -414,7 +417,8 @@ class Dispatcher:
             self.stats.failed += len(alerts)
             return None
         try:
-            await self._send_within(budget, gateway, deadline, message)
+            if message is not None:  # None: nothing for the channel (escalation DMs only)
+                await self._send_within(budget, gateway, deadline, message)
         except DeliveryError as error:
             await self._failed(deadline, alerts, error, gateway)
             return None

@@ -47,6 +47,7 @@ from bot.grammar import (
     ShowDeadline,
     VerifyPositions,
 )
+from bot.grammar_escalation import NudgeSilent, SetEscalation
 from bot.grammar_negotiation import (
     ChangeParty,
     ExpectParties,
@@ -67,7 +68,18 @@ from bot.observe import (
     parse_observed,
 )
 from bot.ports import Clock, NegotiationStore, ReplayStore
-from bot.usecases import access, changes, choices, home, offers, parties, positions, schedule
+from bot.usecases import (
+    access,
+    changes,
+    choices,
+    escalation,
+    home,
+    offers,
+    parties,
+    positions,
+    schedule,
+)
+from bot.views import escalation as escalation_views
 from bot.words import Ref
 
 # `/deadline list` shows what still needs attention: open deadlines, and missed
@@ -270,6 +282,13 @@ class Parley:
                 return await parties.expect(
                     store=store, now=now, ctx=ctx, deadline=deadline, command=command
                 )
+            case SetEscalation():
+                escalated = await escalation.escalate(
+                    store=store, now=now, ctx=ctx, deadline=deadline, command=command
+                )
+                return self._changed(escalated)
+            case NudgeSilent():
+                return await escalation.nudge(store=store, now=now, ctx=ctx, deadline=deadline)
             case RecordOffer():
                 return await offers.record(
                     store=store, now=now, ctx=ctx, deadline=deadline, command=command
@@ -445,6 +464,11 @@ class Parley:
             requests=requests,
             user_id=ctx.user_id,
             silence=await parties.silence(self.repository, workspace, deadline),
+            escalation=(
+                escalation_views.ladder_words(ladder)
+                if (ladder := await escalation.ladder_of(self.repository, deadline))
+                else None
+            ),
         )
         if self.feeds is None:
             return [details]

@@ -36,6 +36,8 @@ from storage.rows import (
     DEADLINE_COLUMNS,
     FEED_TOKEN_COLUMNS,
     FT,
+    OF,
+    OFFER_COLUMNS,
     POSITION_COLUMNS,
     POSITIONS_OF_DEADLINE,
     REQUEST_COLUMNS,
@@ -52,6 +54,11 @@ from storage.rows import (
 
 _FEED_TOKEN = select(*FEED_TOKEN_COLUMNS).where(
     FT.c.token_hash == bindparam("hash"), FT.c.revoked_at.is_(None)
+)
+_OFFERS_OF_DEADLINE = (
+    select(*OFFER_COLUMNS)
+    .where(OF.c.workspace_id == bindparam("ws"), OF.c.deadline_id == bindparam("id"))
+    .order_by(OF.c.version)
 )
 # Every write a feed shows appends a history event in the same transaction.
 _FEED_MARKER = select(func.max(E.c.id)).where(E.c.workspace_id == bindparam("ws"))
@@ -89,9 +96,10 @@ def _shows(scope: FeedScope, state: DeadlineState) -> bool:
 
 
 def _feed_fingerprint(scope: FeedScope, cancelled_since: datetime) -> Select[Any]:
-    """One row of counts, sums and maxima over a feed's deadlines, positions and
-    requests: every write the feed shows raises a sequence, adds a row or moves a
-    timestamp, stance count or text length, so the row changes with the feed."""
+    """One row of counts, sums and maxima over a feed's deadlines, positions,
+    requests and offers: every write the feed shows raises a sequence, adds a row or
+    moves a timestamp, stance count or text length, so the row changes with the feed
+    (offers are only ever added)."""
     shown = _feed_filter(scope, cancelled_since)
     ids = select(D.c.id).where(shown)
     ws = scope.workspace_id
@@ -133,8 +141,13 @@ def _feed_fingerprint(scope: FeedScope, cancelled_since: datetime) -> Select[Any
         .where(R.c.workspace_id == ws, R.c.deadline_id.in_(ids))
         .subquery()
     )
-    return select(deadlines, positions, requests).select_from(
-        deadlines.join(positions, true()).join(requests, true())
+    offers = (
+        select(func.count().label("offers"), func.max(OF.c.recorded_at).label("offered"))
+        .where(OF.c.workspace_id == ws, OF.c.deadline_id.in_(ids))
+        .subquery()
+    )
+    return select(deadlines, positions, requests, offers).select_from(
+        deadlines.join(positions, true()).join(requests, true()).join(offers, true())
     )
 
 
@@ -214,7 +227,14 @@ class SqlFeedStore(SqlStore):
                     .order_by(R.c.asked_at, R.c.user_id)
                 )
             ).all()
-        states = states_from_rows(deadlines, positions, requests)
+            offers = (
+                await conn.execute(
+                    select(*OFFER_COLUMNS)
+                    .where(OF.c.workspace_id == ws, OF.c.deadline_id.in_(ids))
+                    .order_by(OF.c.deadline_id, OF.c.version)
+                )
+            ).all()
+        states = states_from_rows(deadlines, positions, requests, offers)
         return [state for state in states if _shows(scope, state)]
 
     @guarded
@@ -226,7 +246,8 @@ class SqlFeedStore(SqlStore):
             params = {"ws": row[1], "id": row[0]}
             positions = (await conn.execute(POSITIONS_OF_DEADLINE, params)).all()
             requests = (await conn.execute(REQUESTS_OF_DEADLINE, params)).all()
-        return states_from_rows([row], positions, requests)[0]
+            offers = (await conn.execute(_OFFERS_OF_DEADLINE, params)).all()
+        return states_from_rows([row], positions, requests, offers)[0]
 
     @guarded
     async def list_sent_alerts(

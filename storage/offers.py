@@ -17,17 +17,7 @@ from bot.domain import Event, Offer
 from bot.errors import NotFound
 from storage.connections import SqlStore
 from storage.errors import guarded
-from storage.rows import OF, D, E, event_values
-
-_COLUMNS = (
-    OF.c.deadline_id,
-    OF.c.version,
-    OF.c.title,
-    OF.c.url,
-    OF.c.party,
-    OF.c.recorded_by,
-    OF.c.recorded_at,
-)
+from storage.rows import OF, OFFER_COLUMNS, D, E, event_values, offer_from_row
 
 
 class SqlOfferStore(SqlStore):
@@ -36,24 +26,13 @@ class SqlOfferStore(SqlStore):
     @guarded
     async def list_offers(self, *, workspace_id: str, deadline_id: int) -> list[Offer]:
         stmt = (
-            select(*_COLUMNS)
+            select(*OFFER_COLUMNS)
             .where(OF.c.workspace_id == workspace_id, OF.c.deadline_id == deadline_id)
             .order_by(OF.c.version)
         )
         async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
-        return [
-            Offer(
-                deadline_id=deadline,
-                version=version,
-                title=title,
-                url=url,
-                party=party,
-                recorded_by=recorded_by,
-                recorded_at=recorded_at,
-            )
-            for deadline, version, title, url, party, recorded_by, recorded_at in rows
-        ]
+        return [offer_from_row(row) for row in rows]
 
     @guarded
     async def record_offer(self, *, workspace_id: str, offer: Offer, event: Event) -> Offer:

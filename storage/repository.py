@@ -9,6 +9,7 @@ share:
 ``storage.deadlines``                 ``DeadlineStore``: deadlines, positions, history
 ``storage.parties``                   ``PartyStore``: parties, expected parties
 ``storage.offers``                    ``OfferStore``: offer versions
+``storage.escalations``               ``EscalationStore``: ladders, manual nudges
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
 ``storage.notices``                   ``NoticeOutbox``: telling people of changes
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.connections import Connections
 from storage.conversations import SqlConversationStore
 from storage.deadlines import SqlDeadlineStore
+from storage.escalations import SqlEscalationStore
 from storage.feeds import SqlFeedStore
 from storage.installations import SqlInstallations
 from storage.links import SqlEventLinkStore
@@ -51,6 +53,7 @@ class SqlRepository(
     SqlDeadlineStore,
     SqlPartyStore,
     SqlOfferStore,
+    SqlEscalationStore,
     SqlAlertOutbox,
     SqlNoticeOutbox,
     SqlFeedStore,

@@ -33,6 +33,7 @@ from bot.domain import (
     FeedKind,
     FeedScope,
     FeedToken,
+    Offer,
     PlannedAlert,
     Position,
     PositionRequest,
@@ -43,6 +44,7 @@ from storage.tables import (
     AlertRow,
     ConversationReferenceRow,
     DeadlineRow,
+    EscalationRow,
     EventRow,
     ExpectationRow,
     FeedTokenRow,
@@ -66,6 +68,7 @@ E = _table(EventRow)
 PT = _table(PartyRow)
 X = _table(ExpectationRow)
 OF = _table(OfferRow)
+L = _table(EscalationRow)
 A = _table(AlertRow)
 FT = _table(FeedTokenRow)
 CR = _table(ConversationReferenceRow)
@@ -296,22 +299,53 @@ def feed_token_from_row(row: Sequence[Any]) -> FeedToken:
     )
 
 
+OFFER_COLUMNS = (
+    OF.c.deadline_id,
+    OF.c.version,
+    OF.c.title,
+    OF.c.url,
+    OF.c.party,
+    OF.c.recorded_by,
+    OF.c.recorded_at,
+)
+
+
+def offer_from_row(row: Sequence[Any]) -> Offer:
+    deadline_id, version, title, url, party, recorded_by, recorded_at = row
+    return Offer(
+        deadline_id=deadline_id,
+        version=version,
+        title=title,
+        url=url,
+        party=party,
+        recorded_by=recorded_by,
+        recorded_at=recorded_at,
+    )
+
+
 def states_from_rows(
-    deadlines: Sequence[Any], positions: Sequence[Any], requests: Sequence[Any]
+    deadlines: Sequence[Any],
+    positions: Sequence[Any],
+    requests: Sequence[Any],
+    offers: Sequence[Any] = (),
 ) -> list[DeadlineState]:
-    """Deadlines in the order of their rows, each with its positions and requests
-    in the order of theirs."""
+    """Deadlines in the order of their rows, each with its positions, requests and
+    (when given) offers in the order of theirs."""
     by_deadline: dict[int, list[Position]] = defaultdict(list)
     for position in map(position_from_row, positions):
         by_deadline[position.deadline_id].append(position)
     asked: dict[int, list[PositionRequest]] = defaultdict(list)
     for request in map(request_from_row, requests):
         asked[request.deadline_id].append(request)
+    offered: dict[int, list[Offer]] = defaultdict(list)
+    for offer in map(offer_from_row, offers):
+        offered[offer.deadline_id].append(offer)
     return [
         DeadlineState(
             deadline=deadline,
             positions=tuple(by_deadline[deadline.id]),
             requests=tuple(asked[deadline.id]),
+            offers=tuple(offered[deadline.id]),
         )
         for deadline in map(deadline_from_row, deadlines)
     ]

@@ -119,6 +119,19 @@ class ExpectationRow(SQLModel, table=True):
     parties: str = Field(sa_type=Text, nullable=False)
 
 
+class EscalationRow(SQLModel, table=True):
+    """A deadline's escalation: its ladder (``bot.escalation.ladder_text``; null: none,
+    the built-in nudges) and when it was last nudged by hand (``/position nudge``)."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (_deadline_fk("escalation"),)
+
+    deadline_id: int = Field(primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    ladder: str | None = Field(default=None, sa_type=Text, nullable=True)
+    nudged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
 class OfferRow(SQLModel, table=True):
     """One offer version on a deadline (``version`` 1 is O1)."""
 

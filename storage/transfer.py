@@ -4,13 +4,15 @@ An export is every row Parley needs to resume, table by table, in key order::
 
     {"format": "parley-export", "version": 2, "counters": [...], "feed_tokens": [...],
      "conversation_references": [...], "deadlines": [...], "positions": [...],
-     "parties": [...], "expectations": [...], "offers": [...], "position_requests": [...],
-     "events": [...], "alerts": [...]}
+     "parties": [...], "expectations": [...], "escalations": [...], "offers": [...],
+     "position_requests": [...], "events": [...], "alerts": [...]}
 
 Rows are objects keyed by column name; instants are ISO 8601 with offset,
 ``reminder_offsets`` a list of seconds, a deadline's ``owners`` a list of user
 ids, a party's ``reps`` a list of user ids, an expectation's ``parties`` a list of
-party keys, event ``data`` and a conversation ``reference`` objects. ``counters`` hold
+party keys, an escalation's ``ladder`` its text (``1d:dm,4h:owners,1h:channel``,
+checked as ``/deadline escalate`` reads it, or null), event ``data`` and a
+conversation ``reference`` objects. ``counters`` hold
 each negotiation's last number (``negotiation_key``, ``workspace_id``,
 ``last_number``). Feed tokens are stored as hashes and go as they are, so
 subscribed calendars keep working after a move. An offer's ``url`` is checked as
@@ -56,6 +58,8 @@ from bot.domain import (
     negotiation_key,
 )
 from bot.errors import GrammarError, InvalidInput
+from bot.escalation import ladder_text
+from bot.grammar_escalation import parse_ladder
 from bot.grammar_negotiation import check_url
 from storage.rows import (
     CR,
@@ -66,6 +70,7 @@ from storage.rows import (
     C,
     D,
     E,
+    L,
     P,
     R,
     X,
@@ -87,6 +92,7 @@ SECTIONS: tuple[tuple[str, Table], ...] = (
     ("deadlines", D),
     ("parties", PT),
     ("expectations", X),
+    ("escalations", L),
     ("offers", OF),
     ("positions", P),
     ("position_requests", R),
@@ -227,7 +233,15 @@ def _check_keys(rows: dict[str, list[dict[str, Any]]], problems: list[str]) -> N
                 f"feed_tokens[{index}]: deadline {one} of {row['workspace_id']} "
                 "is not in the export"
             )
-    for section in ("expectations", "offers", "positions", "position_requests", "events", "alerts"):
+    for section in (
+        "expectations",
+        "escalations",
+        "offers",
+        "positions",
+        "position_requests",
+        "events",
+        "alerts",
+    ):
         for index, row in enumerate(rows[section]):
             if (row["workspace_id"], row["deadline_id"]) not in deadlines:
                 problems.append(
@@ -282,6 +296,12 @@ def _import_row(table: Table, row: Any, where: str, problems: list[str]) -> dict
             check_url(values["url"], hint="")
         except GrammarError as error:
             problems.append(f"{where}.url: {error}")
+            return None
+    if table is L and values["ladder"] is not None:
+        try:
+            values["ladder"] = ladder_text(parse_ladder(values["ladder"]))
+        except GrammarError as error:
+            problems.append(f"{where}.ladder: {error}")
             return None
     if table is D:
         try:

@@ -2,7 +2,8 @@
 
 Times inside text (``bot.messages.moment``) are shown in the viewer's zone
 (``parley shell --tz``) when it is given, else as written (the deadline's zone).
-A button that stands for a command prints that command: a console has no buttons.
+A button that stands for a command prints that command: a console has no buttons,
+and a link (``bot.messages.link``) prints its URL after its title.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.messages import (
     Text,
     format_local,
     moments_as_written,
+    render_links,
     render_moments,
     time_left,
 )
@@ -34,7 +36,12 @@ _EMPHASIS = re.compile(r"(?<!\w)[*_]([^*_\n]+)[*_](?!\w)")
 
 
 def plain(text: str) -> str:
-    """Mentions as @name, conversations as #name, and mrkdwn emphasis removed."""
+    """Mentions as @name, conversations as #name, mrkdwn emphasis removed, and links
+    as ``title (url)``."""
+    return render_links(text, lambda url, title: f"{title} ({url})", _plain)
+
+
+def _plain(text: str) -> str:
     text = CHANNEL.sub(r"#\1", MENTION.sub(r"@\1", text))
     return _EMPHASIS.sub(r"\1", text).replace("`", "")
 

@@ -12,7 +12,8 @@ Text from the core is Slack mrkdwn already (``*bold*``, ``_italic_``,
 ``<@U123>`` mentions); ``&``, ``<`` and ``>`` are escaped so a title cannot
 ping ``<!channel>`` or forge a link, and only user and channel mentions are
 let through, and the core's times (``bot.messages.moment``), which become
-Slack date tokens: each viewer reads them in their own zone.
+Slack date tokens: each viewer reads them in their own zone, and its links
+(``bot.messages.link``), which become ``<url|title> (host)``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from bot.messages import (
     Text,
     Tone,
     format_local,
+    host,
+    links_as_text,
+    render_links,
     time_left,
 )
 from bot.usecases.home import Home, home_blocks
@@ -66,8 +70,22 @@ _ACTION_SUFFIX = "#"
 
 @functools.lru_cache(maxsize=1024)  # help, labels and headings come again and again
 def mrkdwn(text: str) -> str:
-    """Escape ``&``, ``<``, ``>`` as Slack asks, keeping ``<@U…>`` and ``<#C…>`` mentions."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape ``&``, ``<``, ``>`` as Slack asks, keeping ``<@U…>`` and ``<#C…>`` mentions,
+    and show the core's links as ``<url|title> (host)``."""
+    return render_links(text, _link, _escaped)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link(url: str, title: str) -> str:
+    # Slack gives "|" a meaning inside <…>: a title shows a broken bar in its place.
+    return f"<{_escape(url)}|{_escape(title).replace('|', '¦')}> ({_escape(host(url))})"
+
+
+def _escaped(text: str) -> str:
+    escaped = _escape(text)
     if "<" not in text:
         return escaped  # both patterns below start with an escaped "<"
     escaped = _MOMENT.sub(lambda m: f"<!date^{m[1]}^{_DATE_FORMAT}|{m[2]}>", escaped)
@@ -194,7 +212,9 @@ def render_blocks(blocks: Iterable[Block], *, now: datetime, limit: int) -> list
 
 def render_message(message: Message, *, now: datetime) -> JSON:
     """``{"text", "blocks"}`` for chat.postMessage, a response_url or an ack body."""
-    text = clip(mrkdwn(message.fallback), FALLBACK_MAX) or " "
+    # With blocks, the text is only the notification: links show their host there.
+    fallback = links_as_text(message.fallback) if message.blocks else message.fallback
+    text = clip(mrkdwn(fallback), FALLBACK_MAX) or " "
     payload: JSON = {"text": text}
     if message.blocks:
         payload["blocks"] = render_blocks(message.blocks, now=now, limit=MESSAGE_BLOCKS_MAX)

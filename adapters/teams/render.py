@@ -9,7 +9,8 @@ notification summary and screen readers (``plain``):
   name is known (``names``), else ``@a teammate``. Text people typed is in it
   too, so link syntax is taken apart (``unlinked``): a title
   ``[click here](https://evil.example/login)`` shows as typed, never as a
-  link whose target is hidden. Bare URLs stay links that show where they go.
+  link whose target is hidden. Bare URLs stay links that show where they go, and
+  the core's links (``bot.messages.link``) become ``[title](url) (host)``.
   Cards carry no ``msteams`` mention entities: the 1.5 schema does not allow
   them on a card, and every card Parley sends validates against it.
 - ``Facts`` -> ``FactSet``.
@@ -45,6 +46,7 @@ from typing import Any, assert_never
 
 from bot.messages import (
     CHANNEL,
+    LINK_MARK,
     MENTION,
     Actions,
     Block,
@@ -58,7 +60,10 @@ from bot.messages import (
     Role,
     Text,
     Tone,
+    host,
+    links_as_text,
     moments_as_written,
+    render_links,
     render_moments,
     time_left,
 )
@@ -84,6 +89,7 @@ _CODE = re.compile(r"`([^`\n]*)`")
 # Where a "]" starts an inline link, a reference or a link definition: "](", "][", "]:".
 _LINK_SYNTAX = re.compile(r"\](?=[(\[:])")
 _ZERO_WIDTH_SPACE = "\u200b"
+_TITLE_BRACKETS = str.maketrans("[]", "()")
 _STYLE = {Tone.DEFAULT: "default", Tone.PRIMARY: "positive", Tone.DANGER: "destructive"}
 
 
@@ -105,8 +111,9 @@ def unlinked(text: str) -> str:
 
 
 def plain(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
-    """Mentions as ``@Name``, emphasis and code marks removed: notification text."""
-    text = moments_as_written(text)
+    """Mentions as ``@Name``, emphasis and code marks removed, links as ``title (host)``:
+    notification text."""
+    text = links_as_text(moments_as_written(text))
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = CHANNEL.sub("its channel", text)
     text = _BOLD.sub(r"\1", text)
@@ -115,15 +122,29 @@ def plain(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
 
 
 def markdown(text: str, names: Mapping[str, str] = NO_NAMES) -> str:
-    """The core's mrkdwn as Adaptive Card markdown (no links but bare URLs)."""
+    """The core's mrkdwn as Adaptive Card markdown: no links but bare URLs and the
+    core's own (``bot.messages.link``)."""
+    text = render_links(text, _link, lambda between: _markdown(between, names))
+    # Adaptive Card markdown joins single newlines into one paragraph; keep the lines.
+    return text.replace("\n", "\n\n")
+
+
+def _link(url: str, title: str) -> str:
+    """``[title](url) (host)``: brackets in the title would end its text early, and
+    Teams' mobile clients show backslash escapes, so they become parentheses; the
+    URL's own parentheses are percent-encoded."""
+    title = title.translate(_TITLE_BRACKETS)
+    url = url.replace("(", "%28").replace(")", "%29")
+    return f"[{title}]({url}) ({host(url)})"
+
+
+def _markdown(text: str, names: Mapping[str, str]) -> str:
     text = render_moments(text, lambda at, _written: local_time(at))
     text = MENTION.sub(lambda m: "@" + (m.group(2) or mention_name(m.group(1), names)), text)
     text = CHANNEL.sub("its channel", text)
     text = _BOLD.sub(r"**\1**", text)
     # Last: names are typed text too, and removed marks may close a "](" gap.
-    text = unlinked(_CODE.sub(r"\1", text))
-    # Adaptive Card markdown joins single newlines into one paragraph; keep the lines.
-    return text.replace("\n", "\n\n")
+    return unlinked(_CODE.sub(r"\1", text))
 
 
 def card_time(moment: datetime) -> str:
@@ -224,7 +245,13 @@ def _form(form: Form, errors: Mapping[str, str]) -> list[JSON]:
 
 
 def clip(text: str, limit: int | None) -> str:
-    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to ``limit`` characters with an ellipsis, never inside a link."""
+    if limit is None or len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.count(LINK_MARK) % 2:
+        cut = cut[: cut.rfind(LINK_MARK)]
+    return cut + "…"
 
 
 def render_block(

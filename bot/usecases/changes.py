@@ -34,10 +34,11 @@ from bot.domain import (
     plan_alerts,
 )
 from bot.errors import InvalidInput
+from bot.escalation import alert_offsets
 from bot.grammar import SetOwners, SetReminders, SetSilence
 from bot.messages import Audience, Message
 from bot.ports import DeadlineStore, NegotiationStore
-from bot.usecases import access, parties
+from bot.usecases import access, escalation, parties
 
 OWNERS_MAX = 20
 
@@ -155,7 +156,12 @@ async def set_silence(
 
 
 async def set_reminders(
-    *, store: DeadlineStore, now: datetime, ctx: Context, deadline: Deadline, command: SetReminders
+    *,
+    store: NegotiationStore,
+    now: datetime,
+    ctx: Context,
+    deadline: Deadline,
+    command: SetReminders,
 ) -> list[Message]:
     """Replace the reminder offsets; those already past are skipped, and said so."""
     access.require_owner(ctx, deadline, f"change {deadline.ref}'s reminders")
@@ -172,7 +178,8 @@ async def set_reminders(
         actor_id=ctx.user_id,
         data={"offsets": labels},
     )
-    alerts = plan_alerts(due_at=deadline.due_at, offsets=updated.reminder_offsets, now=now)
+    ladder = await escalation.ladder_of(store, deadline)
+    alerts = plan_alerts(due_at=deadline.due_at, offsets=alert_offsets(updated, ladder), now=now)
     saved = await store.update_deadline(deadline=updated, event=event, alerts=alerts)
     skipped = [o for o in command.offsets if saved.due_at - o <= now]
     note = (

@@ -5,15 +5,15 @@ Each offer is the next version on its deadline (O1, O2, ...). Any member of the
 channel may record one, on an open deadline reached as every other command
 reaches it (``bot.usecases.access``). ``from X`` counts only as the last words of
 the line and only when X names a declared party of the deadline's negotiation;
-otherwise those words stay in the title. A link is posted as a link button
-labelled with its host, so the page it leads to is visible before the click.
+otherwise those words stay in the title. The title is shown as a link to the
+offer's URL (``bot.messages.link``), its host beside it, so the page it leads
+to is visible before the click.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from bot import views
 from bot.domain import (
@@ -30,17 +30,11 @@ from bot.domain import (
 )
 from bot.errors import InvalidInput
 from bot.grammar_negotiation import RecordOffer
-from bot.messages import Actions, Audience, Block, Button, Message, Role, Text, moment
+from bot.messages import Audience, Message, Role, Text, host, link, moment
 from bot.ports import NegotiationStore
 from bot.words import unquote
 
-ACTION_OFFER_LINK = "parley_offer_link"
 LIST_LIMIT = 20
-LINKS_LIMIT = 5  # link buttons under a list: the latest offers that have a link
-
-
-def host(url: str) -> str:
-    return urlsplit(url).hostname or url
 
 
 def split_party(text: str, parties: Sequence[Party]) -> tuple[str, Party | None]:
@@ -104,17 +98,14 @@ async def record(
     stored = await store.record_offer(workspace_id=ctx.workspace_id, offer=offer, event=event)
     text = (
         f"{views.mention(ctx.user_id)} put a new offer on the table for {deadline.ref} "
-        f"{deadline.title}: {_line(stored)}."
+        f"{deadline.title}: {offer_line(stored)}."
     )
     if stored.version > 1:
         text += f" Positions given earlier answered O{stored.version - 1} or before."
-    blocks: list[Block] = [Text(text)]
-    if stored.url:
-        blocks.append(Actions((_link_button(stored),)))
     return [
         Message(
-            fallback=text + (f" {stored.url}" if stored.url else ""),
-            blocks=tuple(blocks),
+            fallback=text,
+            blocks=(Text(text),),
             audience=Audience.CHANNEL,
             channel_id=deadline.channel_id,
         )
@@ -122,7 +113,7 @@ async def record(
 
 
 async def listing(*, store: NegotiationStore, ctx: Context, deadline: Deadline) -> Message:
-    """``/offer list``: the versions in order, with the latest links as buttons."""
+    """``/offer list``: the versions in order."""
     offers = await store.list_offers(workspace_id=ctx.workspace_id, deadline_id=deadline.id)
     if not offers:
         return views.info_message(
@@ -137,33 +128,20 @@ async def listing(*, store: NegotiationStore, ctx: Context, deadline: Deadline) 
         lines.append(f"… {len(offers) - len(shown)} earlier offers not shown")
     for offer in shown:
         current = " (current)" if offer is offers[-1] else ""
-        who = views.mention(offer.recorded_by)
-        lines.append(
-            f"{_line(offer)}{current}, recorded by {who} {moment(offer.recorded_at, deadline.tz)}"
-        )
-    linked = [offer for offer in shown if offer.url][-LINKS_LIMIT:]
-    blocks: list[Block] = [Text(heading, Role.HEADING), Text("\n".join(lines[1:]))]
-    if linked:
-        blocks.append(Actions(tuple(_link_button(offer) for offer in linked)))
-    fallback = "\n".join([*lines, *(f"{offer.ref}: {offer.url}" for offer in linked)])
+        who = f"{views.mention(offer.recorded_by)} {moment(offer.recorded_at, deadline.tz)}"
+        lines.append(f"{offer_line(offer)}{current}, recorded by {who}")
     return Message(
-        fallback=fallback, blocks=tuple(blocks), audience=Audience.EPHEMERAL, user_id=ctx.user_id
+        fallback="\n".join(lines),
+        blocks=(Text(heading, Role.HEADING), Text("\n".join(lines[1:]))),
+        audience=Audience.EPHEMERAL,
+        user_id=ctx.user_id,
     )
 
 
-def _line(offer: Offer) -> str:
-    link = f" ({host(offer.url)})" if offer.url else ""
+def offer_line(offer: Offer) -> str:
+    """``O2 <title linked to its URL> from Anthropic`` (the host shows beside the link)."""
     party = f" from {offer.party}" if offer.party else ""
-    return f"{offer.ref} {offer.title}{link}{party}"
-
-
-def _link_button(offer: Offer) -> Button:
-    assert offer.url is not None
-    return Button(
-        label=f"Open {offer.ref} ({host(offer.url)})"[:75],
-        action_id=f"{ACTION_OFFER_LINK}_{offer.version}",
-        url=offer.url,
-    )
+    return f"{offer.ref} {link(offer.title, offer.url)}{party}"
 
 
 def current_version(offers: Sequence[Offer]) -> int | None:

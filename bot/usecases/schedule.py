@@ -36,8 +36,9 @@ from bot.domain import (
 from bot.errors import InvalidInput
 from bot.grammar import AddDeadline, ExtendDeadline, MoveDeadline
 from bot.messages import Message, Role, Text, format_local
-from bot.ports import DeadlineStore, NegotiationStore
+from bot.ports import NegotiationStore
 from bot.timeplace import describe
+from bot.usecases import escalation
 from bot.usecases.parties import match as match_party
 from bot.when import parse_when
 
@@ -143,7 +144,7 @@ class Rescheduled:
 
 async def reschedule(
     *,
-    repository: DeadlineStore,
+    repository: NegotiationStore,
     now: datetime,
     ctx: Context,
     deadline: Deadline,
@@ -200,7 +201,8 @@ async def reschedule(
         actor_id=ctx.user_id,
         data=data,
     )
-    alerts = plan_alerts(due_at=new_due, offsets=deadline.reminder_offsets, now=now)
+    offsets = await escalation.planned_offsets(repository, deadline)  # reminders and rungs
+    alerts = plan_alerts(due_at=new_due, offsets=offsets, now=now)
     change = Change(
         kind=ChangeKind(verb),
         at=now,

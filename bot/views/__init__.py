@@ -5,7 +5,8 @@ result. One module a kind of message: ``base`` (the shared pieces and the
 deadline's cards), ``positions`` (the matrix, the form, asks), ``alerts``
 (countdowns, the deadline itself, catch-ups), ``sealed`` (receipts, the reveal,
 the final matrix) and ``notices`` (what the asked are told). Callers use
-``from bot import views`` and the names below.
+``from bot import views`` and the names below; ``escalation`` (the ladder's
+rungs and the manual nudge) is imported as a module by the few that use it.
 """
 
 from bot.views.alerts import (

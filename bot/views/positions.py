@@ -28,6 +28,7 @@ from bot.messages import (
     Message,
     Role,
     Text,
+    link,
 )
 from bot.negotiation import Silence
 from bot.sealing import short
@@ -58,7 +59,9 @@ def deadline_details(
     requests: Sequence[PositionRequest],
     user_id: str,
     silence: Silence = NO_SILENCE,
+    escalation: str | None = None,
 ) -> Message:
+    """``show``: the facts, then the history; ``escalation``: the ladder in words, if any."""
     positions = shown_positions(deadline, positions)
     events = shown_events(deadline, events)
     status = shown_status(deadline, now)
@@ -73,6 +76,7 @@ def deadline_details(
             ("Time zone", deadline.tz),
             ("Owners" if len(deadline.owners) > 1 else "Owner", owner_names(deadline)),
             ("Reminders", reminders),
+            *((("Escalation", escalation),) if escalation else ()),
             ("Positions", position_tally(positions, requests)),
             *((("Silent", silence_text(silence)),) if silence else ()),
             *rules,
@@ -95,6 +99,7 @@ def deadline_details(
             f"Due: {due_line(deadline, now)} ({deadline.tz})",
             f"Owner{'s' if len(deadline.owners) > 1 else ''}: {owner_names(deadline)}",
             f"Reminders: {reminders}",
+            *([f"Escalation: {escalation}"] if escalation else []),
             f"Positions: {position_tally(positions, requests)}",
             *([f"Silent: {silence_text(silence)}"] if silence else []),
             *(f"{label}: {value}" for label, value in rules),
@@ -158,7 +163,7 @@ def position_matrix(
     lines = [heading, f"Due {due_line(deadline, now)}"]
     latest = offers[-1] if offers else None
     if latest is not None:
-        on_table = f"On the table: {latest.ref} {latest.title}"
+        on_table = f"On the table: {latest.ref} {link(latest.title, latest.url)}"
         blocks.append(Text(on_table, Role.MUTED))
         lines.append(on_table)
     if positions:

@@ -37,6 +37,7 @@ from bot.domain import (
     negotiation_key,
 )
 from bot.errors import InvalidInput, NotFound
+from bot.escalation import Ladder
 from bot.ports import AlertOutbox, Clock, NegotiationStore, NoticeOutbox
 
 
@@ -74,8 +75,8 @@ class NoticeOutboxRow:
 
 
 class MemoryDeadlines:
-    """The DeadlineStore and PartyStore ports in memory; ``outbox`` holds the alerts
-    its writes plan."""
+    """The DeadlineStore, PartyStore, OfferStore and EscalationStore ports in memory;
+    ``outbox`` holds the alerts its writes plan."""
 
     def __init__(self) -> None:
         self.deadlines: dict[int, Deadline] = {}
@@ -88,6 +89,8 @@ class MemoryDeadlines:
         self.parties: dict[tuple[str, str, str], Party] = {}  # (workspace, negotiation, key)
         self.expected: dict[int, tuple[str, ...]] = {}
         self.offers: dict[int, list[Offer]] = {}
+        self.ladders: dict[int, Ladder] = {}
+        self.nudged: dict[int, datetime] = {}
         self._deadline_ids = itertools.count(1)
         self._alert_ids = itertools.count(1)
         self._notice_ids = itertools.count(1)
@@ -314,6 +317,44 @@ class MemoryDeadlines:
         else:
             self.expected[deadline_id] = keys
         self.events.append(replace(event, deadline_id=deadline_id))
+
+    async def get_ladders(
+        self, *, workspace_id: str, deadline_ids: Sequence[int]
+    ) -> dict[int, Ladder]:
+        return {
+            i: self.ladders[i]
+            for i in deadline_ids
+            if i in self.ladders and self._visible(workspace_id, i)
+        }
+
+    async def set_ladder(
+        self,
+        *,
+        deadline: Deadline,
+        ladder: Ladder | None,
+        event: Event,
+        alerts: Sequence[PlannedAlert],
+    ) -> None:
+        self._check_owned(deadline.workspace_id, deadline.id)
+        if ladder is None:
+            self.ladders.pop(deadline.id, None)
+        else:
+            self.ladders[deadline.id] = ladder
+        self.events.append(replace(event, deadline_id=deadline.id))
+        for alert_id, row in list(self.outbox.items()):
+            if row.alert.deadline_id == deadline.id and row.alert.status is AlertStatus.PENDING:
+                del self.outbox[alert_id]
+        self._plan(deadline, alerts)
+
+    async def claim_nudge(
+        self, *, workspace_id: str, deadline_id: int, now: datetime, not_before: datetime
+    ) -> datetime | None:
+        self._check_owned(workspace_id, deadline_id)
+        last = self.nudged.get(deadline_id)
+        if last is not None and last > not_before:
+            return last
+        self.nudged[deadline_id] = now
+        return None
 
     async def list_offers(self, *, workspace_id: str, deadline_id: int) -> list[Offer]:
         found = self.deadlines.get(deadline_id)

@@ -44,6 +44,7 @@ class Parsed:
     description: str
     triggers: tuple[timedelta, ...]
     url: str | None
+    attach: tuple[str, ...] = ()
 
 
 def parse_icalendar(body: bytes) -> tuple[Calendar, dict[str, Parsed]]:
@@ -62,8 +63,16 @@ def parse_icalendar(body: bytes) -> tuple[Calendar, dict[str, Parsed]]:
             description=str(event["description"]),
             triggers=tuple(alarm.decoded("trigger") for alarm in event.walk("VALARM")),
             url=str(event["url"]) if "url" in event else None,
+            attach=_attachments(event.get("attach")),
         )
     return cal, events
+
+
+def _attachments(found: Any) -> tuple[str, ...]:
+    """ATTACH values as URIs (icalendar gives one property, or a list of several)."""
+    if found is None:
+        return ()
+    return tuple(str(a) for a in (found if isinstance(found, list) else [found]))
 
 
 def parse_vobject(body: bytes) -> dict[str, Parsed]:
@@ -92,6 +101,7 @@ def parse_vobject(body: bytes) -> dict[str, Parsed]:
             description=event.description.value,
             triggers=tuple(alarm.trigger.value for alarm in alarms),
             url=event.url.value if hasattr(event, "url") else None,
+            attach=tuple(a.value for a in getattr(event, "attach_list", [])),
         )
     return events
 

@@ -154,6 +154,43 @@ async def test_a_recorded_position_changes_the_feed(chat: Chat, http: Client) ->
     assert "@dario: oppose" in event.description
 
 
+async def test_offers_are_listed_and_the_current_link_is_attached(chat: Chat, http: Client) -> None:
+    await chat.say("/deadline add Signed usage agreement due 2026-11-27 17:00 America/New_York")
+    path = await subscribe(chat)
+    _, body, headers = await fetch(http, path)
+    (event,) = parse_both(body).values()
+    assert "Offers:" not in event.description and event.attach == ()
+
+    chat.runtime.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+    await chat.say("/party add Anthropic @dana")
+    await chat.say("/offer D1 Draft usage terms https://docs.example.com/draft?v=1&lang=en")
+    await chat.say(
+        "/offer D1 Best and final offer https://files.example.org/bafo.pdf from anthropic"
+    )
+    status, body, changed = await fetch(
+        http, path, **{"If-Modified-Since": headers["Last-Modified"]}
+    )
+    assert status == 200 and changed["Last-Modified"] != headers["Last-Modified"]
+    (event,) = parse_both(body).values()
+    assert event.attach == ("https://files.example.org/bafo.pdf",)
+    assert b"\r\nATTACH:https://files.example.org/bafo.pdf\r\n" in body  # a URI, the default
+    assert event.url is None or event.url not in event.attach  # URL stays the chat link
+    lines = event.description.splitlines()
+    offers = lines[lines.index("Offers:") + 1 :][:2]
+    assert offers == [
+        "• O1 Draft usage terms (docs.example.com)",
+        "• O2 Best and final offer (files.example.org) from Anthropic"
+        " — current: https://files.example.org/bafo.pdf",
+    ]
+    assert "https://docs.example.com" not in event.description  # older links: by host only
+
+    chat.runtime.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+    await chat.say("/offer D1 Counter-proposal")  # no link: nothing on the table to attach
+    (event,) = parse_both((await fetch(http, path))[1]).values()
+    assert event.attach == ()
+    assert "• O3 Counter-proposal — current" in event.description.splitlines()
+
+
 async def test_revoked_wrong_and_malformed_tokens_get_a_bare_404(chat: Chat, http: Client) -> None:
     await chat.say("/deadline add Signed usage agreement due 2026-11-27 17:00 America/New_York")
     first = await subscribe(chat)

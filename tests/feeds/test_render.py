@@ -26,6 +26,7 @@ from bot.domain import (
     Deadline,
     DeadlineState,
     DeadlineStatus,
+    Offer,
     Position,
     Stance,
 )
@@ -279,6 +280,7 @@ def test_the_event_cache_reuses_bytes_until_an_input_changes() -> None:
         recorded_at=due - timedelta(days=1),
     )
     assert cache.get(replace(item, positions=(stance,)), None) is None
+    assert cache.get(replace(item, offers=offers(1)), None) is None
     for n in (2, 3):  # least recently used entries go first
         other = DeadlineState(deadline(n, due=due, tz="UTC"))
         cache.put(other, None, render_event(other))
@@ -295,3 +297,31 @@ def test_rendering_does_not_depend_on_the_clock() -> None:
     two = build_calendar(list(items), name="n", description="d")
     assert (one.body, one.etag) == (two.body, two.etag)
     assert one.last_modified == datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def offers(count: int) -> tuple[Offer, ...]:
+    return tuple(
+        Offer(
+            deadline_id=1,
+            version=n,
+            title=f"Draft {n}",
+            url=f"https://docs.example.com/{n}" if n % 2 else None,
+            party=None,
+            recorded_by="alex",
+            recorded_at=datetime(2026, 1, 2, tzinfo=UTC) + timedelta(hours=n),
+        )
+        for n in range(1, count + 1)
+    )
+
+
+def test_a_long_run_of_offers_shows_the_latest_and_attaches_the_current_link() -> None:
+    due = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+    item = DeadlineState(deadline(due=due, tz="America/New_York"), offers=offers(13))
+    (event,) = parse_both(build_calendar([item], name="n", description="d").body).values()
+    lines = event.description.splitlines()
+    shown = lines[lines.index("Offers:") + 1 :][:11]
+    assert shown[0] == "… 3 earlier" and shown[1] == "• O4 Draft 4"
+    assert shown[-1] == "• O13 Draft 13 (docs.example.com) — current: https://docs.example.com/13"
+    assert event.attach == ("https://docs.example.com/13",)
+    # The last offer is news too: the event says it changed when it was recorded.
+    assert item.modified_at == datetime(2026, 1, 2, 13, tzinfo=UTC)

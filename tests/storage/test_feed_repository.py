@@ -14,6 +14,7 @@ from bot.domain import (
     FeedKind,
     FeedScope,
     FeedToken,
+    Offer,
     PositionRequest,
     Stance,
 )
@@ -55,11 +56,30 @@ async def test_tokens_are_found_by_hash_until_revoked(repo: SqlRepository) -> No
     assert await repo.find_feed_token(token_hash=mine.token_hash) == mine  # another scope
 
 
+async def offer(repo: SqlRepository, deadline_id: int, title: str, url: str | None = None) -> Offer:
+    made = Offer(
+        deadline_id=deadline_id,
+        version=0,
+        title=title,
+        url=url,
+        party=None,
+        recorded_by="U1",
+        recorded_at=NOW,
+    )
+    return await repo.record_offer(
+        workspace_id="A", offer=made, event=event(EventKind.OFFER_RECORDED, deadline_id)
+    )
+
+
 async def test_feed_items_follow_the_scope(repo: SqlRepository) -> None:
     d1 = await add(repo, ws="A", title="In C1", channel="C1")
     d2 = await add(repo, ws="A", title="In C2", channel="C2")
     await add(repo, ws="B", title="Other workspace", channel="C1")
     await record(repo, d1, stakeholder="U2", terms="fine")
+    offers = [
+        await offer(repo, d2.id, "Draft"),
+        await offer(repo, d2.id, "BAFO", "https://x.org/b"),
+    ]
     await repo.add_position_requests(
         workspace_id="A",
         requests=[PositionRequest(deadline_id=d2.id, user_id="U9", asked_by="U1", asked_at=NOW)],
@@ -75,6 +95,7 @@ async def test_feed_items_follow_the_scope(repo: SqlRepository) -> None:
     )
     assert [i.deadline.title for i in asked] == ["In C2"]
     assert [r.user_id for r in asked[0].requests] == ["U9"]
+    assert asked[0].offers == tuple(offers) and item.offers == ()
     owned = await repo.list_feed_items(
         scope=FeedScope("A", FeedKind.USER, "U1"), cancelled_since=SINCE
     )
@@ -141,6 +162,8 @@ async def test_the_fingerprint_moves_with_every_change_a_feed_shows(repo: SqlRep
     )
     await changed()
     await record(repo, deadline, stakeholder="U3")  # answers the request
+    await changed()
+    await offer(repo, deadline.id, "Draft")  # at the same instant as the positions
     await changed()
 
 

@@ -35,7 +35,8 @@ from bot.domain import (
     plan_alerts,
 )
 from bot.errors import NotFound
-from bot.ports import AlertOutbox, DeadlineStore, ReplayStore
+from bot.escalation import DEFAULT_LADDER
+from bot.ports import AlertOutbox, DeadlineStore, EscalationStore, ReplayStore
 from storage.db import make_engine
 from storage.repository import SqlRepository
 from tests.fakes.stores import MemoryDeadlines, MemoryOutbox, MemoryReplay
@@ -81,6 +82,8 @@ ACTIONS = st.one_of(
     st.tuples(st.just("retry"), st.integers(0, 3), st.integers(0, 60)),
     st.tuples(st.just("renew"), st.sampled_from([60.0, 3600.0])),
     st.tuples(st.just("release")),
+    st.tuples(st.just("ladder"), deadline_index, st.booleans()),
+    st.tuples(st.just("nudge"), deadline_index),
 )
 # Each action comes some minutes after the one before it.
 Story = list[tuple[int, tuple[Any, ...]]]
@@ -106,6 +109,7 @@ class Side:
 
     deadlines: DeadlineStore
     outbox: AlertOutbox
+    escalations: EscalationStore
     held: list[Alert] = field(default_factory=list)
 
     def pick(self, n: int) -> Alert | None:
@@ -129,6 +133,30 @@ async def step(side: Side, action: tuple[Any, ...], now: datetime, made: list[De
         planned = plan_alerts(due_at=due, offsets=tuple(offsets), now=now)
         return await outcome(
             side.deadlines.create_deadline(draft=draft, event=created, alerts=planned)
+        )
+    if kind in ("ladder", "nudge"):
+        if args[0] >= len(made):
+            return None
+        stored = made[args[0]]
+        if kind == "nudge":
+            return await outcome(
+                side.escalations.claim_nudge(
+                    workspace_id=stored.workspace_id,
+                    deadline_id=stored.id,
+                    now=now,
+                    not_before=now - timedelta(hours=1),
+                )
+            )
+        ladder = DEFAULT_LADDER if args[1] else None
+        offsets = OFFSETS + (tuple(r.offset for r in ladder) if ladder else ())
+        side.held = [alert for alert in side.held if alert.deadline_id != stored.id]
+        return await outcome(
+            side.escalations.set_ladder(
+                deadline=stored,
+                ladder=ladder,
+                event=Event(stored.id, EventKind.ESCALATION_CHANGED, now, "U1"),
+                alerts=plan_alerts(due_at=stored.due_at, offsets=offsets, now=now),
+            )
         )
     if kind in ("move", "close", "position", "ask"):
         if args[0] >= len(made):
@@ -215,14 +243,15 @@ async def details(side: Side, made: list[Deadline]) -> Any:
         ids = [d.id for d in made]
         states = await side.deadlines.load_deadline_states(workspace_id=ws, deadline_ids=ids)
         events = [await side.deadlines.list_events(workspace_id=ws, deadline_id=d.id) for d in made]
-        seen += [shown(sorted(states, key=lambda s: s.deadline.id)), shown(events)]
+        ladders = await side.escalations.get_ladders(workspace_id=ws, deadline_ids=ids)
+        seen += [shown(sorted(states, key=lambda s: s.deadline.id)), shown(events), ladders]
     return seen
 
 
 async def tell_both(path: Path, steps: Story) -> None:
     sql = SqlRepository(make_engine(f"sqlite+aiosqlite:///{path}"))
     memory = MemoryDeadlines()
-    sides = (Side(sql, sql), Side(memory, MemoryOutbox(memory)))
+    sides = (Side(sql, sql, sql), Side(memory, MemoryOutbox(memory), memory))
     now, made = START, list[Deadline]()
     try:
         for minutes, action in steps:
@@ -262,6 +291,14 @@ ASKED_AGAIN_AND_ANSWERED: Story = [
     (5, ("ask", 0, ["U1"], False)),
     (5, ("position", 0, "U1", Stance.OPPOSE, False)),
 ]
+LADDER_AND_NUDGES: Story = [
+    (0, ("add", "A", 30, frozenset())),
+    (0, ("ladder", 0, True)),
+    (0, ("nudge", 0)),
+    (30, ("nudge", 0)),
+    (30, ("nudge", 0)),
+    (0, ("ladder", 0, False)),
+]
 FROM_THE_OTHER_WORKSPACE: Story = [
     (0, ("add", "B", 2, frozenset())),
     (0, ("ask", 0, ["U1"], True)),
@@ -284,6 +321,7 @@ FROM_THE_OTHER_WORKSPACE: Story = [
 @example(steps=RENEW_AFTER_GIVING_BACK)
 @example(steps=ASKED_AGAIN_AND_ANSWERED)
 @example(steps=FROM_THE_OTHER_WORKSPACE)
+@example(steps=LADDER_AND_NUDGES)
 def test_the_memory_stores_answer_as_the_sql_stores_do(
     steps: Story, sqlite_template: Path, tmp_path: Path
 ) -> None:

@@ -614,6 +614,7 @@ async def test_export_then_import_into_a_fresh_database(
         "deadlines": 3,
         "parties": 2,
         "expectations": 1,
+        "escalations": 0,
         "offers": 2,
         "positions": 3,
         "position_requests": 2,

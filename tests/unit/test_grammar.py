@@ -379,16 +379,18 @@ def test_default_offsets_round_trip_through_format_offset() -> None:
 def test_help_lists_every_form_with_an_example() -> None:
     forms = (
         "add", "list", "show", "extend", "move", "done", "cancel", "remind", "owners", "feed",
-        "brief", "expect", "seal", "silence", "help",
+        "brief", "expect", "seal", "silence", "escalate", "help",
     )  # fmt: skip
     for form in forms:
         assert f"/deadline {form}" in HELP_DEADLINE
-    assert HELP_DEADLINE.count("e.g. /deadline") == 14  # all but "help" itself
-    for form in ("<ref> <stance>", "list <ref>", "ask <ref>", "verify <ref>", "help"):
+    assert HELP_DEADLINE.count("e.g. /deadline") == 15  # all but "help" itself
+    for form in (
+        "<ref> <stance>", "list <ref>", "ask <ref>", "nudge <ref>", "verify <ref>", "help",
+    ):  # fmt: skip
         assert f"/position {form}" in HELP_POSITION
     for alias in STANCE_ALIASES:
         assert alias in HELP_POSITION
-    assert HELP_POSITION.count("e.g. /position") == 5
+    assert HELP_POSITION.count("e.g. /position") == 6
 
 
 @settings(max_examples=1000, deadline=None)

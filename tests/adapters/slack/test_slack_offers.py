@@ -1,6 +1,6 @@
-"""Offers through signed Slack slash commands: a link as Slack sends it becomes a
-link button, refused links record nothing, and the matrix marks positions on older
-offers."""
+"""Offers through signed Slack slash commands: a link as Slack sends it becomes the
+offer's title linked (``<url|title>``) with its host beside it, refused links record
+nothing, and the matrix marks positions on older offers."""
 
 from __future__ import annotations
 
@@ -17,16 +17,6 @@ def shown(payload: dict[str, Any]) -> str:
     return texts(payload.get("blocks", [])) or payload.get("text", "")
 
 
-def link_buttons(payload: dict[str, Any]) -> list[tuple[str, str]]:
-    return [
-        (element["text"]["text"], element["url"])
-        for block in payload.get("blocks", [])
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if "url" in element
-    ]
-
-
 async def test_offers_with_links_and_the_matrix_marks(slack: SlackWorld) -> None:
     await slack.command("/party add Anthropic <@U2|dana>")
     await slack.command(ADD)
@@ -35,15 +25,16 @@ async def test_offers_with_links_and_the_matrix_marks(slack: SlackWorld) -> None
         "/offer D1 <https://docs.example.com/bafo.pdf|Best and final offer> from anthropic"
     )
     assert ack["response_type"] == "in_channel"
-    assert "O1 Best and final offer (docs.example.com) from Anthropic" in shown(ack)
-    assert link_buttons(ack) == [
-        ("Open O1 (docs.example.com)", "https://docs.example.com/bafo.pdf")
-    ]
+    linked = "<https://docs.example.com/bafo.pdf|Best and final offer> (docs.example.com)"
+    assert f"O1 {linked} from Anthropic" in shown(ack)
+    # The notification text shows the host, not markup; no button repeats the link.
+    assert "O1 Best and final offer (docs.example.com) from Anthropic" in ack["text"]
+    assert [b for b in ack["blocks"] if b["type"] == "actions"] == []
     listing = await slack.command("/offer list D1")
-    assert "O1 Best and final offer (docs.example.com) from Anthropic (current)" in shown(listing)
+    assert f"O1 {linked} from Anthropic (current)" in shown(listing)
     assert listing["response_type"] == "ephemeral"
     matrix = shown(await slack.command("/position list D1"))
-    assert "On the table: O1 Best and final offer" in matrix
+    assert f"On the table: O1 {linked}" in matrix
     assert "oppose (before O1) — red lines" in matrix
 
 
@@ -59,3 +50,13 @@ async def test_refused_links_record_nothing(slack: SlackWorld) -> None:
         assert refusal in shown(ack)
         assert "hunter2" not in shown(ack)
     assert await snapshot(slack.runtime.repository) == before
+
+
+async def test_text_typed_to_look_like_a_link_stays_text(slack: SlackWorld) -> None:
+    # The marks of the core's links are control characters, stripped from whatever is typed.
+    ack = await slack.command(
+        "/deadline add \x1fhttps://evil.example/login Bank\x1f due 2026-11-27T17:00-05:00"
+    )
+    card = shown(ack) + ack["text"]
+    assert "Bank" in card and "\x1f" not in card
+    assert "<https://evil.example" not in card and "|Bank>" not in card

@@ -23,11 +23,12 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
+    Offer,
     Position,
     PositionRequest,
     Stance,
 )
-from bot.messages import Actions, Button, Facts, Message, Role, Text
+from bot.messages import Actions, Button, Facts, Message, Role, Text, link
 from bot.usecases.home import Home
 from tests.adapters.slack.blockkit import check_message, check_view, texts
 
@@ -68,6 +69,17 @@ def position(label: str, stance: Stance, terms: str = "") -> Position:
     )
 
 
+OFFER = Offer(
+    deadline_id=1,
+    version=1,
+    title="BAFO | v2 <final> & " + "long " * 40,
+    url="https://docs.example.com/bafo.pdf?a=1&b=2",
+    party=None,
+    recorded_by="U1",
+    recorded_at=NOW,
+)
+
+
 def all_core_messages() -> list[Message]:
     d = deadline()
     positions = [position(f"Party {i}", list(Stance)[i % 4], "terms " * 50) for i in range(45)]
@@ -97,6 +109,9 @@ def all_core_messages() -> list[Message]:
         ),
         views.position_matrix(d, now=NOW, positions=positions, requests=requests, user_id="U1"),
         views.position_matrix(d, now=NOW, positions=[], requests=[], user_id="U1"),
+        views.position_matrix(
+            d, now=NOW, positions=positions, requests=[], user_id="U1", offers=[OFFER]
+        ),
         views.ask_direct_message(d, user_id="U2", asked_by="U1", now=NOW),
         views.nudge_message(d, user_id="U2", now=NOW),
         views.countdown_alert(
@@ -171,6 +186,21 @@ def test_text_is_escaped_but_mentions_stay() -> None:
         "<@U123> &amp; &lt;!channel&gt; <#C9> a&lt;b&gt;c"
     )
     assert mrkdwn("<@U123|alice>") == "<@U123>"
+
+
+def test_a_link_shows_its_escaped_title_and_its_host() -> None:
+    text = "On the table: " + link("BAFO | <v2> & *final*", "https://docs.example.com/b?a=1&b=2")
+    assert mrkdwn(text) == (
+        "On the table: <https://docs.example.com/b?a=1&amp;b=2|BAFO ¦ &lt;v2&gt; &amp; *final*>"
+        " (docs.example.com)"
+    )
+    # Typed text that only looks like a link stays text; so does a link Parley would refuse.
+    assert mrkdwn("<https://evil.example|Bank>") == "&lt;https://evil.example|Bank&gt;"
+    assert mrkdwn(link("Bank", "https://me:pw@evil.example/")) == "Bank"
+    # With blocks, the text field is only the notification: the link shows as text there.
+    rendered = render_message(Message(fallback=text, blocks=(Text(text),)), now=NOW)
+    assert rendered["text"] == "On the table: BAFO | &lt;v2&gt; &amp; *final* (docs.example.com)"
+    assert "<https://docs.example.com/b?a=1&amp;b=2|" in texts(rendered["blocks"])
 
 
 def test_clip_never_cuts_inside_a_mention_or_entity() -> None:

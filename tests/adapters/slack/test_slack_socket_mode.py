@@ -238,10 +238,12 @@ async def test_the_grammar_through_socket_mode(world: SocketWorld) -> None:
         ("/deadline remind D1 2d,1h", "ephemeral", "2d, 1h"),
         ("/deadline owners D1 <@U3|carol>", "in_channel", "<@U3>"),
         ("/deadline expect D1 Anthropic", "in_channel", "Anthropic"),
+        ("/deadline escalate D1 1d:dm,1h:channel", "in_channel", "set escalation for D1"),
         ("/offer D1 Final offer https://example.com/bafo.pdf from Anthropic", "in_channel", "O1"),
         ("/offer list D1", "ephemeral", "O1"),
         ("/position D1 oppose as Anthropic No mass surveillance", "in_channel", "Anthropic"),
         ("/position ask D1 <@U4|dana>", "in_channel", "<@U4>"),
+        ("/position nudge D1", "ephemeral", "Nudged <@U4> by direct message"),
         ("/position list D1", "ephemeral", "Anthropic"),
         ("/deadline feed", "ephemeral", "/calendar/"),
         ("/deadline done D1", "in_channel", "marked done"),
@@ -258,9 +260,12 @@ async def test_the_grammar_through_socket_mode(world: SocketWorld) -> None:
         "Signed usage agreement": "met",
         "Term sheet": "cancelled",
     }
-    # The asked person's DM went out through the Web API, with the bot token.
-    [dm] = await world.api.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "U4")
-    assert dm.token == BOT_TOKEN
+    # The asked person's DMs (asked, then nudged) went out through the Web API, with the bot token.
+    dms = await world.api.wait_for(
+        "chat.postMessage", count=2, where=lambda c: c.params["channel"] == "U4"
+    )
+    assert len(dms) == 2
+    assert {dm.token for dm in dms} == {BOT_TOKEN}
 
 
 async def test_a_duplicated_envelope_runs_once(world: SocketWorld) -> None:

@@ -120,23 +120,20 @@ async def test_offer_grammar_through_teams(teams: TeamsWorld) -> None:
     offered = await teams.say(
         "offer D1 Best and final offer https://docs.example.com/bafo.pdf from anthropic"
     )
-    assert "O1 Best and final offer (docs.example.com) from Anthropic" in offered.text
+    linked = "[Best and final offer](https://docs.example.com/bafo.pdf) (docs.example.com)"
+    assert f"O1 {linked} from Anthropic" in offered.text
     assert public(offered)
     [reply] = offered.messages
-    links = [
-        (action["title"], action["url"])
-        for element in reply.card["body"]
-        if element["type"] == "ActionSet"
-        for action in element["actions"]
-        if action["type"] == "Action.OpenUrl"
-    ]
-    assert links == [("Open O1 (docs.example.com)", "https://docs.example.com/bafo.pdf")]
+    # The notification text shows the host, not markup; no button repeats the link.
+    fallback = reply.card["fallbackText"]
+    assert "O1 Best and final offer (docs.example.com) from Anthropic" in fallback
+    assert [e for e in reply.card["body"] if e["type"] == "ActionSet"] == []
 
     second = await teams.say("offer D1 Revised terms")
     assert "O2 Revised terms" in second.text
 
     listed = await teams.say("offer list D1")
-    assert "O1 Best and final offer (docs.example.com) from Anthropic" in listed.text
+    assert f"O1 {linked} from Anthropic" in listed.text
     assert "O2 Revised terms (current)" in listed.text and not public(listed)
     matrix = await teams.say("position list D1")
     assert "On the table: O2 Revised terms" in matrix.text

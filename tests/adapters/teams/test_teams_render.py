@@ -10,7 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from jsonschema import Draft6Validator
 
-from adapters.teams.render import CARD_MAX_BYTES, countdown_text, markdown, plain, render_card
+from adapters.teams.render import (
+    CARD_MAX_BYTES,
+    clip,
+    countdown_text,
+    markdown,
+    plain,
+    render_card,
+)
 from bot import views
 from bot.domain import (
     DEFAULT_OFFSETS,
@@ -18,12 +25,13 @@ from bot.domain import (
     DeadlineStatus,
     Event,
     EventKind,
+    Offer,
     Position,
     PositionRequest,
     Stance,
 )
 from bot.help import HELP_DEADLINE, HELP_POSITION
-from bot.messages import Divider, Message, Role, Text
+from bot.messages import Divider, Message, Role, Text, link
 
 NOW = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 ALEX = "6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a51"
@@ -75,6 +83,17 @@ EVENTS = [
 ] * 3
 
 
+OFFER = Offer(
+    deadline_id=7,
+    version=1,
+    title="BAFO [v2] (final)",
+    url="https://docs.example.com/wiki/Offer_(v2)",
+    party=None,
+    recorded_by=ALEX,
+    recorded_at=NOW,
+)
+
+
 def every_message() -> dict[str, Message]:
     d = deadline()
     many = positions(45)
@@ -90,6 +109,9 @@ def every_message() -> dict[str, Message]:
         ),
         "matrix": views.position_matrix(d, now=NOW, positions=many, requests=REQUESTS),
         "empty matrix": views.position_matrix(d, now=NOW, positions=[], requests=[]),
+        "offer matrix": views.position_matrix(
+            d, now=NOW, positions=many, requests=REQUESTS, offers=[OFFER]
+        ),
         "form": views.position_form(d, user_id=ALEX, current=many[2]),
         "ask": views.ask_direct_message(d, user_id=DANA, asked_by=ALEX, now=NOW),
         "nudge": views.nudge_message(d, user_id=DANA, now=NOW),
@@ -161,6 +183,21 @@ def test_mrkdwn_becomes_card_markdown_and_mentions_become_names() -> None:
     assert markdown("`/position ask <ref> <@user>`") == "/position ask <ref> @user"
     assert markdown("two\nlines") == "two\n\nlines"
     assert plain(f"*D1* _soon_ <@{DANA}>", NAMES) == "D1 _soon_ @Dana Okafor"
+
+
+def test_a_link_is_card_markdown_with_its_host_and_plain_text_shows_the_host() -> None:
+    text = f"*O1* {link(OFFER.title, OFFER.url)} by <@{ALEX}>"
+    assert markdown(text, NAMES) == (
+        "**O1** [BAFO (v2) (final)](https://docs.example.com/wiki/Offer_%28v2%29)"
+        " (docs.example.com) by @Alex Rivera"
+    )
+    assert plain(text, NAMES) == "O1 BAFO [v2] (final) (docs.example.com) by @Alex Rivera"
+    # Typed link syntax stays text; a link Parley would refuse is its title alone.
+    assert markdown("[Bank](https://evil.example)") == "[Bank]\u200b(https://evil.example)"
+    assert markdown(link("Bank", "https://me:pw@evil.example/")) == "Bank"
+    # A text cut to fit a card is cut before a link, never inside it.
+    cut = clip("Offers: " + link("Best and final offer", "https://docs.example.com/b"), 30)
+    assert cut == "Offers: …" and markdown(cut) == "Offers: …"
 
 
 def test_roles_and_dividers() -> None:

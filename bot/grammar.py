@@ -89,7 +89,7 @@ from bot.words import (
 )
 
 _T = TypeVar("_T")
-COMMAND_WORDS = ("deadline", "position", "party", "offer")
+COMMAND_WORDS = ("deadline", "position", "party", "offer", "negotiation")
 
 # --- commands ---------------------------------------------------------------
 

@@ -66,7 +66,7 @@ from bot.logs import current_fields
 
 log = logging.getLogger("parley.command")
 
-COMMAND_WORDS = frozenset({"deadline", "position", "party", "offer"})
+COMMAND_WORDS = frozenset({"deadline", "position", "party", "offer", "negotiation"})
 
 _NAMES: dict[type[Command], str] = {
     AddDeadline: "deadline add",

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.channel_links import LinkStore
 from bot.domain import (
     Alert,
     Deadline,
@@ -268,9 +269,9 @@ class EscalationStore(Protocol):
         ...
 
 
-class NegotiationStore(DeadlineStore, PartyStore, OfferStore, EscalationStore, Protocol):
-    """What the use cases read and write: deadlines, the negotiation's parties, offers
-    and escalation ladders."""
+class NegotiationStore(DeadlineStore, PartyStore, OfferStore, EscalationStore, LinkStore, Protocol):
+    """What the use cases read and write: deadlines, the negotiation's parties, offers,
+    escalation ladders and linked channels (``bot.channel_links``)."""
 
 
 class EscalationSources(EscalationStore, PartyStore, Protocol):
@@ -323,6 +324,16 @@ class AlertOutbox(Protocol):
 
     async def count_due_alerts(self, *, now: datetime) -> int:
         """How many pending alerts are due at or before ``now`` (for metrics)."""
+        ...
+
+    async def delivered_to(self, *, alert_ids: Sequence[int]) -> set[tuple[str, str]]:
+        """The (workspace, channel) pairs of a linked set these alerts were posted to."""
+        ...
+
+    async def record_delivery(
+        self, *, alert_ids: Sequence[int], workspace_id: str, channel_id: str, at: datetime
+    ) -> None:
+        """Record these alerts posted to one channel of a linked set (per alert, channel)."""
         ...
 
 
@@ -556,6 +567,7 @@ class Repository(
     PartyStore,
     OfferStore,
     EscalationStore,
+    LinkStore,
     AlertOutbox,
     NoticeOutbox,
     FeedStore,

@@ -76,6 +76,7 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
         runtime.changed()  # bound below, before the service runs anything
 
     observers = CommandObservers(CommandLog())
+    gateways: dict[str, ChatGateway] = {}  # filled by the composition root as adapters mount
     feeds = Feeds(store=repository, clock=clock, public_url=settings.public_url)
     service = Parley(
         repository=repository,
@@ -84,6 +85,7 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
         feeds=feeds,
         on_change=changed,
         observer=observers,
+        gateways=gateways,
     )
     runtime = Runtime(
         settings=settings,
@@ -92,6 +94,7 @@ def build_runtime(settings: Settings, *, repository: Repository, clock: Clock) -
         feeds=feeds,
         service=service,
         observers=observers,
+        gateways=gateways,
     )
     return runtime
 

@@ -25,6 +25,9 @@ service in the same transaction as the change). The ``Dispatcher``:
    share these statements. Rate limits honour ``retry_after``; transient
    failures back off exponentially with jitter, a bounded number of times;
    permanent failures mark the alert failed and tell the deadline's owner once.
+A deadline of a linked set's home goes to every channel of the set, each through
+its platform's gateway, and each (alert, channel) is recorded as it is posted,
+so a retry after a failure on one platform never posts again on another.
 
 ``stop()`` ends the loop gracefully (SIGTERM): the send in progress finishes,
 alerts claimed but not yet handed to a platform are given back at once
@@ -55,6 +58,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.alert_jobs import AlertJobs, Job, Lease, no_event_url
+from bot.channel_links import Target
 from bot.concurrency import SharedStatement, within
 from bot.dispatch_policy import DEFAULT_PACING, DispatchPolicy, DispatchStats
 from bot.domain import (
@@ -71,6 +75,7 @@ from bot.errors import (
 )
 from bot.messages import Message
 from bot.ports import AlertOutbox, ChatGateway, Clock, EscalationSources, NegotiationStore
+from bot.usecases.links import deadline_channels
 
 log = logging.getLogger("parley.scheduler")
 
@@ -408,6 +413,10 @@ class Dispatcher:
             with contextlib.suppress(StorageUnavailable):
                 await self.outbox.release_leases(alert_ids=[a.id for a in alerts])
             return None
+        if message is not None:  # a linked set: each of its channels, on its platform
+            targets = await deadline_channels(self.deadlines, deadline)
+            if len(targets) > 1:
+                return await self._post_linked(job, message, targets, budget=budget)
         gateway = self.gateways.get(deadline.platform)
         if gateway is None:
             for alert in alerts:
@@ -423,6 +432,55 @@ class Dispatcher:
             await self._failed(deadline, alerts, error, gateway)
             return None
         return gateway
+
+    async def _post_linked(
+        self, job: Job, message: Message, targets: list[Target], *, budget: float
+    ) -> ChatGateway | None:
+        """Post to every channel of a linked set the alerts have not reached yet, each
+        through its own platform, recording each channel as it is reached: a retry
+        (after a failure on one platform) skips the channels already posted to."""
+        deadline, alerts = job.deadline, job.alerts
+        ids = [alert.id for alert in alerts]
+        reached = await self.outbox.delivered_to(alert_ids=ids)
+        ends = self.clock.now() + timedelta(seconds=budget)
+        error: DeliveryError | None = None
+        for target in targets:
+            if (target.workspace_id, target.channel_id) in reached:
+                continue
+            gateway = self.gateways.get(target.platform)
+            left = (ends - self.clock.now()).total_seconds()
+            if gateway is None or left <= 0:
+                error = error or TransientDelivery(f"not posted to {target.platform} in time")
+                continue
+            sending = gateway.send(
+                workspace_id=target.workspace_id,
+                channel_id=target.channel_id,
+                message=replace(message, channel_id=target.channel_id),
+            )
+            try:
+                await within(self.clock, left, sending)
+            except TimeoutError:
+                error = TransientDelivery(f"no answer from {target.platform} within {left:g} s")
+                continue
+            except DeliveryError as failed:
+                error = failed
+                continue
+            await self.outbox.record_delivery(
+                alert_ids=ids,
+                workspace_id=target.workspace_id,
+                channel_id=target.channel_id,
+                at=self.clock.now(),
+            )
+        home = self.gateways.get(deadline.platform)
+        if error is None:
+            return home
+        fallback = home or next(iter(self.gateways.values()), None)
+        if fallback is None:
+            for alert in alerts:
+                await self.outbox.mark_alert_failed(alert_id=alert.id, error=str(error)[:500])
+            return None
+        await self._failed(deadline, alerts, error, fallback)
+        return None
 
     async def _posted(self, job: Job, gateway: ChatGateway) -> None:
         """Record a posted job's alerts sent, then what follows the post."""

@@ -67,13 +67,14 @@ from bot.observe import (
     observing_press,
     parse_observed,
 )
-from bot.ports import Clock, NegotiationStore, ReplayStore
+from bot.ports import ChatGateway, Clock, NegotiationStore, ReplayStore
 from bot.usecases import (
     access,
     changes,
     choices,
     escalation,
     home,
+    links,
     offers,
     parties,
     positions,
@@ -110,8 +111,11 @@ class Parley:
         feeds: FeedLinks | None = None,
         on_change: Callable[[], None] | None = None,
         observer: CommandObserver | None = None,
+        gateways: Mapping[str, ChatGateway] | None = None,
     ) -> None:
         self.repository = repository
+        # By platform, filled as adapters mount: a linked set's posts go to each member.
+        self.gateways: Mapping[str, ChatGateway] = {} if gateways is None else gateways
         self.clock = clock
         self.feeds = feeds
         self._on_change = on_change or (lambda: None)
@@ -142,11 +146,19 @@ class Parley:
         return [message if ctx.direct else replace(message, sensitive=True)]
 
     async def _run(self, ctx: Context, command: str, text: str) -> list[Message]:
-        """Parse and execute; a vague time becomes its choices."""
+        """Parse and execute, in the linked set's home channel (``bot.usecases.links``);
+        a vague time becomes its choices."""
         access.check_ids(ctx)
+        if command == links.COMMAND:
+            with observing(self.observer, ctx=ctx, name=links.command_name(text)):
+                return await links.run(
+                    self.repository, self.gateways, now=self.clock.now(), ctx=ctx, text=text
+                )
         parsed = parse_observed(self.observer, ctx=ctx, command=command, text=text)
+        here, (ctx, linked) = ctx, await links.linked_home(self.repository, ctx)
         try:
-            return await self.execute(ctx=ctx, command=parsed)
+            replies = await self.execute(ctx=ctx, command=parsed)
+            return await self._spread(here, ctx, replies) if linked else replies
         except VagueTime as vague:
             if not isinstance(parsed, AddDeadline | ExtendDeadline | MoveDeadline):
                 raise
@@ -156,7 +168,14 @@ class Parley:
                 parsed = replace(parsed, ref=Ref(number=deadline.number, prefix=""))
             now = self.clock.now()
             secret = await self._secret()
-            return [choices.offer(vague, ctx=ctx, command=parsed, now=now, secret=secret)]
+            return [choices.offer(vague, ctx=here, command=parsed, now=now, secret=secret)]
+
+    async def _spread(self, here: Context, home: Context, replies: list[Message]) -> list[Message]:
+        """The replies where the command came from; what they post to a linked set's
+        home channel goes to each other member too (``links.spread``)."""
+        return await links.spread(
+            self.repository, self.gateways, here=here, home=home, messages=replies
+        )
 
     async def _claim(self, key: once.Key) -> bool:
         """Claim ``key`` for a command that wrote nothing (``bot.once``)."""
@@ -319,6 +338,11 @@ class Parley:
 
     async def _press(self, ctx: Context, action_id: str, value: str) -> list[Message]:
         access.check_ids(ctx)
+        here, (ctx, linked) = ctx, await links.linked_home(self.repository, ctx)
+        replies = await self._pressed(ctx, action_id, value)
+        return await self._spread(here, ctx, replies) if linked else replies
+
+    async def _pressed(self, ctx: Context, action_id: str, value: str) -> list[Message]:
         if action_id == views.ACTION_STANCE:
             deadline_id, _, stance = value.partition("|")
             deadline = await access.by_id(self.repository, ctx, deadline_id)
@@ -341,6 +365,7 @@ class Parley:
     async def position_form(self, *, ctx: Context, deadline_id: str) -> Message:
         """The position form for a deadline (for a modal or card)."""
         access.check_ids(ctx)
+        ctx = await links.home_context(self.repository, ctx)
         deadline = await access.by_id(self.repository, ctx, deadline_id)
         return await positions.form(self.repository, ctx, deadline)
 
@@ -364,11 +389,12 @@ class Parley:
     async def _submit(
         self, ctx: Context, value: str, stance: Stance, party: str | None, terms: str
     ) -> list[Message]:
+        here, (ctx, linked) = ctx, await links.linked_home(self.repository, ctx)
         try:
             deadline = await access.by_id(self.repository, ctx, value)
         except ValueError:
             raise FormError({"stance": "This form is out of date; open it again."}) from None
-        return await positions.record(
+        recorded = await positions.record(
             store=self.repository,
             now=self.clock.now(),
             ctx=ctx,
@@ -377,6 +403,7 @@ class Parley:
             party=party,
             terms=terms,
         )
+        return await self._spread(here, ctx, recorded) if linked else recorded
 
     async def _choose(self, ctx: Context, value: str) -> list[Message]:
         """Run a time choice as if its command were typed again, by its person, in the

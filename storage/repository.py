@@ -11,6 +11,7 @@ share:
 ``storage.offers``                    ``OfferStore``: offer versions
 ``storage.escalations``               ``EscalationStore``: ladders, manual nudges
 ``storage.outbox``                    ``AlertOutbox``: claiming and settling alerts
+``storage.channel_links``             ``LinkStore``: linked channels, link codes; alert deliveries
 ``storage.notices``                   ``NoticeOutbox``: telling people of changes
 ``storage.feeds``                     ``FeedStore``: feed tokens, what a feed shows
 ``storage.links``                     ``FeedStore``: the secrets of "Add to calendar" links
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.channel_links import SqlLinkStore
 from storage.connections import Connections
 from storage.conversations import SqlConversationStore
 from storage.deadlines import SqlDeadlineStore
@@ -54,6 +56,7 @@ class SqlRepository(
     SqlPartyStore,
     SqlOfferStore,
     SqlEscalationStore,
+    SqlLinkStore,
     SqlAlertOutbox,
     SqlNoticeOutbox,
     SqlFeedStore,

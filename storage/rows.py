@@ -7,7 +7,7 @@ Each ``*_COLUMNS`` tuple is what its ``*_from_row`` function unpacks, in order.
 The table handles keep the short names the statements are written with:
 ``D`` deadline, ``C`` negotiation_counter, ``P`` position, ``R`` position_request,
 ``E`` event, ``A`` alert, ``PT`` party, ``X`` expectation, ``OF`` offer, ``FT`` feed_token,
-``CR`` conversation_reference.
+``CR`` conversation_reference, ``CL`` channel_link, ``LC`` link_code, ``AD`` alert_delivery.
 """
 
 from __future__ import annotations
@@ -41,13 +41,16 @@ from bot.domain import (
     Stance,
 )
 from storage.tables import (
+    AlertDeliveryRow,
     AlertRow,
+    ChannelLinkRow,
     ConversationReferenceRow,
     DeadlineRow,
     EscalationRow,
     EventRow,
     ExpectationRow,
     FeedTokenRow,
+    LinkCodeRow,
     NegotiationCounterRow,
     OfferRow,
     PartyRow,
@@ -72,6 +75,9 @@ L = _table(EscalationRow)
 A = _table(AlertRow)
 FT = _table(FeedTokenRow)
 CR = _table(ConversationReferenceRow)
+CL = _table(ChannelLinkRow)
+LC = _table(LinkCodeRow)
+AD = _table(AlertDeliveryRow)
 
 
 def offsets_to_text(offsets: Iterable[timedelta]) -> str:

@@ -437,3 +437,50 @@ class DeploymentSecretRow(SQLModel, table=True):
     name: str = Field(sa_type=String(64), primary_key=True)
     secret: str = Field(sa_type=String(64), nullable=False)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ChannelLinkRow(SQLModel, table=True):
+    """A channel in a linked set (``bot.channel_links``), naming the set's home channel."""
+
+    __tablename__ = "channel_link"
+    __table_args__ = (Index("ix_channel_link_home", "home_workspace_id", "home_channel_id"),)
+
+    workspace_id: str = Field(sa_type=String(_ID), primary_key=True)
+    channel_id: str = Field(sa_type=String(_ID), primary_key=True)
+    platform: str = Field(sa_type=String(32), nullable=False)
+    home_workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    home_channel_id: str = Field(sa_type=String(_ID), nullable=False)
+    linked_by: str = Field(sa_type=String(_ID), nullable=False)
+    linked_by_name: str = Field(sa_type=String(_ID), nullable=False)
+    linked_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class LinkCodeRow(SQLModel, table=True):
+    """A one-time link code, by its SHA-256; ``used_at`` set once it is taken."""
+
+    __tablename__ = "link_code"
+
+    code_hash: str = Field(sa_type=String(64), primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), nullable=False)
+    channel_id: str = Field(sa_type=String(_ID), nullable=False)
+    platform: str = Field(sa_type=String(32), nullable=False)
+    created_by: str = Field(sa_type=String(_ID), nullable=False)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class AlertDeliveryRow(SQLModel, table=True):
+    """An alert posted to one channel of a linked set: the retry of a job skips it."""
+
+    __tablename__ = "alert_delivery"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["alert_id"], ["alert.id"], name="fk_alert_delivery_alert", ondelete="CASCADE"
+        ),
+    )
+
+    alert_id: int = Field(primary_key=True)
+    workspace_id: str = Field(sa_type=String(_ID), primary_key=True)
+    channel_id: str = Field(sa_type=String(_ID), primary_key=True)
+    sent_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -5,7 +5,8 @@ An export is every row Parley needs to resume, table by table, in key order::
     {"format": "parley-export", "version": 2, "counters": [...], "feed_tokens": [...],
      "conversation_references": [...], "deadlines": [...], "positions": [...],
      "parties": [...], "expectations": [...], "escalations": [...], "offers": [...],
-     "position_requests": [...], "events": [...], "alerts": [...]}
+     "position_requests": [...], "events": [...], "alerts": [...], "channel_links": [...],
+     "alert_deliveries": [...]}
 
 Rows are objects keyed by column name; instants are ISO 8601 with offset,
 ``reminder_offsets`` a list of seconds, a deadline's ``owners`` a list of user
@@ -24,7 +25,10 @@ neither. Fields added since an export was written (``sealed``, ``silence_rule``,
 must install Parley again), the secrets of "Add to calendar" links (links
 posted before the move stop working; feeds do not), replay keys, and the
 deployment's secrets (vague-time choices offered before the move stop
-working; the new database makes a new signing key). Version 1
+working; the new database makes a new signing key), and link codes (codes not
+yet used stop working: ask for a new one). Linked channels go with their
+home, and ``alert_deliveries`` with their alert, so an alert half posted to a
+linked set is not posted again where it was. Version 1
 exports (without the two new sections) are still read, as are exports written
 before deadlines were numbered per channel: a deadline without ``owners`` is
 owned by its ``owner_id``, and counters without a ``negotiation_key`` (one per
@@ -62,6 +66,8 @@ from bot.escalation import ladder_text
 from bot.grammar_escalation import parse_ladder
 from bot.grammar_negotiation import check_url
 from storage.rows import (
+    AD,
+    CL,
     CR,
     FT,
     OF,
@@ -98,6 +104,8 @@ SECTIONS: tuple[tuple[str, Table], ...] = (
     ("position_requests", R),
     ("events", E),
     ("alerts", A),
+    ("channel_links", CL),
+    ("alert_deliveries", AD),
 )
 # Tables whose ids come from a sequence (PostgreSQL moves it past imported ids).
 SERIAL_TABLES = (D, E, A, FT)
@@ -108,6 +116,7 @@ _ENUMS: dict[tuple[str, str], frozenset[str]] = {
     ("event", "kind"): frozenset(EventKind),
     ("alert", "status"): frozenset(AlertStatus),
     ("feed_token", "kind"): frozenset(FeedKind),
+    ("channel_link", "platform"): frozenset({"slack", "teams", "shell"}),
 }
 # Every integer column fits PostgreSQL's INTEGER; ids and numbers start at 1.
 INT_MAX = 2**31 - 1
@@ -232,6 +241,16 @@ def _check_keys(rows: dict[str, list[dict[str, Any]]], problems: list[str]) -> N
             problems.append(
                 f"feed_tokens[{index}]: deadline {one} of {row['workspace_id']} "
                 "is not in the export"
+            )
+    homes = {(row["workspace_id"], row["channel_id"]) for row in rows["channel_links"]}
+    for index, row in enumerate(rows["channel_links"]):
+        if (row["home_workspace_id"], row["home_channel_id"]) not in homes:
+            problems.append(f"channel_links[{index}]: its home channel is not linked in the export")
+    alerts = {row["id"] for row in rows["alerts"]}
+    for index, row in enumerate(rows["alert_deliveries"]):
+        if row["alert_id"] not in alerts:
+            problems.append(
+                f"alert_deliveries[{index}]: alert {row['alert_id']} is not in the export"
             )
     for section in (
         "expectations",

@@ -64,6 +64,11 @@ METADATA_MAX = 3000
 
 _MENTION = re.compile(r"&lt;([@#])([A-Z0-9]+)(?:\|[^<>]*?)?&gt;")
 _MOMENT = re.compile(r"&lt;!at\^([0-9]{1,12})\|([^<>|&]*)&gt;")
+# A person of another platform (a linked Teams conversation): named, never a mention.
+_FOREIGN = re.compile(
+    r"&lt;@([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|29:[^&|<>\s]+)(?:\|([^<>|&]*))?&gt;"
+)
+FOREIGN_PERSON = "someone in a linked channel"
 _DATE_FORMAT = "{date_short_pretty} at {time}"
 _ACTION_SUFFIX = "#"
 
@@ -71,7 +76,8 @@ _ACTION_SUFFIX = "#"
 @functools.lru_cache(maxsize=1024)  # help, labels and headings come again and again
 def mrkdwn(text: str) -> str:
     """Escape ``&``, ``<``, ``>`` as Slack asks, keeping ``<@U…>`` and ``<#C…>`` mentions,
-    and show the core's links as ``<url|title> (host)``."""
+    and show the core's links as ``<url|title> (host)``; a person Slack cannot resolve
+    (a Teams member of a linked set) is shown by name."""
     return render_links(text, _link, _escaped)
 
 
@@ -89,7 +95,8 @@ def _escaped(text: str) -> str:
     if "<" not in text:
         return escaped  # both patterns below start with an escaped "<"
     escaped = _MOMENT.sub(lambda m: f"<!date^{m[1]}^{_DATE_FORMAT}|{m[2]}>", escaped)
-    return _MENTION.sub(r"<\1\2>", escaped)
+    escaped = _MENTION.sub(r"<\1\2>", escaped)
+    return _FOREIGN.sub(lambda m: f"@{m[2]}" if m[2] else FOREIGN_PERSON, escaped)
 
 
 def clip(text: str, limit: int) -> str:

@@ -9,6 +9,11 @@ party the deadline expects), in any channel of the workspace. Anything else
 answers exactly as a deadline that does not exist: the same words, so that
 nobody learns that it does.
 
+A channel of a linked set (``bot.usecases.links``) is a window on its home
+channel: the service turns the command's ``Context`` into the home's before
+anything here runs, so the boundary is exactly the linked set, and a channel
+that unlinks is outside it again.
+
 Buttons carry a deadline's id, not its number. A press (or a form submitted
 from one) reaches the deadline when it comes from the deadline's own channel,
 or from someone who owns it, was asked on it or represents a party it expects:

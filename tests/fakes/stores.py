@@ -39,6 +39,7 @@ from bot.domain import (
 from bot.errors import InvalidInput, NotFound
 from bot.escalation import Ladder
 from bot.ports import AlertOutbox, Clock, NegotiationStore, NoticeOutbox
+from tests.fakes.links import MemoryDeliveries, MemoryLinks
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,9 @@ class NoticeOutboxRow:
     sent_at: datetime | None = None
 
 
-class MemoryDeadlines:
-    """The DeadlineStore, PartyStore, OfferStore and EscalationStore ports in memory;
-    ``outbox`` holds the alerts its writes plan."""
+class MemoryDeadlines(MemoryLinks):
+    """The DeadlineStore, PartyStore, OfferStore, EscalationStore and LinkStore ports in
+    memory; ``outbox`` holds the alerts its writes plan."""
 
     def __init__(self) -> None:
         self.deadlines: dict[int, Deadline] = {}
@@ -91,6 +92,9 @@ class MemoryDeadlines:
         self.offers: dict[int, list[Offer]] = {}
         self.ladders: dict[int, Ladder] = {}
         self.nudged: dict[int, datetime] = {}
+        self.links = {}
+        self.codes = {}
+        self.deliveries: set[tuple[int, str, str]] = set()
         self._deadline_ids = itertools.count(1)
         self._alert_ids = itertools.count(1)
         self._notice_ids = itertools.count(1)
@@ -473,7 +477,7 @@ class MemoryDeadlines:
         ]
 
 
-class MemoryOutbox:
+class MemoryOutbox(MemoryDeliveries):
     """The AlertOutbox port over ``MemoryDeadlines.outbox``. Each instance is one
     claimer, as each SQL store is: two over the same ``MemoryDeadlines`` are two
     replicas sharing one database.
@@ -492,6 +496,7 @@ class MemoryOutbox:
         self, deadlines: MemoryDeadlines, *, slow_writes: SlowWrites | None = None
     ) -> None:
         self.rows = deadlines.outbox
+        self.deliveries = deadlines.deliveries
         self._claimer = f"memory-{next(self._claimers)}"
         self._slow_writes = slow_writes
 

@@ -620,6 +620,8 @@ async def test_export_then_import_into_a_fresh_database(
         "position_requests": 2,
         "events": 11,
         "alerts": 13,
+        "channel_links": 0,
+        "alert_deliveries": 0,
     }
 
     restored = await open_repo(other_database)

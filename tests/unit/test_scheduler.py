@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.shell.render import render_message
+from bot.channel_links import LinkedChannel
 from bot.clock import ManualClock
 from bot.dispatch_policy import DispatchPolicy
 from bot.domain import AlertStatus, Event, EventKind, NewDeadline, PlannedAlert
@@ -395,6 +396,7 @@ async def two_replicas(
     pacing: float,
     channels: list[str],
     lease_seconds: float = 60.0,
+    linked: bool = False,
 ) -> tuple[Counter[str], list[AlertStatus]]:
     """Replica A, whose writes take ``slow_writes`` seconds each (its host is under CPU
     load), claims a deadline due now in each of ``channels``; replica B, whose writes
@@ -419,6 +421,9 @@ async def two_replicas(
     start = clock.now()
     for n, channel in enumerate(channels, start=1):
         await add_due_now(store, f"Item {n}", channel, start)
+    if linked:  # each channel linked with a second one, "<channel>+": posted in both
+        for channel in set(channels):
+            await store.add_links(links=[link(channel, channel), link(f"{channel}+", channel)])
     runs = [asyncio.create_task(a.run_once())]
     looks_from, until = start + timedelta(seconds=b_looks_from), start + timedelta(minutes=5)
     looked_at = None
@@ -472,6 +477,65 @@ def test_two_replicas_post_each_alert_once_whatever_the_timing(
     numbered = [f"{c} D{channels[: i + 1].count(c)}" for i, c in enumerate(channels)]
     assert posted == dict.fromkeys(numbered, 1)
     assert statuses == [AlertStatus.SENT] * len(channels)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(
+    slow_writes=st.integers(0, 45),
+    b_looks_from=st.integers(0, 120),
+    pacing=st.sampled_from([0.0, 25.0]),
+    channels=st.lists(st.sampled_from(["negotiation", "side"]), min_size=1, max_size=3),
+)
+def test_two_replicas_post_each_alert_once_in_each_linked_channel(
+    slow_writes: int, b_looks_from: int, pacing: float, channels: list[str]
+) -> None:
+    posted, statuses = asyncio.run(
+        two_replicas(
+            slow_writes=slow_writes,
+            b_looks_from=b_looks_from,
+            pacing=pacing,
+            channels=channels,
+            linked=True,
+        )
+    )
+    numbered = [f"{c} D{channels[: i + 1].count(c)}" for i, c in enumerate(channels)]
+    mirrored = [f"{c}+ D{channels[: i + 1].count(c)}" for i, c in enumerate(channels)]
+    assert posted == dict.fromkeys(numbered + mirrored, 1)
+    assert statuses == [AlertStatus.SENT] * len(channels)
+
+
+async def test_a_failure_in_one_linked_channel_is_retried_there_only(clock: ManualClock) -> None:
+    store = MemoryDeadlines()
+    platform = RecordingGateway(clock)
+    engine = Dispatcher(
+        outbox=MemoryOutbox(store),
+        deadlines=store,
+        gateways={"shell": platform},
+        clock=clock,
+        pacing={"shell": 0.0},
+    )
+    await add_due_now(store, "Item", "negotiation", clock.now())
+    await store.add_links(links=[link("negotiation", "negotiation"), link("legal", "negotiation")])
+    platform.failures.append(TransientDelivery("the home channel's platform is down"))
+    assert await engine.run_once() == 1
+    assert platform.reached() == {"legal D1": 1}
+    clock.advance(timedelta(minutes=5))
+    assert await engine.run_once() == 1
+    assert platform.reached() == {"negotiation D1": 1, "legal D1": 1}
+    assert MemoryOutbox(store).statuses() == [AlertStatus.SENT]
+
+
+def link(channel: str, home: str) -> LinkedChannel:
+    return LinkedChannel(
+        workspace_id="shell:test",
+        channel_id=channel,
+        platform="shell",
+        home_workspace_id="shell:test",
+        home_channel_id=home,
+        linked_by="alex",
+        linked_by_name="alex",
+        linked_at=FRIDAY_5PM_ET,
+    )
 
 
 async def add_due_now(store: MemoryDeadlines, title: str, channel: str, now: datetime) -> None:

@@ -145,6 +145,9 @@ class Metrics:
         self._lateness_seen: weakref.WeakKeyDictionary[Dispatcher, int] = (
             weakref.WeakKeyDictionary()
         )
+        # Each label set's children, looked up once (see command_finished, middleware).
+        self._per_command: dict[tuple[str, str], tuple[Histogram, Counter]] = {}
+        self._per_request: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     # --- feeding ---------------------------------------------------------------
     def command_started(self, *, ctx: Context, name: str) -> None:
@@ -153,8 +156,13 @@ class Metrics:
     def command_finished(
         self, *, ctx: Context, name: str, outcome: Outcome, seconds: float
     ) -> None:
-        self.command_seconds.labels(name).observe(seconds)
-        self.commands.labels(name, str(outcome)).inc()
+        key = (name, str(outcome))
+        children = self._per_command.get(key)
+        if children is None:  # labels() takes a lock and builds its key: once per set
+            children = (self.command_seconds.labels(name), self.commands.labels(*key))
+            self._per_command[key] = children
+        children[0].observe(seconds)
+        children[1].inc()
 
     async def refresh(self) -> None:
         """What is read at scrape time: lateness samples, due alerts, the database."""
@@ -192,8 +200,16 @@ class Metrics:
         finally:
             route = route_of(request)
             method = request.method if request.method in _METHODS else "OTHER"
-            self.requests.labels(route, method, str(status)).inc()
-            self.request_seconds.labels(route).observe(time.perf_counter() - started)
+            key = (route, method, status)
+            children = self._per_request.get(key)
+            if children is None:  # a handful of routes, methods and statuses
+                children = (
+                    self.requests.labels(route, method, str(status)),
+                    self.request_seconds.labels(route),
+                )
+                self._per_request[key] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
 
     async def handle(self, request: web.Request) -> web.Response:
         """The text format (0.0.4 unless the scraper asks for another, e.g. OpenMetrics)."""

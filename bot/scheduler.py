@@ -343,12 +343,17 @@ class Dispatcher:
         the platform's answer at once. Recording waits for no turn."""
         async with self._posting:
             self._last_post[key] = self.clock.now()
+            # The message first: at the deadline it is made by writes (bot.deadline_end,
+            # each of them done once whoever runs it), which must not eat the post's time.
+            message = await self.jobs.post(job)
             full = self._post_budget(job.lease) >= self.policy.send_timeout
             renewed = job if full else await self._renewed(job)
             # From here each is posted, given back or not ours: none to give back at shutdown.
             self._unsent.difference_update(alert.id for alert in job.alerts)
             if renewed is None:
                 return
+            if len(renewed.alerts) != len(job.alerts):  # some are another replica's now
+                message = await self.jobs.post(renewed)
             job, budget = renewed, self._post_budget(renewed.lease)
             if budget <= 0:
                 log.warning(
@@ -359,7 +364,7 @@ class Dispatcher:
                 with contextlib.suppress(StorageUnavailable):
                     await self.outbox.release_leases(alert_ids=[a.id for a in job.alerts])
                 return
-            gateway = await self._post(job, budget=budget)
+            gateway = await self._post(job, message, budget=budget)
         if gateway is not None:
             await self._posted(job, gateway)
 
@@ -399,20 +404,12 @@ class Dispatcher:
                 await self._sleep_unless(wait, self._stopped)
 
     # --- one deadline's due alerts ------------------------------------------
-    async def _post(self, job: Job, *, budget: float) -> ChatGateway | None:
-        """Post the job's message, answered within ``budget`` seconds or given up;
+    async def _post(
+        self, job: Job, message: Message | None, *, budget: float
+    ) -> ChatGateway | None:
+        """Post the job's ``message``, answered within ``budget`` seconds or given up;
         the gateway that took it, or None (a failure, already dealt with)."""
         deadline, alerts = job.deadline, job.alerts
-        started = self.clock.now()
-        message = await self.jobs.post(job)
-        # At the deadline the message is made by writes (bot.deadline_end): what they
-        # took comes off the post's time, which must still end before the lease does.
-        budget -= (self.clock.now() - started).total_seconds()
-        if budget <= 0:
-            log.warning("no time left to post deadline %s's alert; given back", deadline.id)
-            with contextlib.suppress(StorageUnavailable):
-                await self.outbox.release_leases(alert_ids=[a.id for a in alerts])
-            return None
         if message is not None:  # a linked set: each of its channels, on its platform
             targets = await deadline_channels(self.deadlines, deadline)
             if len(targets) > 1:
@@ -514,12 +511,12 @@ class Dispatcher:
             # The platform may have taken it, and with no idempotency key the retry
             # then shows it twice: worth an operator's notice.
             log.warning(
-                "no answer from %s within %g s for deadline %s; its alert is tried again",
+                "no answer from %s within %.1f s for deadline %s; its alert is tried again",
                 deadline.platform,
-                self.policy.send_timeout,
+                seconds,
                 deadline.id,
             )
-            raise TransientDelivery(f"no answer within {self.policy.send_timeout:g} s") from None
+            raise TransientDelivery(f"no answer within {seconds:.1f} s") from None
 
     async def _failed(
         self, deadline: Deadline, alerts: list[Alert], error: DeliveryError, gateway: ChatGateway

@@ -11,14 +11,11 @@ negotiation (one channel today) from a counter row.
 
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
@@ -33,9 +30,9 @@ from bot.domain import (
     PlannedNotice,
     Position,
     PositionRequest,
-    negotiation_key,
 )
 from bot.errors import InvalidInput, NotFound
+from storage.adding import add_deadline
 from storage.connections import SqlStore
 from storage.errors import guarded
 from storage.notices import add_notices
@@ -47,12 +44,10 @@ from storage.rows import (
     REQUEST_COLUMNS,
     REQUESTS_OF_DEADLINE,
     A,
-    C,
     D,
     E,
     P,
     R,
-    X,
     alert_values,
     deadline_from_row,
     event_from_row,
@@ -122,23 +117,6 @@ _EVENTS = (
 )
 
 
-def _counter_statement(dialect_insert: Any) -> Any:
-    stmt = dialect_insert(C).values(
-        negotiation_key=bindparam("key"), workspace_id=bindparam("ws"), last_number=1
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[C.c.negotiation_key],
-        set_={"last_number": C.c.last_number + 1},
-    ).returning(C.c.last_number)
-
-
-# The negotiation's next deadline number, by dialect.
-_NEXT_NUMBER = {
-    "postgresql": _counter_statement(postgresql.insert),
-    "sqlite": _counter_statement(sqlite.insert),
-}
-
-
 # What recording a position again replaces (the key stays).
 _POSITION_CHANGES = (
     "label",
@@ -202,62 +180,11 @@ async def _check_owned(conn: AsyncConnection, workspace_id: str, deadline_ids: s
 class SqlDeadlineStore(SqlStore):
     """The DeadlineStore port on shared ``Connections``."""
 
-    async def _next_number(self, conn: AsyncConnection, draft: NewDeadline) -> int:
-        statement = _NEXT_NUMBER[self._db.dialect]
-        key = negotiation_key(draft.workspace_id, draft.channel_id)
-        result = await conn.execute(statement, {"key": key, "ws": draft.workspace_id})
-        return int(result.scalar_one())
-
     @guarded
     async def create_deadline(
         self, *, draft: NewDeadline, event: Event, alerts: Sequence[PlannedAlert]
     ) -> Deadline:
-        ws = draft.workspace_id
-        reserved: int | None = None
-        if self._db.dialect == "postgresql":
-            # The negotiation's counter row is locked from the increment to the
-            # commit. Taking the number in a transaction of its own keeps that
-            # lock for one statement, not for the whole insert: concurrent adds in
-            # one channel otherwise queue behind each other. A failed insert
-            # leaves a gap in the numbering, never a duplicate.
-            reserved = await self._db.write(lambda conn: self._next_number(conn, draft))
-
-        async def work(conn: AsyncConnection) -> Deadline:
-            number = reserved if reserved is not None else await self._next_number(conn, draft)
-            values = {
-                "workspace_id": ws,
-                "number": number,
-                "channel_id": draft.channel_id,
-                "platform": draft.platform,
-                "title": draft.title,
-                "title_key": draft.title.casefold(),
-                "due_at": draft.due_at,
-                "tz": draft.tz,
-                "owner_id": draft.owner_id,
-                "owners": owners_to_text([draft.owner_id]),
-                "status": DeadlineStatus.OPEN.value,
-                "reminder_offsets": offsets_to_text(draft.reminder_offsets),
-                "created_at": draft.created_at,
-                "updated_at": draft.created_at,
-                "sequence": 0,
-                "uid": secrets.token_hex(16),
-                "sealed": draft.sealed,
-                "silence_rule": draft.silence.text,
-                "silence_extended": False,
-            }
-            # Read back what was stored: instants come back in UTC, like every read.
-            row = (await conn.execute(insert(D).returning(*DEADLINE_COLUMNS), values)).one()
-            deadline = deadline_from_row(row)
-            await conn.execute(insert(E), event_values(ws, deadline.id, event))
-            if alerts:
-                await conn.execute(insert(A), alert_values(ws, deadline.id, alerts))
-            if draft.expected is not None:
-                expected = {"deadline_id": deadline.id, "workspace_id": ws}
-                expected["parties"] = json.dumps(list(draft.expected))
-                await conn.execute(insert(X), expected)
-            return deadline
-
-        return await self._db.write(work)
+        return await add_deadline(self._db, draft=draft, event=event, alerts=alerts)
 
     @guarded
     async def get_deadline(

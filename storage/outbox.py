@@ -60,6 +60,13 @@ _NEXT_ALERT = select(func.min(_CLAIMABLE_AT)).where(
     A.c.not_before <= bindparam("upto", type_=UTCDateTime()),
 )
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+# Both in one statement, for SQLite: a lone SELECT runs on the event loop's own
+# connection (storage.inline_sqlite), where a snapshot of two would go to a thread.
+_NEXT_ALERT_AT_ONCE = select(func.min(_CLAIMABLE_AT)).where(
+    A.c.status == AlertStatus.PENDING.value,
+    A.c.not_before
+    <= func.coalesce(_FIRST_FREE.scalar_subquery(), literal(_END_OF_TIME, UTCDateTime())),
+)
 
 
 class SqlAlertOutbox(SqlStore):
@@ -79,6 +86,9 @@ class SqlAlertOutbox(SqlStore):
     async def next_alert_due(self) -> datetime | None:
         """The earliest instant a pending alert can be claimed: its ``not_before``
         (its due time, or a later retry time), or the end of a current lease."""
+        if self._db.dialect == "sqlite":
+            async with self._db.read() as conn:
+                return cast(datetime | None, await conn.scalar(_NEXT_ALERT_AT_ONCE))
         async with self._db.read(snapshot=True) as conn:
             first_free = await conn.scalar(_FIRST_FREE)
             upto = _END_OF_TIME if first_free is None else first_free

@@ -20,6 +20,7 @@ Slack date tokens: each viewer reads them in their own zone, and its links
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -78,6 +79,7 @@ _DATE_FORMAT = "{date_short_pretty} at {time}"
 _ACTION_SUFFIX = "#"
 
 
+@functools.lru_cache(maxsize=1024)  # help, labels and headings come again and again
 def mrkdwn(text: str) -> str:
     """Escape ``&``, ``<``, ``>`` as Slack asks, keeping ``<@U…>`` and ``<#C…>`` mentions,
     and show the core's links as ``<url|title> (host)``; a person Slack cannot resolve

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import (
@@ -27,10 +28,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storage.direct_dml import DirectDml
-from storage.types import UTCDateTime
+from storage.direct_dml import DirectDml, prepared
+from storage.types import UTCDateTime, sqlite_stamp
 
 META = MetaData()
 ITEM = Table(
@@ -147,3 +149,49 @@ def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(
         direct_dml.execute(
             direct, insert(ITEM), {**row, "name": "naive", "due_at": AT.replace(tzinfo=None)}
         )
+
+
+def test_prepared_statements_run_again_as_the_first_time(
+    connections: tuple[Connection, Connection],
+) -> None:
+    """A ``prepared`` statement is run from what its first run remembered: twice each,
+    with other values, it still does what SQLAlchemy does."""
+    direct_dml = DirectDml()
+    direct, through = connections
+    for round_ in range(3):
+        for label, statement, parameters in CASES:
+            if label in THROUGH_SQLALCHEMY:
+                continue
+            statement = prepared(statement)
+            if round_ and isinstance(parameters, list):  # rows of new names
+                parameters = [{**row, "name": f"{row['name']}-{round_}"} for row in parameters]
+            elif round_ and parameters and label.startswith("insert"):
+                parameters = {**parameters, "name": f"{parameters['name']}-{round_}"}
+            ours = direct_dml.execute(direct, statement, parameters)
+            theirs = plain(through, statement, parameters)
+            assert not isinstance(ours, CursorResult), label
+            assert ours.rowcount == theirs.rowcount, (label, round_)
+            assert (returned(ours) or []) == (returned(theirs) or []), (label, round_)
+    table = select(ITEM).order_by(ITEM.c.id)
+    assert direct.execute(table).all() == through.execute(table).all()
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Europe/London"]
+)
+def test_an_instant_is_bound_as_sqlalchemy_binds_it(zone: str) -> None:
+    """``sqlite_stamp`` gives the text SQLAlchemy's ``UTCDateTime`` gives on SQLite,
+    across zones, offsets of minutes, daylight saving changes and microseconds."""
+    dialect = sqlite_dialect()
+    through = UTCDateTime()._cached_bind_processor(dialect)
+    assert through is not None
+    tz = ZoneInfo(zone)
+    start = datetime(2026, 3, 7, 23, 59, 59, 999_999, tzinfo=UTC)
+    for step in range(0, 24 * 60 * 40, 97):
+        instant = (start + timedelta(minutes=step, microseconds=step)).astimezone(tz)
+        for fold in (0, 1):
+            value = instant.replace(fold=fold)
+            assert sqlite_stamp(value) == through(value), value
+    assert sqlite_stamp(None) is None
+    with pytest.raises(ValueError, match="naive datetime"):
+        sqlite_stamp(AT.replace(tzinfo=None))

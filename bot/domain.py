@@ -5,8 +5,7 @@ Everything here is a frozen dataclass or an enum. Instants are timezone-aware
 ``datetime`` values in UTC; a deadline also keeps the IANA zone it was set in
 (``Deadline.tz``) for display and for calendar feeds.
 
-Identifiers: ``workspace_id`` is the tenant (Slack team id, Teams tenant id,
-``"local"`` for the shell) prefixed by nothing: adapters make them unique across
+Identifiers: ``workspace_id`` is the tenant, which adapters make unique across
 platforms by prefixing (``slack:T123``, ``teams:<tenant>``, ``shell:local``).
 
 A deadline belongs to the channel it was added in: its number (``D1``) counts
@@ -86,6 +85,7 @@ class EventKind(enum.StrEnum):
     SEALED = "sealed"  # /deadline seal: positions are sealed (commit-reveal) from now on
     SILENCE_CHANGED = "silence_changed"  # "rule": the silence rule's text
     REVEALED = "revealed"  # the sealed positions were revealed ("count")
+    NUDGED = "nudged"  # /position nudge: "people" (user ids) and "parties" reached
 
 
 class AlertStatus(enum.StrEnum):

@@ -153,6 +153,9 @@ def event_text(event: Event, terms_before: dict[str, str]) -> str:
             return f"positions sealed by {who}"
         case EventKind.SILENCE_CHANGED:
             return f"silence rule set to {data.get('rule', '')} by {who}"
+        case EventKind.NUDGED:
+            reached = [*data.get("parties", []), *(_mention(u) for u in data.get("people", []))]
+            return f"{who} nudged the silent: {', '.join(reached) or 'nobody'}"
         case EventKind.REVEALED:
             return f"sealed positions revealed ({data.get('count', 0)})"
         case EventKind.OFFER_RECORDED:

@@ -273,11 +273,18 @@ class EscalationStore(Protocol):
         ...
 
     async def claim_nudge(
-        self, *, workspace_id: str, deadline_id: int, now: datetime, not_before: datetime
+        self,
+        *,
+        workspace_id: str,
+        deadline_id: int,
+        now: datetime,
+        not_before: datetime,
+        event: Event,
     ) -> datetime | None:
-        """Record a manual nudge at ``now`` unless one was recorded after ``not_before``:
-        ``None`` when recorded, else that earlier nudge's instant (of two concurrent
-        calls on any replicas, at most one records)."""
+        """Record a manual nudge at ``now`` (and ``event`` in the history, in the same
+        transaction) unless one was recorded after ``not_before``: ``None`` when recorded,
+        else that earlier nudge's instant (of two concurrent calls on any replicas, at most
+        one records)."""
         ...
 
 

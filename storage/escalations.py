@@ -71,7 +71,13 @@ class SqlEscalationStore(SqlStore):
 
     @guarded
     async def claim_nudge(
-        self, *, workspace_id: str, deadline_id: int, now: datetime, not_before: datetime
+        self,
+        *,
+        workspace_id: str,
+        deadline_id: int,
+        now: datetime,
+        not_before: datetime,
+        event: Event,
     ) -> datetime | None:
         new = self._db.insert(L).values(
             deadline_id=deadline_id, workspace_id=workspace_id, nudged_at=now
@@ -87,6 +93,7 @@ class SqlEscalationStore(SqlStore):
 
         async def work(conn: AsyncConnection) -> datetime | None:
             if (await conn.execute(upsert)).first() is not None:
+                await conn.execute(insert(E), event_values(workspace_id, deadline_id, event))
                 return None
             return await conn.scalar(last)
 

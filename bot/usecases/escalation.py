@@ -115,6 +115,13 @@ async def nudge(
         deadline_id=deadline.id,
         now=now,
         not_before=now - NUDGE_INTERVAL,
+        event=Event(
+            deadline_id=deadline.id,
+            kind=EventKind.NUDGED,
+            at=now,
+            actor_id=ctx.user_id,
+            data={"people": list(who.people), "parties": [p.name for p in who.parties]},
+        ),
     )
     if last is not None:
         raise InvalidInput(

@@ -353,13 +353,20 @@ class MemoryDeadlines(MemoryLinks):
         self._plan(deadline, alerts)
 
     async def claim_nudge(
-        self, *, workspace_id: str, deadline_id: int, now: datetime, not_before: datetime
+        self,
+        *,
+        workspace_id: str,
+        deadline_id: int,
+        now: datetime,
+        not_before: datetime,
+        event: Event,
     ) -> datetime | None:
         self._check_owned(workspace_id, deadline_id)
         last = self.nudged.get(deadline_id)
         if last is not None and last > not_before:
             return last
         self.nudged[deadline_id] = now
+        self.events.append(replace(event, deadline_id=deadline_id))
         return None
 
     async def list_offers(self, *, workspace_id: str, deadline_id: int) -> list[Offer]:

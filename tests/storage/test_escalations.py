@@ -24,6 +24,16 @@ NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
+def nudged(deadline_id: int, at: datetime = NOW) -> Event:
+    return Event(
+        deadline_id=deadline_id,
+        kind=EventKind.NUDGED,
+        at=at,
+        actor_id="U1",
+        data={"people": ["U2"]},
+    )
+
+
 def changed(deadline_id: int, ladder: str | None) -> Event:
     return Event(
         deadline_id=deadline_id,
@@ -76,11 +86,18 @@ async def test_a_nudge_is_claimed_once_an_hour_by_one_of_concurrent_callers(
 
     async def claim(repo: SqlRepository, at: datetime) -> datetime | None:
         return await repo.claim_nudge(
-            workspace_id="A", deadline_id=deadline.id, now=at, not_before=at - HOUR
+            workspace_id="A",
+            deadline_id=deadline.id,
+            now=at,
+            not_before=at - HOUR,
+            event=nudged(deadline.id, at),
         )
 
     results = await asyncio.gather(*(claim(r, NOW) for r in (first, second) * 3))
     assert results.count(None) == 1
+    # Only the nudge that was recorded is in the history.
+    history = await first.list_events(workspace_id="A", deadline_id=deadline.id)
+    assert [e.kind for e in history].count(EventKind.NUDGED) == 1
     assert all(result == NOW for result in results if result is not None)
     assert await claim(first, NOW + 59 * timedelta(minutes=1)) == NOW
     assert await claim(second, NOW + HOUR) is None
@@ -103,7 +120,11 @@ async def test_escalations_round_trip_through_export_and_are_checked_on_import(
         deadline=deadline, ladder=DEFAULT_LADDER, event=changed(deadline.id, "d"), alerts=()
     )
     await repo.claim_nudge(
-        workspace_id="A", deadline_id=deadline.id, now=NOW, not_before=NOW - HOUR
+        workspace_id="A",
+        deadline_id=deadline.id,
+        now=NOW,
+        not_before=NOW - HOUR,
+        event=nudged(deadline.id),
     )
     dump = await repo.export_all()
     assert dump["escalations"] == [

@@ -145,6 +145,9 @@ async def step(side: Side, action: tuple[Any, ...], now: datetime, made: list[De
                     deadline_id=stored.id,
                     now=now,
                     not_before=now - timedelta(hours=1),
+                    event=Event(
+                        deadline_id=stored.id, kind=EventKind.NUDGED, at=now, actor_id="U1"
+                    ),
                 )
             )
         ladder = DEFAULT_LADDER if args[1] else None

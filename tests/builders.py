@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain import (
     DEFAULT_OFFSETS,
     Deadline,
+    DeadlineStatus,
     Event,
     EventKind,
     NewDeadline,
@@ -114,3 +116,23 @@ async def snapshot(store: Maintenance) -> dict[str, Any]:
         for key, value in data.items()
         if isinstance(value, list) and key not in ("conversation_references", "names")
     }
+
+
+def a_teams_deadline(**changes: Any) -> Deadline:
+    """A stored, open Teams deadline due an hour after ``NOW`` (for renderer tests)."""
+    base = Deadline(
+        id=1,
+        workspace_id="teams:t",
+        number=1,
+        channel_id="19:c@thread.tacv2",
+        platform="teams",
+        title="Signed usage agreement",
+        due_at=NOW + timedelta(hours=1),
+        tz="America/New_York",
+        owner_id="29:1-alex",
+        status=DeadlineStatus.OPEN,
+        reminder_offsets=DEFAULT_OFFSETS,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    return replace(base, **changes)

@@ -19,7 +19,6 @@ import re
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,9 @@ import pytest
 
 from adapters.teams.render import render_card
 from bot import views
-from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus, Position, Stance
+from bot.domain import Position, Stance
 from bot.messages import Message
+from tests.builders import a_teams_deadline
 
 pytestmark = pytest.mark.browser
 
@@ -196,25 +196,6 @@ async def measure(
     return result
 
 
-def a_deadline(**changes: Any) -> Deadline:
-    base = Deadline(
-        id=1,
-        workspace_id="teams:t",
-        number=1,
-        channel_id="19:c@thread.tacv2",
-        platform="teams",
-        title="Signed usage agreement",
-        due_at=NOW + timedelta(hours=1),
-        tz="America/New_York",
-        owner_id="29:1-alex",
-        status=DeadlineStatus.OPEN,
-        reminder_offsets=DEFAULT_OFFSETS,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    return replace(base, **changes)
-
-
 def long_positions() -> list[Position]:
     def terms(party: str) -> str:
         return (f"{party} will not accept mass surveillance of Americans; " * 60)[:3000]
@@ -234,7 +215,8 @@ def long_positions() -> list[Position]:
 
 
 def every_card() -> dict[str, Message]:
-    deadline = a_deadline()
+    deadline = a_teams_deadline()
+    due_now = a_teams_deadline(due_at=NOW)
     return {
         "announcement": views.deadline_card(
             deadline, now=NOW, headline="New deadline", calendar_url="https://x/e.ics"
@@ -250,8 +232,8 @@ def every_card() -> dict[str, Message]:
             deadline, now=NOW, positions=long_positions(), requests=()
         ),
         "final-matrix": views.final_matrix(
-            a_deadline(due_at=NOW), now=NOW, positions=long_positions(), requests=(),
-            headline=views.reached_headline(a_deadline(due_at=NOW), now=NOW, marks_missed=True),
+            due_now, now=NOW, positions=long_positions(), requests=(),
+            headline=views.reached_headline(due_now, now=NOW, marks_missed=True),
             outcome="missed",
         ),
     }  # fmt: skip

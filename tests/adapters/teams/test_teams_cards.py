@@ -5,7 +5,6 @@ Alerts are counted on the cards as rendered, Slack's beside them."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +13,8 @@ from jsonschema import Draft6Validator
 from adapters.slack.render import render_message
 from adapters.teams.render import render_card
 from bot import views
-from bot.domain import DEFAULT_OFFSETS, Deadline, DeadlineStatus
 from tests.adapters.teams.teams_world import TeamsWorld
+from tests.builders import a_teams_deadline
 
 ADD = "deadline add Signed usage agreement due Friday 17:00 America/New_York"
 STANCES = ["Support", "Oppose", "Conditional", "Undecided"]
@@ -49,28 +48,9 @@ async def test_buttons_per_card_kind(teams: TeamsWorld) -> None:
     assert "No positions yet" not in closed.messages[0].card_text
 
 
-def deadline(**changes: Any) -> Deadline:
-    base = Deadline(
-        id=1,
-        workspace_id="teams:t",
-        number=1,
-        channel_id="19:c@thread.tacv2",
-        platform="teams",
-        title="Signed usage agreement",
-        due_at=NOW + timedelta(hours=1),
-        tz="America/New_York",
-        owner_id="29:1-alex",
-        status=DeadlineStatus.OPEN,
-        reminder_offsets=DEFAULT_OFFSETS,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    return replace(base, **changes)
-
-
 def test_alerts_carry_one_action_and_the_deadline_itself_none(cards: Draft6Validator) -> None:
     alert = views.countdown_alert(
-        deadline(),
+        a_teams_deadline(),
         now=NOW,
         offset=timedelta(hours=1),
         positions=(),
@@ -86,7 +66,7 @@ def test_alerts_carry_one_action_and_the_deadline_itself_none(cards: Draft6Valid
     assert len(block["elements"][1]["options"]) == 5
 
     reached = views.deadline_reached(
-        deadline(due_at=NOW), now=NOW, positions=(), requests=(), marks_missed=True
+        a_teams_deadline(due_at=NOW), now=NOW, positions=(), requests=(), marks_missed=True
     )
     card = render_card(reached, now=NOW)
     cards.validate(card)
